@@ -1,0 +1,414 @@
+//! Consensus objects: chain id, block headers, validator sets, votes and commit certificates.
+//!
+//! These are what a light client checks. The exact bytes that are hashed and signed are
+//! defined here ([`Header::hash`], [`vote_sign_bytes`], [`ValidatorSet::hash`]) so that a
+//! commit certificate produced by the node's consensus engine verifies with this crate alone.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{sha256, PublicKey, Signature};
+use crate::encoding::Writer;
+use crate::operation::SignedOperation;
+
+const TAG_HEADER: &str = "alliance-did/header/v1";
+const TAG_VOTE: &str = "alliance-did/vote/v1";
+const TAG_VALIDATORS: &str = "alliance-did/validators/v1";
+const TAG_OPS_LEAF: &str = "alliance-did/ops-leaf/v1";
+const TAG_OPS_NODE: &str = "alliance-did/ops-node/v1";
+
+/// Upper bound on the encoded size of a block accepted from the network.
+pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a consensus object was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("invalid chain id {0:?}: use 1-32 characters a-z, 0-9 and '-'")]
+    InvalidChainId(String),
+    #[error("wrong chain id: expected {expected}, got {got}")]
+    WrongChainId { expected: String, got: String },
+    #[error("certificate is for height {cert}, header is at height {header}")]
+    HeightMismatch { cert: u64, header: u64 },
+    #[error("certificate is for block {cert}, header hashes to {header}")]
+    BlockIdMismatch { cert: Hash, header: Hash },
+    #[error("signature from {0} who is not in the validator set")]
+    UnknownValidator(PublicKey),
+    #[error("validator {0} signed twice")]
+    DuplicateSigner(PublicKey),
+    #[error("bad precommit signature from {0}")]
+    BadSignature(PublicKey),
+    #[error("not enough voting power: {signed} of {total} signed, more than two thirds needed")]
+    UnderQuorum { signed: u64, total: u64 },
+    #[error("header was signed by validator set {header}, but the trusted set is {trusted}")]
+    WrongValidatorSet { header: Hash, trusted: Hash },
+    #[error("validator set does not match the hash committed in the header")]
+    NextValidatorsMismatch,
+    #[error("invalid validator set: {0}")]
+    InvalidValidatorSet(String),
+    #[error("malformed block: {0}")]
+    Malformed(String),
+}
+
+/// A network's chain id, e.g. `alliance-devnet`. It is also the `<network>` part of its DIDs.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ChainId(String);
+
+impl ChainId {
+    pub fn new(s: impl Into<String>) -> Result<Self, ChainError> {
+        let s = s.into();
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok { Ok(Self(s)) } else { Err(ChainError::InvalidChainId(s)) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub(crate) fn expect_eq(&self, other: &ChainId) -> Result<(), ChainError> {
+        if self == other {
+            Ok(())
+        } else {
+            Err(ChainError::WrongChainId { expected: self.0.clone(), got: other.0.clone() })
+        }
+    }
+}
+
+impl TryFrom<String> for ChainId {
+    type Error = ChainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+impl From<ChainId> for String {
+    fn from(c: ChainId) -> String {
+        c.0
+    }
+}
+impl fmt::Display for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainId({})", self.0)
+    }
+}
+
+/// A SHA-256 hash; shown and serialized as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    pub const ZERO: Hash = Hash([0u8; 32]);
+    pub fn digest(data: &[u8]) -> Self {
+        Hash(sha256(data))
+    }
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    pub fn from_hex(s: &str) -> Result<Self, ChainError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|e| ChainError::Malformed(format!("hash {s:?}: {e}")))?;
+        Ok(Hash(out))
+    }
+}
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
+impl Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Hash::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One consortium member's validator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Validator {
+    /// Operator name, e.g. "Ministry of Interior".
+    pub name: String,
+    /// Consensus key; also the validator's address.
+    pub public_key: PublicKey,
+    /// Voting power (> 0).
+    pub power: u64,
+    /// The member's registrar key: endorses the creation of new DIDs.
+    pub registrar_key: PublicKey,
+    /// The operator's own `did:alliance` DID, once it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_did: Option<String>,
+}
+
+/// The validators that decide a height. Kept sorted by public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Validator>", into = "Vec<Validator>")]
+pub struct ValidatorSet {
+    validators: Vec<Validator>,
+}
+
+/// Largest validator set accepted (keeps certificate checks bounded).
+pub const MAX_VALIDATORS: usize = 150;
+
+impl ValidatorSet {
+    pub fn new(mut validators: Vec<Validator>) -> Result<Self, ChainError> {
+        if validators.is_empty() {
+            return Err(ChainError::InvalidValidatorSet("no validators".into()));
+        }
+        if validators.len() > MAX_VALIDATORS {
+            return Err(ChainError::InvalidValidatorSet(format!("more than {MAX_VALIDATORS} validators")));
+        }
+        validators.sort_by(|a, b| a.public_key.cmp(&b.public_key));
+        let mut total: u64 = 0;
+        for w in validators.windows(2) {
+            if w[0].public_key == w[1].public_key {
+                return Err(ChainError::InvalidValidatorSet(format!("duplicate validator {}", w[0].public_key)));
+            }
+        }
+        for v in &validators {
+            if v.power == 0 {
+                return Err(ChainError::InvalidValidatorSet(format!("validator {} has zero power", v.name)));
+            }
+            total = total
+                .checked_add(v.power)
+                .filter(|t| *t <= u64::MAX / 3)
+                .ok_or_else(|| ChainError::InvalidValidatorSet("total voting power overflows".into()))?;
+        }
+        Ok(Self { validators })
+    }
+    pub fn validators(&self) -> &[Validator] {
+        &self.validators
+    }
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+    pub fn get(&self, key: &PublicKey) -> Option<&Validator> {
+        self.validators
+            .binary_search_by(|v| v.public_key.cmp(key))
+            .ok()
+            .and_then(|i| self.validators.get(i))
+    }
+    pub fn total_power(&self) -> u64 {
+        self.validators.iter().map(|v| v.power).sum()
+    }
+    /// Smallest power that is more than two thirds of the total.
+    pub fn quorum(&self) -> u64 {
+        self.total_power() * 2 / 3 + 1
+    }
+    /// Commits to the keys and powers (names are informative and not hashed).
+    pub fn hash(&self) -> Hash {
+        let mut w = Writer::new(TAG_VALIDATORS).u32(self.validators.len() as u32);
+        for v in &self.validators {
+            w = w.fixed(v.public_key.as_bytes()).u64(v.power);
+        }
+        Hash::digest(&w.finish())
+    }
+    /// Is `key` one of the current members' registrar keys?
+    pub fn is_registrar(&self, key: &PublicKey) -> bool {
+        self.validators.iter().any(|v| &v.registrar_key == key)
+    }
+}
+
+impl TryFrom<Vec<Validator>> for ValidatorSet {
+    type Error = ChainError;
+    fn try_from(v: Vec<Validator>) -> Result<Self, Self::Error> {
+        Self::new(v)
+    }
+}
+impl From<ValidatorSet> for Vec<Validator> {
+    fn from(s: ValidatorSet) -> Self {
+        s.validators
+    }
+}
+
+/// A block header (DESIGN §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Header {
+    pub chain_id: ChainId,
+    pub height: u64,
+    /// Proposal time, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Hash of the previous header ([`Hash::ZERO`] at height 1).
+    pub prev_hash: Hash,
+    /// Merkle root of the operation ids in this block.
+    pub operations_root: Hash,
+    /// Root of the authenticated state after this block.
+    pub state_root: Hash,
+    /// Hash of the validator set that decides this block.
+    pub validators_hash: Hash,
+    /// Hash of the validator set that decides the next block.
+    pub next_validators_hash: Hash,
+    /// Consensus key of the proposer.
+    pub proposer: PublicKey,
+}
+
+impl Header {
+    /// The block id: SHA-256 over the tagged binary encoding of every field.
+    pub fn hash(&self) -> Hash {
+        let w = Writer::new(TAG_HEADER)
+            .bytes(self.chain_id.as_str().as_bytes())
+            .u64(self.height)
+            .u64(self.time_ms)
+            .fixed(&self.prev_hash.0)
+            .fixed(&self.operations_root.0)
+            .fixed(&self.state_root.0)
+            .fixed(&self.validators_hash.0)
+            .fixed(&self.next_validators_hash.0)
+            .fixed(self.proposer.as_bytes());
+        Hash::digest(&w.finish())
+    }
+}
+
+/// A block: header and the signed operations it applies, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Block {
+    pub header: Header,
+    pub operations: Vec<SignedOperation>,
+}
+
+impl Block {
+    pub fn id(&self) -> Hash {
+        self.header.hash()
+    }
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing plain data structures to JSON cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Self, ChainError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return Err(ChainError::Malformed(format!("block of {} bytes exceeds {MAX_BLOCK_BYTES}", bytes.len())));
+        }
+        serde_json::from_slice(bytes).map_err(|e| ChainError::Malformed(e.to_string()))
+    }
+    /// Checks that `operations_root` commits to the operations carried.
+    pub fn check_operations_root(&self) -> Result<(), ChainError> {
+        let ids: Vec<Hash> = self.operations.iter().map(|o| o.id()).collect();
+        if operations_root(&ids) == self.header.operations_root {
+            Ok(())
+        } else {
+            Err(ChainError::Malformed("operations root does not match the operations".into()))
+        }
+    }
+}
+
+/// Binary Merkle root (RFC 6962 shape, tagged leaves and nodes) over operation ids.
+pub fn operations_root(ids: &[Hash]) -> Hash {
+    fn root(ids: &[Hash]) -> Hash {
+        match ids {
+            [] => Hash::digest(&Writer::new(TAG_OPS_LEAF).finish()),
+            [one] => Hash::digest(&Writer::new(TAG_OPS_LEAF).fixed(&one.0).finish()),
+            _ => {
+                let split = ids.len().next_power_of_two() / 2;
+                let (l, r) = ids.split_at(split);
+                Hash::digest(&Writer::new(TAG_OPS_NODE).fixed(&root(l).0).fixed(&root(r).0).finish())
+            }
+        }
+    }
+    root(ids)
+}
+
+/// The two kinds of vote in Tendermint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteType {
+    Prevote,
+    Precommit,
+}
+
+/// The exact bytes a validator signs for a vote: tag, vote type, chain id, height, round,
+/// and the block id (or nil).
+pub fn vote_sign_bytes(chain_id: &ChainId, vote_type: VoteType, height: u64, round: u32, block_id: Option<&Hash>) -> Vec<u8> {
+    let w = Writer::new(TAG_VOTE)
+        .u8(match vote_type {
+            VoteType::Prevote => 1,
+            VoteType::Precommit => 2,
+        })
+        .bytes(chain_id.as_str().as_bytes())
+        .u64(height)
+        .u32(round);
+    match block_id {
+        Some(id) => w.u8(1).fixed(&id.0).finish(),
+        None => w.u8(0).finish(),
+    }
+}
+
+/// One validator's precommit signature in a certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommitSignature {
+    pub validator: PublicKey,
+    pub signature: Signature,
+}
+
+/// Proof that more than two thirds of the voting power precommitted a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommitCertificate {
+    pub height: u64,
+    pub round: u32,
+    pub block_id: Hash,
+    pub signatures: Vec<CommitSignature>,
+}
+
+impl CommitCertificate {
+    /// Checks every signature against `validators` and that the signers hold more than two
+    /// thirds of the power. Unknown or duplicate signers and bad signatures are errors (a
+    /// certificate is produced by honest nodes and carries none of those).
+    pub fn verify(&self, chain_id: &ChainId, validators: &ValidatorSet) -> Result<(), ChainError> {
+        let msg = vote_sign_bytes(chain_id, VoteType::Precommit, self.height, self.round, Some(&self.block_id));
+        let mut seen = HashSet::with_capacity(self.signatures.len());
+        let mut signed: u64 = 0;
+        for s in &self.signatures {
+            let v = validators.get(&s.validator).ok_or(ChainError::UnknownValidator(s.validator))?;
+            if !seen.insert(s.validator) {
+                return Err(ChainError::DuplicateSigner(s.validator));
+            }
+            s.validator
+                .verify(&msg, &s.signature)
+                .map_err(|_| ChainError::BadSignature(s.validator))?;
+            signed += v.power;
+        }
+        if signed < validators.quorum() {
+            return Err(ChainError::UnderQuorum { signed, total: validators.total_power() });
+        }
+        Ok(())
+    }
+
+    /// Checks that this certificate commits exactly `header`, signed by `validators`.
+    pub fn verify_header(&self, header: &Header, chain_id: &ChainId, validators: &ValidatorSet) -> Result<(), ChainError> {
+        chain_id.expect_eq(&header.chain_id)?;
+        if self.height != header.height {
+            return Err(ChainError::HeightMismatch { cert: self.height, header: header.height });
+        }
+        let id = header.hash();
+        if self.block_id != id {
+            return Err(ChainError::BlockIdMismatch { cert: self.block_id, header: id });
+        }
+        let trusted = validators.hash();
+        if header.validators_hash != trusted {
+            return Err(ChainError::WrongValidatorSet { header: header.validators_hash, trusted });
+        }
+        self.verify(chain_id, validators)
+    }
+}

@@ -1,0 +1,302 @@
+//! Signed registry operations: the transactions of the registry chain.
+//!
+//! An [`Operation`] names the chain it is for and the next sequence number of the record it
+//! changes, so it cannot be replayed on another network or twice on this one. Its signing
+//! bytes are a domain-separation tag followed by the RFC 8785 (JCS) form of the operation;
+//! [`SignedOperation::id`] is the SHA-256 of those bytes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{ChainId, Hash, ValidatorSet};
+use crate::crypto::{PublicKey, SecretKey, Signature};
+use crate::did::Did;
+use crate::document::DidDocument;
+use crate::encoding::jcs;
+
+const TAG_OP: &str = "alliance-did/op/v1";
+/// Largest encoded signed operation accepted.
+pub const MAX_OPERATION_BYTES: usize = 64 * 1024;
+/// Most signatures one operation may carry.
+pub const MAX_SIGNATURES: usize = 32;
+
+/// The class of a rejection: small and `Copy`, for matching and metrics. The full reason is
+/// in [`OpError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectKind {
+    Malformed,
+    TooLarge,
+    WrongChain,
+    BadSignature,
+    BadSequence,
+    Unauthorized,
+    MissingEndorsement,
+    NotFound,
+    AlreadyExists,
+    Deactivated,
+    InvalidDocument,
+    Governance,
+}
+
+impl RejectKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::TooLarge => "too_large",
+            Self::WrongChain => "wrong_chain",
+            Self::BadSignature => "bad_signature",
+            Self::BadSequence => "bad_sequence",
+            Self::Unauthorized => "unauthorized",
+            Self::MissingEndorsement => "missing_endorsement",
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::Deactivated => "deactivated",
+            Self::InvalidDocument => "invalid_document",
+            Self::Governance => "governance",
+        }
+    }
+}
+
+impl fmt::Display for RejectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an operation was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct OpError {
+    pub kind: RejectKind,
+    pub message: String,
+}
+
+impl OpError {
+    pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+/// What an operation does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum OperationBody {
+    /// Register a new DID. Signed by `initialKey` and endorsed by a member registrar.
+    CreateDid { did: Did, document: DidDocument, initial_key: PublicKey, recovery_commitment: Hash },
+    /// Replace the document (key rotation, services). Signed by a `capabilityInvocation` key.
+    UpdateDid { did: Did, document: DidDocument },
+    /// Deactivate for good. Signed by a `capabilityInvocation` key.
+    DeactivateDid { did: Did },
+    /// Take control back after a key loss: reveals the recovery key committed before.
+    RecoverDid { did: Did, recovery_key: PublicKey, document: DidDocument, next_recovery_commitment: Hash },
+    /// A root authority accredits an issuer for credential types (EBSI trusted-issuer model).
+    AccreditIssuer {
+        issuer: Did,
+        credential_types: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until_ms: Option<u64>,
+    },
+    /// A root authority withdraws an issuer's accreditation.
+    WithdrawAccreditation { issuer: Did, reason: String },
+    /// An issuer anchors the hash of its latest status list.
+    AnchorStatusList { issuer: Did, list_id: String, list_hash: Hash },
+    /// Governance changes the validator set (needs the governance threshold of authorities).
+    ChangeValidators { validators: ValidatorSet },
+}
+
+impl OperationBody {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateDid { .. } => "createDid",
+            Self::UpdateDid { .. } => "updateDid",
+            Self::DeactivateDid { .. } => "deactivateDid",
+            Self::RecoverDid { .. } => "recoverDid",
+            Self::AccreditIssuer { .. } => "accreditIssuer",
+            Self::WithdrawAccreditation { .. } => "withdrawAccreditation",
+            Self::AnchorStatusList { .. } => "anchorStatusList",
+            Self::ChangeValidators { .. } => "changeValidators",
+        }
+    }
+}
+
+/// An unsigned operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Operation {
+    pub chain_id: ChainId,
+    /// The next sequence number of the record this operation changes (0 for a new record).
+    pub sequence: u64,
+    pub body: OperationBody,
+}
+
+impl Operation {
+    /// Tag ‖ JCS(operation).
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(TAG_OP.as_bytes());
+        out.push(0);
+        // JCS of this plain data (string keys, integers below 2^53) cannot fail.
+        out.extend_from_slice(&jcs(self).unwrap_or_default());
+        out
+    }
+
+    /// Signs with each key, in order.
+    pub fn sign(self, keys: &[&SecretKey]) -> SignedOperation {
+        let bytes = self.signing_bytes();
+        let signatures = keys
+            .iter()
+            .map(|k| OpSignature { key: k.public_key(), signature: k.sign(&bytes) })
+            .collect();
+        SignedOperation { operation: self, signatures }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpSignature {
+    pub key: PublicKey,
+    pub signature: Signature,
+}
+
+/// An operation with its signatures, as submitted and as carried in blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignedOperation {
+    pub operation: Operation,
+    pub signatures: Vec<OpSignature>,
+}
+
+impl SignedOperation {
+    /// SHA-256 of the signing bytes (signatures excluded, so the id is not malleable).
+    pub fn id(&self) -> Hash {
+        Hash::digest(&self.operation.signing_bytes())
+    }
+
+    /// Parses a submitted operation, bounding its size first.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, OpError> {
+        if bytes.len() > MAX_OPERATION_BYTES {
+            return Err(OpError::new(
+                RejectKind::TooLarge,
+                format!("operation is {} bytes; at most {MAX_OPERATION_BYTES}", bytes.len()),
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| OpError::new(RejectKind::Malformed, e.to_string()))
+    }
+
+    /// Stateless checks: chain id, size, and every signature valid over the signing bytes.
+    /// Whether the signers are *authorized* depends on state and is checked at execution.
+    pub fn check(self, chain_id: &ChainId) -> Result<CheckedOperation, OpError> {
+        if &self.operation.chain_id != chain_id {
+            return Err(OpError::new(
+                RejectKind::WrongChain,
+                format!("operation is for chain {}, this is {chain_id}", self.operation.chain_id),
+            ));
+        }
+        if self.signatures.is_empty() {
+            return Err(OpError::new(RejectKind::BadSignature, "operation is not signed"));
+        }
+        if self.signatures.len() > MAX_SIGNATURES {
+            return Err(OpError::new(RejectKind::TooLarge, format!("more than {MAX_SIGNATURES} signatures")));
+        }
+        let size = serde_json::to_vec(&self).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_OPERATION_BYTES {
+            return Err(OpError::new(RejectKind::TooLarge, format!("operation is {size} bytes; at most {MAX_OPERATION_BYTES}")));
+        }
+        let bytes = self.operation.signing_bytes();
+        for (i, s) in self.signatures.iter().enumerate() {
+            if self.signatures[..i].iter().any(|o| o.key == s.key) {
+                return Err(OpError::new(RejectKind::BadSignature, format!("key {} signed twice", s.key)));
+            }
+            s.key.verify(&bytes, &s.signature).map_err(|_| {
+                OpError::new(RejectKind::BadSignature, format!("signature by {} does not verify", s.key))
+            })?;
+        }
+        let id = crate::chain::Hash::digest(&bytes);
+        Ok(CheckedOperation { op: self, id })
+    }
+
+    pub fn signed_by(&self, key: &PublicKey) -> bool {
+        self.signatures.iter().any(|s| &s.key == key)
+    }
+}
+
+/// A [`SignedOperation`] whose signatures and chain id have been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedOperation {
+    op: SignedOperation,
+    id: Hash,
+}
+
+impl CheckedOperation {
+    pub fn id(&self) -> Hash {
+        self.id
+    }
+    pub fn signed(&self) -> &SignedOperation {
+        &self.op
+    }
+    pub fn operation(&self) -> &Operation {
+        &self.op.operation
+    }
+    pub fn into_inner(self) -> SignedOperation {
+        self.op
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain() -> ChainId {
+        ChainId::new("test-chain").unwrap()
+    }
+
+    fn sample(sk: &SecretKey) -> SignedOperation {
+        let did = Did::derive(&chain(), &sk.public_key(), &[0; 32]);
+        Operation { chain_id: chain(), sequence: 1, body: OperationBody::DeactivateDid { did } }.sign(&[sk])
+    }
+
+    #[test]
+    fn check_accepts_valid_and_id_ignores_signatures() {
+        let sk = SecretKey::from_seed(&[1; 32]);
+        let op = sample(&sk);
+        let id = op.id();
+        let checked = op.clone().check(&chain()).unwrap();
+        assert_eq!(checked.id(), id);
+        let mut unsigned = op;
+        unsigned.signatures.clear();
+        assert_eq!(unsigned.id(), id);
+        assert_eq!(unsigned.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+    }
+
+    #[test]
+    fn check_rejects_tampering_wrong_chain_and_duplicates() {
+        let sk = SecretKey::from_seed(&[1; 32]);
+        let mut op = sample(&sk);
+        op.operation.sequence = 2;
+        assert_eq!(op.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+        let op = sample(&sk);
+        assert_eq!(op.check(&ChainId::new("other").unwrap()).unwrap_err().kind, RejectKind::WrongChain);
+        let mut op = sample(&sk);
+        op.signatures.push(op.signatures[0].clone());
+        assert_eq!(op.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+    }
+
+    #[test]
+    fn json_shape_and_parse_limits() {
+        let sk = SecretKey::from_seed(&[1; 32]);
+        let op = sample(&sk);
+        let json = serde_json::to_value(&op).unwrap();
+        assert_eq!(json["operation"]["body"]["type"], "deactivateDid");
+        assert_eq!(json["operation"]["chainId"], "test-chain");
+        let bytes = serde_json::to_vec(&op).unwrap();
+        assert_eq!(SignedOperation::from_json(&bytes).unwrap(), op);
+        assert_eq!(SignedOperation::from_json(b"{not json").unwrap_err().kind, RejectKind::Malformed);
+        let big = vec![b' '; MAX_OPERATION_BYTES + 1];
+        assert_eq!(SignedOperation::from_json(&big).unwrap_err().kind, RejectKind::TooLarge);
+        let mut extra = json.clone();
+        extra["operation"]["extra"] = serde_json::json!(1);
+        assert!(SignedOperation::from_json(&serde_json::to_vec(&extra).unwrap()).is_err());
+    }
+}

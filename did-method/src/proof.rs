@@ -1,0 +1,143 @@
+//! Registry proofs and the light-client check that verifies them offline.
+//!
+//! A [`RegistryProof`] says "at height H, state key K held value V (or nothing)". It carries
+//! the header of H with its commit certificate, the validator-set changes since the
+//! verifier's trust anchor, and a Jellyfish Merkle proof of K against the header's state
+//! root. [`RegistryProof::verify`] needs only a [`TrustAnchor`]: no network, no node.
+
+use jmt::proof::SparseMerkleProof;
+use jmt::{KeyHash, RootHash};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::chain::{ChainError, ChainId, CommitCertificate, Hash, Header, ValidatorSet};
+use crate::encoding::jcs;
+
+/// Most validator-set changes one proof may walk through.
+pub const MAX_VALIDATOR_UPDATES: usize = 1024;
+
+/// What a verifier trusts without proof: the validator set that decides `height + 1`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustAnchor {
+    pub chain_id: ChainId,
+    pub height: u64,
+    pub time_ms: u64,
+    pub validators: ValidatorSet,
+}
+
+/// A validator-set change: the header of the block that changed the set, its certificate,
+/// and the new set (which must hash to `header.next_validators_hash`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidatorUpdate {
+    pub header: Header,
+    pub certificate: CommitCertificate,
+    pub next_validators: ValidatorSet,
+}
+
+/// Proof of one state key's value at a height.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryProof {
+    /// State key, e.g. `did/did:alliance:net:…`.
+    pub key: String,
+    /// The record (absent: proof that the key holds nothing).
+    pub value: Option<serde_json::Value>,
+    pub header: Header,
+    pub certificate: CommitCertificate,
+    #[serde(default)]
+    pub validator_updates: Vec<ValidatorUpdate>,
+    pub merkle_proof: SparseMerkleProof<Sha256>,
+}
+
+/// What a valid proof establishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedEntry {
+    pub key: String,
+    pub value: Option<serde_json::Value>,
+    pub height: u64,
+    pub time_ms: u64,
+    pub block_id: Hash,
+}
+
+impl VerifiedEntry {
+    /// Decodes the proven value as a typed record.
+    pub fn record<T: for<'de> Deserialize<'de>>(&self) -> Result<Option<T>, ProofError> {
+        self.value
+            .clone()
+            .map(|v| serde_json::from_value(v).map_err(|e| ProofError::Malformed(format!("value: {e}"))))
+            .transpose()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    #[error("proof is for chain {got}, the trust anchor is for {expected}")]
+    WrongChain { expected: String, got: String },
+    #[error("validator update {index} (height {height}): {source}")]
+    Update { index: usize, height: u64, source: ChainError },
+    #[error("validator updates must be in increasing height after the anchor (update {index})")]
+    UpdateOrder { index: usize },
+    #[error("header at height {height}: {source}")]
+    Header { height: u64, source: ChainError },
+    #[error("header height {height} is not after the trust anchor's height {anchor}")]
+    BeforeAnchor { height: u64, anchor: u64 },
+    #[error("Merkle proof does not match the state root: {0}")]
+    Merkle(String),
+    #[error("malformed proof: {0}")]
+    Malformed(String),
+}
+
+impl RegistryProof {
+    /// Verifies the proof against `anchor`, offline.
+    pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedEntry, ProofError> {
+        let chain = &anchor.chain_id;
+        if &self.header.chain_id != chain {
+            return Err(ProofError::WrongChain { expected: chain.to_string(), got: self.header.chain_id.to_string() });
+        }
+        if self.validator_updates.len() > MAX_VALIDATOR_UPDATES {
+            return Err(ProofError::Malformed(format!("more than {MAX_VALIDATOR_UPDATES} validator updates")));
+        }
+        // Walk the validator-set changes from the anchor.
+        let mut trusted = anchor.validators.clone();
+        let mut last_height = anchor.height;
+        for (index, u) in self.validator_updates.iter().enumerate() {
+            let height = u.header.height;
+            if height <= last_height || height >= self.header.height {
+                return Err(ProofError::UpdateOrder { index });
+            }
+            u.certificate
+                .verify_header(&u.header, chain, &trusted)
+                .map_err(|source| ProofError::Update { index, height, source })?;
+            if u.next_validators.hash() != u.header.next_validators_hash {
+                return Err(ProofError::Update { index, height, source: ChainError::NextValidatorsMismatch });
+            }
+            trusted = u.next_validators.clone();
+            last_height = height;
+        }
+        if self.header.height <= anchor.height {
+            return Err(ProofError::BeforeAnchor { height: self.header.height, anchor: anchor.height });
+        }
+        self.certificate
+            .verify_header(&self.header, chain, &trusted)
+            .map_err(|source| ProofError::Header { height: self.header.height, source })?;
+        // The value against the state root.
+        let root = RootHash(self.header.state_root.0);
+        let key_hash = KeyHash::with::<Sha256>(self.key.as_bytes());
+        let value_bytes = match &self.value {
+            Some(v) => Some(jcs(v).map_err(|e| ProofError::Malformed(format!("value: {e}")))?),
+            None => None,
+        };
+        self.merkle_proof
+            .verify(root, key_hash, value_bytes.as_deref())
+            .map_err(|e| ProofError::Merkle(e.to_string()))?;
+        Ok(VerifiedEntry {
+            key: self.key.clone(),
+            value: self.value.clone(),
+            height: self.header.height,
+            time_ms: self.header.time_ms,
+            block_id: self.header.hash(),
+        })
+    }
+}

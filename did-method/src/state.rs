@@ -1,0 +1,451 @@
+//! The registry's state: its keys, its records, and the pure state transition that applies a
+//! checked operation to it.
+//!
+//! State is a map from text keys to JCS-encoded JSON records; the node keeps it in a
+//! versioned Merkle tree (one version per block) and this module never touches storage: it
+//! reads and writes through [`StateAccess`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{ChainId, Hash, ValidatorSet};
+use crate::crypto::{sha256, PublicKey};
+use crate::did::Did;
+use crate::document::DidDocument;
+use crate::encoding::jcs;
+use crate::operation::{CheckedOperation, OpError, OperationBody, RejectKind};
+
+pub const KEY_VALIDATORS: &str = "gov/validators";
+pub const KEY_GOVERNANCE: &str = "gov/authorities";
+pub const KEY_META: &str = "meta/height";
+
+pub const MAX_CREDENTIAL_TYPES: usize = 32;
+pub const MAX_NAME_LEN: usize = 256;
+pub const MAX_LIST_ID_LEN: usize = 512;
+
+pub fn did_key(did: &Did) -> String {
+    format!("did/{did}")
+}
+pub fn issuer_key(did: &Did) -> String {
+    format!("issuer/{did}")
+}
+pub fn status_key(did: &Did, list_id: &str) -> String {
+    format!("status/{did}/{list_id}")
+}
+
+/// The commitment to a recovery key: SHA-256 of its 32 bytes.
+pub fn recovery_commitment(key: &PublicKey) -> Hash {
+    Hash(sha256(key.as_bytes()))
+}
+
+/// A DID's record (`did/<did>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DidRecord {
+    pub document: DidDocument,
+    /// Sequence number of the last operation applied (0 = created).
+    pub sequence: u64,
+    pub created_height: u64,
+    pub created_ms: u64,
+    pub updated_height: u64,
+    pub updated_ms: u64,
+    pub deactivated: bool,
+    pub recovery_commitment: Hash,
+}
+
+/// An issuer's accreditation (`issuer/<did>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Accreditation {
+    pub issuer: Did,
+    pub credential_types: Vec<String>,
+    /// Name and key of the root authority that accredited (or withdrew).
+    pub authority: String,
+    pub authority_key: PublicKey,
+    pub accredited_height: u64,
+    pub valid_from_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_ms: Option<u64>,
+    pub withdrawn: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_reason: Option<String>,
+    pub sequence: u64,
+}
+
+impl Accreditation {
+    /// Is the issuer accredited for `credential_type` at `time_ms`?
+    pub fn covers(&self, credential_type: &str, time_ms: u64) -> bool {
+        !self.withdrawn
+            && time_ms >= self.valid_from_ms
+            && self.valid_until_ms.is_none_or(|u| time_ms < u)
+            && self.credential_types.iter().any(|t| t == credential_type)
+    }
+}
+
+/// The latest anchored status list of an issuer (`status/<did>/<listId>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusAnchor {
+    pub issuer: Did,
+    pub list_id: String,
+    /// SHA-256 of the status list credential as served.
+    pub list_hash: Hash,
+    pub anchored_height: u64,
+    pub anchored_ms: u64,
+    pub sequence: u64,
+}
+
+/// A root authority of the network's governance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authority {
+    pub name: String,
+    pub public_key: PublicKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
+}
+
+/// Governance (`gov/authorities`): root authorities and how many must sign a validator-set
+/// change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Governance {
+    pub authorities: Vec<Authority>,
+    pub threshold: u32,
+    /// Sequence number of the last governance operation.
+    pub sequence: u64,
+}
+
+impl Governance {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.authorities.is_empty() {
+            return Err("governance needs at least one root authority".into());
+        }
+        if self.threshold == 0 || self.threshold as usize > self.authorities.len() {
+            return Err(format!("threshold {} must be between 1 and {}", self.threshold, self.authorities.len()));
+        }
+        Ok(())
+    }
+    pub fn authority(&self, key: &PublicKey) -> Option<&Authority> {
+        self.authorities.iter().find(|a| &a.public_key == key)
+    }
+}
+
+/// The last block applied (`meta/height`). Written every block, so every height has its own
+/// state version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Meta {
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+/// Read access to state.
+pub trait StateView {
+    fn get(&self, key: &str) -> Option<Vec<u8>>;
+}
+
+/// Read and write access to state.
+pub trait StateAccess: StateView {
+    fn put(&mut self, key: String, value: Vec<u8>);
+}
+
+/// Pending writes over a read-only view: what a block's execution produces.
+pub struct Overlay<'a, V: StateView + ?Sized> {
+    base: &'a V,
+    writes: BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a, V: StateView + ?Sized> Overlay<'a, V> {
+    pub fn new(base: &'a V) -> Self {
+        Self { base, writes: BTreeMap::new() }
+    }
+    pub fn into_writes(self) -> BTreeMap<String, Vec<u8>> {
+        self.writes
+    }
+    pub fn writes(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.writes
+    }
+}
+
+impl<V: StateView + ?Sized> StateView for Overlay<'_, V> {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.writes.get(key).cloned().or_else(|| self.base.get(key))
+    }
+}
+
+impl<V: StateView + ?Sized> StateAccess for Overlay<'_, V> {
+    fn put(&mut self, key: String, value: Vec<u8>) {
+        self.writes.insert(key, value);
+    }
+}
+
+/// Decodes a typed record from state.
+pub fn read<T: for<'de> Deserialize<'de>>(view: &(impl StateView + ?Sized), key: &str) -> Result<Option<T>, OpError> {
+    match view.get(key) {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| OpError::new(RejectKind::Malformed, format!("stored record {key} is corrupt: {e}"))),
+    }
+}
+
+/// Encodes a record as stored (JCS).
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    jcs(value).unwrap_or_default()
+}
+
+fn write<T: Serialize>(state: &mut impl StateAccess, key: String, value: &T) {
+    state.put(key, encode(value));
+}
+
+/// Where and when a block applies its operations.
+#[derive(Clone, Debug)]
+pub struct BlockContext {
+    pub chain_id: ChainId,
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+fn expect_sequence(expected: u64, got: u64) -> Result<(), OpError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(OpError::new(
+            RejectKind::BadSequence,
+            format!("sequence {got} is not the next one ({expected}): replayed or out of order"),
+        ))
+    }
+}
+
+fn live_did(state: &impl StateView, did: &Did) -> Result<DidRecord, OpError> {
+    let rec: DidRecord = read(state, &did_key(did))?
+        .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{did} is not registered")))?;
+    if rec.deactivated {
+        return Err(OpError::new(RejectKind::Deactivated, format!("{did} is deactivated")));
+    }
+    Ok(rec)
+}
+
+fn check_document(did: &Did, doc: &DidDocument) -> Result<(), OpError> {
+    doc.validate(did).map_err(|e| OpError::new(RejectKind::InvalidDocument, e.to_string()))
+}
+
+fn governance(state: &impl StateView) -> Result<Governance, OpError> {
+    read(state, KEY_GOVERNANCE)?.ok_or_else(|| OpError::new(RejectKind::Governance, "no governance in state"))
+}
+
+pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpError> {
+    read(state, KEY_VALIDATORS)?.ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))
+}
+
+/// Applies one checked operation. On error nothing is written.
+pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockContext) -> Result<(), OpError> {
+    let signed = op.signed();
+    let operation = op.operation();
+    if operation.chain_id != ctx.chain_id {
+        return Err(OpError::new(RejectKind::WrongChain, "operation is for another chain"));
+    }
+    let seq = operation.sequence;
+    match &operation.body {
+        OperationBody::CreateDid { did, document, initial_key, recovery_commitment } => {
+            expect_sequence(0, seq)?;
+            if did.network() != &ctx.chain_id {
+                return Err(OpError::new(RejectKind::WrongChain, format!("{did} belongs to another network")));
+            }
+            if &Did::derive(&ctx.chain_id, initial_key, &recovery_commitment.0) != did {
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "DID is not derived from its initial key and recovery commitment",
+                ));
+            }
+            if !signed.signed_by(initial_key) {
+                return Err(OpError::new(RejectKind::Unauthorized, "create must be signed by the initial key"));
+            }
+            check_document(did, document)?;
+            if !document.can_invoke(initial_key) {
+                return Err(OpError::new(RejectKind::InvalidDocument, "the initial key must be in capabilityInvocation"));
+            }
+            let vals = validators(state)?;
+            if !signed.signatures.iter().any(|s| vals.is_registrar(&s.key)) {
+                return Err(OpError::new(RejectKind::MissingEndorsement, "create needs a member registrar's endorsement"));
+            }
+            let key = did_key(did);
+            if state.get(&key).is_some() {
+                return Err(OpError::new(RejectKind::AlreadyExists, format!("{did} already exists")));
+            }
+            let rec = DidRecord {
+                document: document.clone(),
+                sequence: 0,
+                created_height: ctx.height,
+                created_ms: ctx.time_ms,
+                updated_height: ctx.height,
+                updated_ms: ctx.time_ms,
+                deactivated: false,
+                recovery_commitment: *recovery_commitment,
+            };
+            write(state, key, &rec);
+        }
+        OperationBody::UpdateDid { did, document } => {
+            let mut rec = live_did(state, did)?;
+            expect_sequence(rec.sequence + 1, seq)?;
+            authorize_controller(signed, &rec, did)?;
+            check_document(did, document)?;
+            rec.document = document.clone();
+            rec.sequence = seq;
+            rec.updated_height = ctx.height;
+            rec.updated_ms = ctx.time_ms;
+            write(state, did_key(did), &rec);
+        }
+        OperationBody::DeactivateDid { did } => {
+            let mut rec = live_did(state, did)?;
+            expect_sequence(rec.sequence + 1, seq)?;
+            authorize_controller(signed, &rec, did)?;
+            rec.deactivated = true;
+            rec.sequence = seq;
+            rec.updated_height = ctx.height;
+            rec.updated_ms = ctx.time_ms;
+            write(state, did_key(did), &rec);
+        }
+        OperationBody::RecoverDid { did, recovery_key, document, next_recovery_commitment } => {
+            let mut rec = live_did(state, did)?;
+            if recovery_commitment(recovery_key) != rec.recovery_commitment {
+                return Err(OpError::new(RejectKind::Unauthorized, "recovery key does not match the committed one"));
+            }
+            if !signed.signed_by(recovery_key) {
+                return Err(OpError::new(RejectKind::Unauthorized, "recover must be signed by the recovery key"));
+            }
+            if next_recovery_commitment == &rec.recovery_commitment {
+                return Err(OpError::new(RejectKind::Unauthorized, "recovery must commit to a new recovery key"));
+            }
+            expect_sequence(rec.sequence + 1, seq)?;
+            check_document(did, document)?;
+            rec.document = document.clone();
+            rec.recovery_commitment = *next_recovery_commitment;
+            rec.sequence = seq;
+            rec.updated_height = ctx.height;
+            rec.updated_ms = ctx.time_ms;
+            write(state, did_key(did), &rec);
+        }
+        OperationBody::AccreditIssuer { issuer, credential_types, valid_until_ms } => {
+            let gov = governance(state)?;
+            let authority = signed
+                .signatures
+                .iter()
+                .find_map(|s| gov.authority(&s.key))
+                .ok_or_else(|| OpError::new(RejectKind::Unauthorized, "accreditation must be signed by a root authority"))?;
+            live_did(state, issuer)?;
+            if credential_types.is_empty() || credential_types.len() > MAX_CREDENTIAL_TYPES {
+                return Err(OpError::new(RejectKind::Malformed, format!("between 1 and {MAX_CREDENTIAL_TYPES} credential types")));
+            }
+            if credential_types.iter().any(|t| t.is_empty() || t.len() > MAX_NAME_LEN) {
+                return Err(OpError::new(RejectKind::Malformed, "credential type names must be 1-256 characters"));
+            }
+            if valid_until_ms.is_some_and(|u| u <= ctx.time_ms) {
+                return Err(OpError::new(RejectKind::Malformed, "validUntilMs is in the past"));
+            }
+            let key = issuer_key(issuer);
+            let prev: Option<Accreditation> = read(state, &key)?;
+            expect_sequence(prev.as_ref().map_or(0, |p| p.sequence + 1), seq)?;
+            let rec = Accreditation {
+                issuer: issuer.clone(),
+                credential_types: credential_types.clone(),
+                authority: authority.name.clone(),
+                authority_key: authority.public_key,
+                accredited_height: ctx.height,
+                valid_from_ms: ctx.time_ms,
+                valid_until_ms: *valid_until_ms,
+                withdrawn: false,
+                withdrawn_reason: None,
+                sequence: seq,
+            };
+            write(state, key, &rec);
+        }
+        OperationBody::WithdrawAccreditation { issuer, reason } => {
+            let gov = governance(state)?;
+            let authority = signed
+                .signatures
+                .iter()
+                .find_map(|s| gov.authority(&s.key))
+                .ok_or_else(|| OpError::new(RejectKind::Unauthorized, "withdrawal must be signed by a root authority"))?;
+            if reason.len() > MAX_NAME_LEN {
+                return Err(OpError::new(RejectKind::Malformed, "reason is longer than 256 characters"));
+            }
+            let key = issuer_key(issuer);
+            let mut rec: Accreditation = read(state, &key)?
+                .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited")))?;
+            expect_sequence(rec.sequence + 1, seq)?;
+            rec.withdrawn = true;
+            rec.withdrawn_reason = Some(reason.clone());
+            rec.authority = authority.name.clone();
+            rec.authority_key = authority.public_key;
+            rec.accredited_height = ctx.height;
+            rec.sequence = seq;
+            write(state, key, &rec);
+        }
+        OperationBody::AnchorStatusList { issuer, list_id, list_hash } => {
+            let rec = live_did(state, issuer)?;
+            let ok = signed
+                .signatures
+                .iter()
+                .any(|s| rec.document.can_invoke(&s.key) || rec.document.can_assert(&s.key));
+            if !ok {
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    format!("anchor must be signed by a capabilityInvocation or assertionMethod key of {issuer}"),
+                ));
+            }
+            if list_id.is_empty() || list_id.len() > MAX_LIST_ID_LEN {
+                return Err(OpError::new(RejectKind::Malformed, format!("listId must be 1-{MAX_LIST_ID_LEN} characters")));
+            }
+            let key = status_key(issuer, list_id);
+            let prev: Option<StatusAnchor> = read(state, &key)?;
+            expect_sequence(prev.as_ref().map_or(0, |p| p.sequence + 1), seq)?;
+            let rec = StatusAnchor {
+                issuer: issuer.clone(),
+                list_id: list_id.clone(),
+                list_hash: *list_hash,
+                anchored_height: ctx.height,
+                anchored_ms: ctx.time_ms,
+                sequence: seq,
+            };
+            write(state, key, &rec);
+        }
+        OperationBody::ChangeValidators { validators: next } => {
+            let mut gov = governance(state)?;
+            let signers = gov
+                .authorities
+                .iter()
+                .filter(|a| signed.signed_by(&a.public_key))
+                .count();
+            if signers < gov.threshold as usize {
+                return Err(OpError::new(
+                    RejectKind::Governance,
+                    format!("{signers} root authorities signed; the threshold is {}", gov.threshold),
+                ));
+            }
+            expect_sequence(gov.sequence + 1, seq)?;
+            gov.sequence = seq;
+            write(state, KEY_GOVERNANCE.to_owned(), &gov);
+            write(state, KEY_VALIDATORS.to_owned(), next);
+        }
+    }
+    Ok(())
+}
+
+fn authorize_controller(signed: &crate::operation::SignedOperation, rec: &DidRecord, did: &Did) -> Result<(), OpError> {
+    if signed.signatures.iter().any(|s| rec.document.can_invoke(&s.key)) {
+        Ok(())
+    } else {
+        Err(OpError::new(
+            RejectKind::Unauthorized,
+            format!("not signed by a capabilityInvocation key of {did}"),
+        ))
+    }
+}
+
+/// Writes the per-block metadata record; call once per block after its operations.
+pub fn finish_block(state: &mut impl StateAccess, ctx: &BlockContext) {
+    write(state, KEY_META.to_owned(), &Meta { height: ctx.height, time_ms: ctx.time_ms });
+}

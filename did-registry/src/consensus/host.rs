@@ -1,0 +1,27 @@
+//! The boundary between the consensus engine and the rest of the node.
+//!
+//! The engine drives heights and rounds; everything about blocks (building, executing,
+//! storing) is delegated to a [`Host`]. The methods are synchronous and expected to be fast:
+//! they are called directly from the engine's application loop.
+
+use did_method::chain::{Block, ChainId, CommitCertificate, ValidatorSet};
+use did_method::crypto::PublicKey;
+
+/// What the consensus engine needs from the node (storage, state machine, mempool).
+pub trait Host: Send + Sync + 'static {
+    fn chain_id(&self) -> &ChainId;
+    /// Last committed height + 1.
+    fn next_height(&self) -> u64;
+    /// The validator set that decides `height`.
+    fn validator_set(&self, height: u64) -> Option<ValidatorSet>;
+    /// Build a block to propose at (height, round) from the mempool, executed speculatively (header complete: state root etc.). `time_ms` is the proposal time.
+    fn build_block(&self, height: u64, round: u32, time_ms: u64, proposer: &PublicKey) -> Result<Block, String>;
+    /// Re-execute a block proposed by another validator; Err(reason) means vote nil (Validity::Invalid).
+    fn check_block(&self, block: &Block) -> Result<(), String>;
+    /// Persist a decided block with its certificate and apply it. Idempotent if already committed.
+    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), String>;
+    /// A decided block and its certificate (for sync of lagging peers).
+    fn decided(&self, height: u64) -> Option<(Block, CommitCertificate)>;
+    /// Lowest height `decided` can answer.
+    fn history_min_height(&self) -> u64;
+}
