@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{sha256, PublicKey, Signature};
+use crate::crypto::{PublicKey, Signature, sha256};
 use crate::encoding::Writer;
 use crate::operation::SignedOperation;
 
@@ -61,10 +61,15 @@ impl ChainId {
         let s = s.into();
         let ok = !s.is_empty()
             && s.len() <= 32
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
-        if ok { Ok(Self(s)) } else { Err(ChainError::InvalidChainId(s)) }
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(ChainError::InvalidChainId(s))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -73,7 +78,10 @@ impl ChainId {
         if self == other {
             Ok(())
         } else {
-            Err(ChainError::WrongChainId { expected: self.0.clone(), got: other.0.clone() })
+            Err(ChainError::WrongChainId {
+                expected: self.0.clone(),
+                got: other.0.clone(),
+            })
         }
     }
 }
@@ -114,7 +122,8 @@ impl Hash {
     }
     pub fn from_hex(s: &str) -> Result<Self, ChainError> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|e| ChainError::Malformed(format!("hash {s:?}: {e}")))?;
+        hex::decode_to_slice(s, &mut out)
+            .map_err(|e| ChainError::Malformed(format!("hash {s:?}: {e}")))?;
         Ok(Hash(out))
     }
 }
@@ -173,23 +182,33 @@ impl ValidatorSet {
             return Err(ChainError::InvalidValidatorSet("no validators".into()));
         }
         if validators.len() > MAX_VALIDATORS {
-            return Err(ChainError::InvalidValidatorSet(format!("more than {MAX_VALIDATORS} validators")));
+            return Err(ChainError::InvalidValidatorSet(format!(
+                "more than {MAX_VALIDATORS} validators"
+            )));
         }
         validators.sort_by(|a, b| a.public_key.cmp(&b.public_key));
         let mut total: u64 = 0;
         for w in validators.windows(2) {
             if w[0].public_key == w[1].public_key {
-                return Err(ChainError::InvalidValidatorSet(format!("duplicate validator {}", w[0].public_key)));
+                return Err(ChainError::InvalidValidatorSet(format!(
+                    "duplicate validator {}",
+                    w[0].public_key
+                )));
             }
         }
         for v in &validators {
             if v.power == 0 {
-                return Err(ChainError::InvalidValidatorSet(format!("validator {} has zero power", v.name)));
+                return Err(ChainError::InvalidValidatorSet(format!(
+                    "validator {} has zero power",
+                    v.name
+                )));
             }
             total = total
                 .checked_add(v.power)
                 .filter(|t| *t <= u64::MAX / 3)
-                .ok_or_else(|| ChainError::InvalidValidatorSet("total voting power overflows".into()))?;
+                .ok_or_else(|| {
+                    ChainError::InvalidValidatorSet("total voting power overflows".into())
+                })?;
         }
         Ok(Self { validators })
     }
@@ -298,7 +317,10 @@ impl Block {
     }
     pub fn decode(bytes: &[u8]) -> Result<Self, ChainError> {
         if bytes.len() > MAX_BLOCK_BYTES {
-            return Err(ChainError::Malformed(format!("block of {} bytes exceeds {MAX_BLOCK_BYTES}", bytes.len())));
+            return Err(ChainError::Malformed(format!(
+                "block of {} bytes exceeds {MAX_BLOCK_BYTES}",
+                bytes.len()
+            )));
         }
         serde_json::from_slice(bytes).map_err(|e| ChainError::Malformed(e.to_string()))
     }
@@ -308,7 +330,9 @@ impl Block {
         if operations_root(&ids) == self.header.operations_root {
             Ok(())
         } else {
-            Err(ChainError::Malformed("operations root does not match the operations".into()))
+            Err(ChainError::Malformed(
+                "operations root does not match the operations".into(),
+            ))
         }
     }
 }
@@ -322,7 +346,12 @@ pub fn operations_root(ids: &[Hash]) -> Hash {
             _ => {
                 let split = ids.len().next_power_of_two() / 2;
                 let (l, r) = ids.split_at(split);
-                Hash::digest(&Writer::new(TAG_OPS_NODE).fixed(&root(l).0).fixed(&root(r).0).finish())
+                Hash::digest(
+                    &Writer::new(TAG_OPS_NODE)
+                        .fixed(&root(l).0)
+                        .fixed(&root(r).0)
+                        .finish(),
+                )
             }
         }
     }
@@ -338,7 +367,13 @@ pub enum VoteType {
 
 /// The exact bytes a validator signs for a vote: tag, vote type, chain id, height, round,
 /// and the block id (or nil).
-pub fn vote_sign_bytes(chain_id: &ChainId, vote_type: VoteType, height: u64, round: u32, block_id: Option<&Hash>) -> Vec<u8> {
+pub fn vote_sign_bytes(
+    chain_id: &ChainId,
+    vote_type: VoteType,
+    height: u64,
+    round: u32,
+    block_id: Option<&Hash>,
+) -> Vec<u8> {
     let w = Writer::new(TAG_VOTE)
         .u8(match vote_type {
             VoteType::Prevote => 1,
@@ -376,11 +411,19 @@ impl CommitCertificate {
     /// thirds of the power. Unknown or duplicate signers and bad signatures are errors (a
     /// certificate is produced by honest nodes and carries none of those).
     pub fn verify(&self, chain_id: &ChainId, validators: &ValidatorSet) -> Result<(), ChainError> {
-        let msg = vote_sign_bytes(chain_id, VoteType::Precommit, self.height, self.round, Some(&self.block_id));
+        let msg = vote_sign_bytes(
+            chain_id,
+            VoteType::Precommit,
+            self.height,
+            self.round,
+            Some(&self.block_id),
+        );
         let mut seen = HashSet::with_capacity(self.signatures.len());
         let mut signed: u64 = 0;
         for s in &self.signatures {
-            let v = validators.get(&s.validator).ok_or(ChainError::UnknownValidator(s.validator))?;
+            let v = validators
+                .get(&s.validator)
+                .ok_or(ChainError::UnknownValidator(s.validator))?;
             if !seen.insert(s.validator) {
                 return Err(ChainError::DuplicateSigner(s.validator));
             }
@@ -390,24 +433,41 @@ impl CommitCertificate {
             signed += v.power;
         }
         if signed < validators.quorum() {
-            return Err(ChainError::UnderQuorum { signed, total: validators.total_power() });
+            return Err(ChainError::UnderQuorum {
+                signed,
+                total: validators.total_power(),
+            });
         }
         Ok(())
     }
 
     /// Checks that this certificate commits exactly `header`, signed by `validators`.
-    pub fn verify_header(&self, header: &Header, chain_id: &ChainId, validators: &ValidatorSet) -> Result<(), ChainError> {
+    pub fn verify_header(
+        &self,
+        header: &Header,
+        chain_id: &ChainId,
+        validators: &ValidatorSet,
+    ) -> Result<(), ChainError> {
         chain_id.expect_eq(&header.chain_id)?;
         if self.height != header.height {
-            return Err(ChainError::HeightMismatch { cert: self.height, header: header.height });
+            return Err(ChainError::HeightMismatch {
+                cert: self.height,
+                header: header.height,
+            });
         }
         let id = header.hash();
         if self.block_id != id {
-            return Err(ChainError::BlockIdMismatch { cert: self.block_id, header: id });
+            return Err(ChainError::BlockIdMismatch {
+                cert: self.block_id,
+                header: id,
+            });
         }
         let trusted = validators.hash();
         if header.validators_hash != trusted {
-            return Err(ChainError::WrongValidatorSet { header: header.validators_hash, trusted });
+            return Err(ChainError::WrongValidatorSet {
+                header: header.validators_hash,
+                trusted,
+            });
         }
         self.verify(chain_id, validators)
     }

@@ -46,9 +46,9 @@ impl PublicKey {
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::Encoding(format!("public key must be 32 bytes, got {}", bytes.len())))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+            CryptoError::Encoding(format!("public key must be 32 bytes, got {}", bytes.len()))
+        })?;
         Self::from_bytes(&arr)
     }
 
@@ -64,7 +64,8 @@ impl PublicKey {
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
-        vk.verify_strict(msg, &sig).map_err(|_| CryptoError::BadSignature)
+        vk.verify_strict(msg, &sig)
+            .map_err(|_| CryptoError::BadSignature)
     }
 
     /// `z` + base58btc(0xed01 ‖ key): the `publicKeyMultibase` of a `Multikey`.
@@ -76,15 +77,17 @@ impl PublicKey {
     }
 
     pub fn from_multibase(s: &str) -> Result<Self, CryptoError> {
-        let rest = s
-            .strip_prefix('z')
-            .ok_or_else(|| CryptoError::Encoding("multibase key must start with 'z' (base58btc)".into()))?;
+        let rest = s.strip_prefix('z').ok_or_else(|| {
+            CryptoError::Encoding("multibase key must start with 'z' (base58btc)".into())
+        })?;
         let raw = bs58::decode(rest)
             .into_vec()
             .map_err(|e| CryptoError::Encoding(format!("base58btc: {e}")))?;
         match raw.split_first_chunk::<2>() {
             Some((prefix, key)) if *prefix == ED25519_PUB_MULTICODEC => Self::from_slice(key),
-            _ => Err(CryptoError::Encoding("not an ed25519-pub multikey (expected prefix 0xed01)".into())),
+            _ => Err(CryptoError::Encoding(
+                "not an ed25519-pub multikey (expected prefix 0xed01)".into(),
+            )),
         }
     }
 }
@@ -131,9 +134,9 @@ impl Signature {
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; 64] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::Encoding(format!("signature must be 64 bytes, got {}", bytes.len())))?;
+        let arr: [u8; 64] = bytes.try_into().map_err(|_| {
+            CryptoError::Encoding(format!("signature must be 64 bytes, got {}", bytes.len()))
+        })?;
         Ok(Self(arr))
     }
 
@@ -214,10 +217,9 @@ impl SecretKey {
     }
 
     pub fn from_multibase(s: &str) -> Result<Self, CryptoError> {
-        let rest = s
-            .trim()
-            .strip_prefix('z')
-            .ok_or_else(|| CryptoError::Encoding("multibase secret key must start with 'z'".into()))?;
+        let rest = s.trim().strip_prefix('z').ok_or_else(|| {
+            CryptoError::Encoding("multibase secret key must start with 'z'".into())
+        })?;
         let mut raw = bs58::decode(rest)
             .into_vec()
             .map_err(|e| CryptoError::Encoding(format!("base58btc: {e}")))?;
@@ -229,7 +231,10 @@ impl SecretKey {
                 arr.zeroize();
                 Ok(k)
             }
-            _ => Err(CryptoError::Encoding("not an ed25519-priv multibase secret key (expected prefix 0x8026 and 32 bytes)".into())),
+            _ => Err(CryptoError::Encoding(
+                "not an ed25519-priv multibase secret key (expected prefix 0x8026 and 32 bytes)"
+                    .into(),
+            )),
         };
         raw.zeroize();
         out
@@ -269,7 +274,8 @@ mod tests {
 
     #[test]
     fn secret_key_multibase_matches_vc_di_eddsa_vector() {
-        let sk = SecretKey::from_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq").unwrap();
+        let sk =
+            SecretKey::from_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq").unwrap();
         assert_eq!(
             sk.public_key().to_multibase(),
             "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
@@ -279,8 +285,12 @@ mod tests {
 
     #[test]
     fn rejects_wrong_multicodec_and_bad_text() {
-        assert!(PublicKey::from_multibase("6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp").is_err());
-        assert!(PublicKey::from_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq").is_err());
+        assert!(
+            PublicKey::from_multibase("6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp").is_err()
+        );
+        assert!(
+            PublicKey::from_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq").is_err()
+        );
         assert!(PublicKey::from_multibase("z0OIl").is_err());
         assert!(Signature::from_base64url("AAAA").is_err());
     }

@@ -30,26 +30,45 @@ pub struct Did {
 
 impl Did {
     /// The DID whose id is derived from its initial update key and recovery commitment.
-    pub fn derive(network: &ChainId, initial_key: &PublicKey, recovery_commitment: &[u8; 32]) -> Self {
+    pub fn derive(
+        network: &ChainId,
+        initial_key: &PublicKey,
+        recovery_commitment: &[u8; 32],
+    ) -> Self {
         let digest = crate::crypto::sha256(
             &Writer::new(TAG_ID)
                 .fixed(initial_key.as_bytes())
                 .fixed(recovery_commitment)
                 .finish(),
         );
-        Self { network: network.clone(), id: bs58::encode(&digest[..ID_BYTES]).into_string() }
+        Self {
+            network: network.clone(),
+            id: bs58::encode(&digest[..ID_BYTES]).into_string(),
+        }
     }
 
     pub fn parse(s: &str) -> Result<Self, DidError> {
-        let rest = s.strip_prefix("did:alliance:").ok_or_else(|| DidError::NotAlliance(s.to_owned()))?;
-        let invalid = |reason: &str| DidError::Invalid { did: s.to_owned(), reason: reason.to_owned() };
-        let (network, id) = rest.split_once(':').ok_or_else(|| invalid("expected did:alliance:<network>:<id>"))?;
+        let rest = s
+            .strip_prefix("did:alliance:")
+            .ok_or_else(|| DidError::NotAlliance(s.to_owned()))?;
+        let invalid = |reason: &str| DidError::Invalid {
+            did: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (network, id) = rest
+            .split_once(':')
+            .ok_or_else(|| invalid("expected did:alliance:<network>:<id>"))?;
         let network = ChainId::new(network).map_err(|e| invalid(&e.to_string()))?;
-        let raw = bs58::decode(id).into_vec().map_err(|_| invalid("id is not base58btc"))?;
+        let raw = bs58::decode(id)
+            .into_vec()
+            .map_err(|_| invalid("id is not base58btc"))?;
         if raw.len() != ID_BYTES || bs58::encode(&raw).into_string() != id {
             return Err(invalid("id must be the base58btc form of 16 bytes"));
         }
-        Ok(Self { network, id: id.to_owned() })
+        Ok(Self {
+            network,
+            id: id.to_owned(),
+        })
     }
 
     pub fn network(&self) -> &ChainId {

@@ -94,7 +94,9 @@ impl DidDocument {
             return err(format!("@context must include {MULTIKEY_CONTEXT}"));
         }
         if self.verification_method.is_empty() || self.verification_method.len() > MAX_METHODS {
-            return err(format!("between 1 and {MAX_METHODS} verification methods are required"));
+            return err(format!(
+                "between 1 and {MAX_METHODS} verification methods are required"
+            ));
         }
         if self.service.len() > MAX_SERVICES {
             return err(format!("at most {MAX_SERVICES} services"));
@@ -103,13 +105,22 @@ impl DidDocument {
         let mut ids = std::collections::HashSet::new();
         for vm in &self.verification_method {
             if !vm.id.starts_with(&prefix) || vm.id.len() == prefix.len() {
-                return err(format!("verification method id {} must be {prefix}<fragment>", vm.id));
+                return err(format!(
+                    "verification method id {} must be {prefix}<fragment>",
+                    vm.id
+                ));
             }
             if vm.type_ != "Multikey" {
-                return err(format!("verification method {} has type {}; only Multikey is supported", vm.id, vm.type_));
+                return err(format!(
+                    "verification method {} has type {}; only Multikey is supported",
+                    vm.id, vm.type_
+                ));
             }
             if vm.controller != self.id {
-                return err(format!("verification method {} must be controlled by {}", vm.id, self.id));
+                return err(format!(
+                    "verification method {} must be controlled by {}",
+                    vm.id, self.id
+                ));
             }
             if !ids.insert(vm.id.as_str()) {
                 return err(format!("duplicate id {}", vm.id));
@@ -134,16 +145,24 @@ impl DidDocument {
         ] {
             for r in rel {
                 if !self.verification_method.iter().any(|vm| &vm.id == r) {
-                    return err(format!("{name} refers to {r}, which is not a verification method"));
+                    return err(format!(
+                        "{name} refers to {r}, which is not a verification method"
+                    ));
                 }
             }
         }
         if self.capability_invocation.is_empty() {
-            return err("capabilityInvocation needs at least one key (it controls registry updates)".into());
+            return err(
+                "capabilityInvocation needs at least one key (it controls registry updates)".into(),
+            );
         }
-        let size = serde_json::to_vec(self).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(self)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_DOCUMENT_BYTES {
-            return err(format!("document is {size} bytes; at most {MAX_DOCUMENT_BYTES}"));
+            return err(format!(
+                "document is {size} bytes; at most {MAX_DOCUMENT_BYTES}"
+            ));
         }
         Ok(())
     }

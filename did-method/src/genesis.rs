@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain::{ChainId, ValidatorSet};
 use crate::proof::TrustAnchor;
-use crate::state::{encode, Governance, Meta, KEY_GOVERNANCE, KEY_META, KEY_VALIDATORS};
+use crate::state::{Governance, KEY_GOVERNANCE, KEY_META, KEY_VALIDATORS, Meta, encode};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid genesis: {0}")]
@@ -32,7 +32,13 @@ impl Genesis {
         vec![
             (KEY_VALIDATORS.to_owned(), encode(&self.validators)),
             (KEY_GOVERNANCE.to_owned(), encode(&self.governance)),
-            (KEY_META.to_owned(), encode(&Meta { height: 0, time_ms: self.genesis_time_ms })),
+            (
+                KEY_META.to_owned(),
+                encode(&Meta {
+                    height: 0,
+                    time_ms: self.genesis_time_ms,
+                }),
+            ),
         ]
     }
 

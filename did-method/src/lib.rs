@@ -22,11 +22,16 @@ pub mod operation;
 pub mod proof;
 pub mod state;
 
-pub use chain::{Block, ChainId, CommitCertificate, CommitSignature, Hash, Header, Validator, ValidatorSet, VoteType};
+pub use chain::{
+    Block, ChainId, CommitCertificate, CommitSignature, Hash, Header, Validator, ValidatorSet,
+    VoteType,
+};
 pub use crypto::{PublicKey, SecretKey, Signature};
 pub use did::Did;
 pub use document::DidDocument;
 pub use encoding::jcs;
 pub use genesis::Genesis;
-pub use operation::{CheckedOperation, OpError, Operation, OperationBody, RejectKind, SignedOperation};
+pub use operation::{
+    CheckedOperation, OpError, Operation, OperationBody, RejectKind, SignedOperation,
+};
 pub use proof::{RegistryProof, TrustAnchor, VerifiedEntry};

@@ -75,22 +75,40 @@ pub struct OpError {
 
 impl OpError {
     pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
 /// What an operation does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum OperationBody {
     /// Register a new DID. Signed by `initialKey` and endorsed by a member registrar.
-    CreateDid { did: Did, document: DidDocument, initial_key: PublicKey, recovery_commitment: Hash },
+    CreateDid {
+        did: Did,
+        document: DidDocument,
+        initial_key: PublicKey,
+        recovery_commitment: Hash,
+    },
     /// Replace the document (key rotation, services). Signed by a `capabilityInvocation` key.
     UpdateDid { did: Did, document: DidDocument },
     /// Deactivate for good. Signed by a `capabilityInvocation` key.
     DeactivateDid { did: Did },
     /// Take control back after a key loss: reveals the recovery key committed before.
-    RecoverDid { did: Did, recovery_key: PublicKey, document: DidDocument, next_recovery_commitment: Hash },
+    RecoverDid {
+        did: Did,
+        recovery_key: PublicKey,
+        document: DidDocument,
+        next_recovery_commitment: Hash,
+    },
     /// A root authority accredits an issuer for credential types (EBSI trusted-issuer model).
     AccreditIssuer {
         issuer: Did,
@@ -101,7 +119,11 @@ pub enum OperationBody {
     /// A root authority withdraws an issuer's accreditation.
     WithdrawAccreditation { issuer: Did, reason: String },
     /// An issuer anchors the hash of its latest status list.
-    AnchorStatusList { issuer: Did, list_id: String, list_hash: Hash },
+    AnchorStatusList {
+        issuer: Did,
+        list_id: String,
+        list_hash: Hash,
+    },
     /// Governance changes the validator set (needs the governance threshold of authorities).
     ChangeValidators { validators: ValidatorSet },
 }
@@ -147,9 +169,15 @@ impl Operation {
         let bytes = self.signing_bytes();
         let signatures = keys
             .iter()
-            .map(|k| OpSignature { key: k.public_key(), signature: k.sign(&bytes) })
+            .map(|k| OpSignature {
+                key: k.public_key(),
+                signature: k.sign(&bytes),
+            })
             .collect();
-        SignedOperation { operation: self, signatures }
+        SignedOperation {
+            operation: self,
+            signatures,
+        }
     }
 }
 
@@ -179,10 +207,14 @@ impl SignedOperation {
         if bytes.len() > MAX_OPERATION_BYTES {
             return Err(OpError::new(
                 RejectKind::TooLarge,
-                format!("operation is {} bytes; at most {MAX_OPERATION_BYTES}", bytes.len()),
+                format!(
+                    "operation is {} bytes; at most {MAX_OPERATION_BYTES}",
+                    bytes.len()
+                ),
             ));
         }
-        serde_json::from_slice(bytes).map_err(|e| OpError::new(RejectKind::Malformed, e.to_string()))
+        serde_json::from_slice(bytes)
+            .map_err(|e| OpError::new(RejectKind::Malformed, e.to_string()))
     }
 
     /// Stateless checks: chain id, size, and every signature valid over the signing bytes.
@@ -191,26 +223,46 @@ impl SignedOperation {
         if &self.operation.chain_id != chain_id {
             return Err(OpError::new(
                 RejectKind::WrongChain,
-                format!("operation is for chain {}, this is {chain_id}", self.operation.chain_id),
+                format!(
+                    "operation is for chain {}, this is {chain_id}",
+                    self.operation.chain_id
+                ),
             ));
         }
         if self.signatures.is_empty() {
-            return Err(OpError::new(RejectKind::BadSignature, "operation is not signed"));
+            return Err(OpError::new(
+                RejectKind::BadSignature,
+                "operation is not signed",
+            ));
         }
         if self.signatures.len() > MAX_SIGNATURES {
-            return Err(OpError::new(RejectKind::TooLarge, format!("more than {MAX_SIGNATURES} signatures")));
+            return Err(OpError::new(
+                RejectKind::TooLarge,
+                format!("more than {MAX_SIGNATURES} signatures"),
+            ));
         }
-        let size = serde_json::to_vec(&self).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&self)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_OPERATION_BYTES {
-            return Err(OpError::new(RejectKind::TooLarge, format!("operation is {size} bytes; at most {MAX_OPERATION_BYTES}")));
+            return Err(OpError::new(
+                RejectKind::TooLarge,
+                format!("operation is {size} bytes; at most {MAX_OPERATION_BYTES}"),
+            ));
         }
         let bytes = self.operation.signing_bytes();
         for (i, s) in self.signatures.iter().enumerate() {
             if self.signatures[..i].iter().any(|o| o.key == s.key) {
-                return Err(OpError::new(RejectKind::BadSignature, format!("key {} signed twice", s.key)));
+                return Err(OpError::new(
+                    RejectKind::BadSignature,
+                    format!("key {} signed twice", s.key),
+                ));
             }
             s.key.verify(&bytes, &s.signature).map_err(|_| {
-                OpError::new(RejectKind::BadSignature, format!("signature by {} does not verify", s.key))
+                OpError::new(
+                    RejectKind::BadSignature,
+                    format!("signature by {} does not verify", s.key),
+                )
             })?;
         }
         let id = crate::chain::Hash::digest(&bytes);
@@ -254,7 +306,12 @@ mod tests {
 
     fn sample(sk: &SecretKey) -> SignedOperation {
         let did = Did::derive(&chain(), &sk.public_key(), &[0; 32]);
-        Operation { chain_id: chain(), sequence: 1, body: OperationBody::DeactivateDid { did } }.sign(&[sk])
+        Operation {
+            chain_id: chain(),
+            sequence: 1,
+            body: OperationBody::DeactivateDid { did },
+        }
+        .sign(&[sk])
     }
 
     #[test]
@@ -267,7 +324,10 @@ mod tests {
         let mut unsigned = op;
         unsigned.signatures.clear();
         assert_eq!(unsigned.id(), id);
-        assert_eq!(unsigned.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+        assert_eq!(
+            unsigned.check(&chain()).unwrap_err().kind,
+            RejectKind::BadSignature
+        );
     }
 
     #[test]
@@ -275,12 +335,21 @@ mod tests {
         let sk = SecretKey::from_seed(&[1; 32]);
         let mut op = sample(&sk);
         op.operation.sequence = 2;
-        assert_eq!(op.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+        assert_eq!(
+            op.check(&chain()).unwrap_err().kind,
+            RejectKind::BadSignature
+        );
         let op = sample(&sk);
-        assert_eq!(op.check(&ChainId::new("other").unwrap()).unwrap_err().kind, RejectKind::WrongChain);
+        assert_eq!(
+            op.check(&ChainId::new("other").unwrap()).unwrap_err().kind,
+            RejectKind::WrongChain
+        );
         let mut op = sample(&sk);
         op.signatures.push(op.signatures[0].clone());
-        assert_eq!(op.check(&chain()).unwrap_err().kind, RejectKind::BadSignature);
+        assert_eq!(
+            op.check(&chain()).unwrap_err().kind,
+            RejectKind::BadSignature
+        );
     }
 
     #[test]
@@ -292,9 +361,15 @@ mod tests {
         assert_eq!(json["operation"]["chainId"], "test-chain");
         let bytes = serde_json::to_vec(&op).unwrap();
         assert_eq!(SignedOperation::from_json(&bytes).unwrap(), op);
-        assert_eq!(SignedOperation::from_json(b"{not json").unwrap_err().kind, RejectKind::Malformed);
+        assert_eq!(
+            SignedOperation::from_json(b"{not json").unwrap_err().kind,
+            RejectKind::Malformed
+        );
         let big = vec![b' '; MAX_OPERATION_BYTES + 1];
-        assert_eq!(SignedOperation::from_json(&big).unwrap_err().kind, RejectKind::TooLarge);
+        assert_eq!(
+            SignedOperation::from_json(&big).unwrap_err().kind,
+            RejectKind::TooLarge
+        );
         let mut extra = json.clone();
         extra["operation"]["extra"] = serde_json::json!(1);
         assert!(SignedOperation::from_json(&serde_json::to_vec(&extra).unwrap()).is_err());

@@ -66,7 +66,9 @@ impl VerifiedEntry {
     pub fn record<T: for<'de> Deserialize<'de>>(&self) -> Result<Option<T>, ProofError> {
         self.value
             .clone()
-            .map(|v| serde_json::from_value(v).map_err(|e| ProofError::Malformed(format!("value: {e}"))))
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| ProofError::Malformed(format!("value: {e}")))
+            })
             .transpose()
     }
 }
@@ -76,7 +78,11 @@ pub enum ProofError {
     #[error("proof is for chain {got}, the trust anchor is for {expected}")]
     WrongChain { expected: String, got: String },
     #[error("validator update {index} (height {height}): {source}")]
-    Update { index: usize, height: u64, source: ChainError },
+    Update {
+        index: usize,
+        height: u64,
+        source: ChainError,
+    },
     #[error("validator updates must be in increasing height after the anchor (update {index})")]
     UpdateOrder { index: usize },
     #[error("header at height {height}: {source}")]
@@ -94,10 +100,15 @@ impl RegistryProof {
     pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedEntry, ProofError> {
         let chain = &anchor.chain_id;
         if &self.header.chain_id != chain {
-            return Err(ProofError::WrongChain { expected: chain.to_string(), got: self.header.chain_id.to_string() });
+            return Err(ProofError::WrongChain {
+                expected: chain.to_string(),
+                got: self.header.chain_id.to_string(),
+            });
         }
         if self.validator_updates.len() > MAX_VALIDATOR_UPDATES {
-            return Err(ProofError::Malformed(format!("more than {MAX_VALIDATOR_UPDATES} validator updates")));
+            return Err(ProofError::Malformed(format!(
+                "more than {MAX_VALIDATOR_UPDATES} validator updates"
+            )));
         }
         // Walk the validator-set changes from the anchor.
         let mut trusted = anchor.validators.clone();
@@ -109,19 +120,33 @@ impl RegistryProof {
             }
             u.certificate
                 .verify_header(&u.header, chain, &trusted)
-                .map_err(|source| ProofError::Update { index, height, source })?;
+                .map_err(|source| ProofError::Update {
+                    index,
+                    height,
+                    source,
+                })?;
             if u.next_validators.hash() != u.header.next_validators_hash {
-                return Err(ProofError::Update { index, height, source: ChainError::NextValidatorsMismatch });
+                return Err(ProofError::Update {
+                    index,
+                    height,
+                    source: ChainError::NextValidatorsMismatch,
+                });
             }
             trusted = u.next_validators.clone();
             last_height = height;
         }
         if self.header.height <= anchor.height {
-            return Err(ProofError::BeforeAnchor { height: self.header.height, anchor: anchor.height });
+            return Err(ProofError::BeforeAnchor {
+                height: self.header.height,
+                anchor: anchor.height,
+            });
         }
         self.certificate
             .verify_header(&self.header, chain, &trusted)
-            .map_err(|source| ProofError::Header { height: self.header.height, source })?;
+            .map_err(|source| ProofError::Header {
+                height: self.header.height,
+                source,
+            })?;
         // The value against the state root.
         let root = RootHash(self.header.state_root.0);
         let key_hash = KeyHash::with::<Sha256>(self.key.as_bytes());

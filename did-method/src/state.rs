@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{ChainId, Hash, ValidatorSet};
-use crate::crypto::{sha256, PublicKey};
+use crate::crypto::{PublicKey, sha256};
 use crate::did::Did;
 use crate::document::DidDocument;
 use crate::encoding::jcs;
@@ -123,7 +123,11 @@ impl Governance {
             return Err("governance needs at least one root authority".into());
         }
         if self.threshold == 0 || self.threshold as usize > self.authorities.len() {
-            return Err(format!("threshold {} must be between 1 and {}", self.threshold, self.authorities.len()));
+            return Err(format!(
+                "threshold {} must be between 1 and {}",
+                self.threshold,
+                self.authorities.len()
+            ));
         }
         Ok(())
     }
@@ -159,7 +163,10 @@ pub struct Overlay<'a, V: StateView + ?Sized> {
 
 impl<'a, V: StateView + ?Sized> Overlay<'a, V> {
     pub fn new(base: &'a V) -> Self {
-        Self { base, writes: BTreeMap::new() }
+        Self {
+            base,
+            writes: BTreeMap::new(),
+        }
     }
     pub fn into_writes(self) -> BTreeMap<String, Vec<u8>> {
         self.writes
@@ -182,12 +189,18 @@ impl<V: StateView + ?Sized> StateAccess for Overlay<'_, V> {
 }
 
 /// Decodes a typed record from state.
-pub fn read<T: for<'de> Deserialize<'de>>(view: &(impl StateView + ?Sized), key: &str) -> Result<Option<T>, OpError> {
+pub fn read<T: for<'de> Deserialize<'de>>(
+    view: &(impl StateView + ?Sized),
+    key: &str,
+) -> Result<Option<T>, OpError> {
     match view.get(key) {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| OpError::new(RejectKind::Malformed, format!("stored record {key} is corrupt: {e}"))),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            OpError::new(
+                RejectKind::Malformed,
+                format!("stored record {key} is corrupt: {e}"),
+            )
+        }),
     }
 }
 
@@ -223,36 +236,57 @@ fn live_did(state: &impl StateView, did: &Did) -> Result<DidRecord, OpError> {
     let rec: DidRecord = read(state, &did_key(did))?
         .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{did} is not registered")))?;
     if rec.deactivated {
-        return Err(OpError::new(RejectKind::Deactivated, format!("{did} is deactivated")));
+        return Err(OpError::new(
+            RejectKind::Deactivated,
+            format!("{did} is deactivated"),
+        ));
     }
     Ok(rec)
 }
 
 fn check_document(did: &Did, doc: &DidDocument) -> Result<(), OpError> {
-    doc.validate(did).map_err(|e| OpError::new(RejectKind::InvalidDocument, e.to_string()))
+    doc.validate(did)
+        .map_err(|e| OpError::new(RejectKind::InvalidDocument, e.to_string()))
 }
 
 fn governance(state: &impl StateView) -> Result<Governance, OpError> {
-    read(state, KEY_GOVERNANCE)?.ok_or_else(|| OpError::new(RejectKind::Governance, "no governance in state"))
+    read(state, KEY_GOVERNANCE)?
+        .ok_or_else(|| OpError::new(RejectKind::Governance, "no governance in state"))
 }
 
 pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpError> {
-    read(state, KEY_VALIDATORS)?.ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))
+    read(state, KEY_VALIDATORS)?
+        .ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))
 }
 
 /// Applies one checked operation. On error nothing is written.
-pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockContext) -> Result<(), OpError> {
+pub fn execute(
+    state: &mut impl StateAccess,
+    op: &CheckedOperation,
+    ctx: &BlockContext,
+) -> Result<(), OpError> {
     let signed = op.signed();
     let operation = op.operation();
     if operation.chain_id != ctx.chain_id {
-        return Err(OpError::new(RejectKind::WrongChain, "operation is for another chain"));
+        return Err(OpError::new(
+            RejectKind::WrongChain,
+            "operation is for another chain",
+        ));
     }
     let seq = operation.sequence;
     match &operation.body {
-        OperationBody::CreateDid { did, document, initial_key, recovery_commitment } => {
+        OperationBody::CreateDid {
+            did,
+            document,
+            initial_key,
+            recovery_commitment,
+        } => {
             expect_sequence(0, seq)?;
             if did.network() != &ctx.chain_id {
-                return Err(OpError::new(RejectKind::WrongChain, format!("{did} belongs to another network")));
+                return Err(OpError::new(
+                    RejectKind::WrongChain,
+                    format!("{did} belongs to another network"),
+                ));
             }
             if &Did::derive(&ctx.chain_id, initial_key, &recovery_commitment.0) != did {
                 return Err(OpError::new(
@@ -261,19 +295,31 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
                 ));
             }
             if !signed.signed_by(initial_key) {
-                return Err(OpError::new(RejectKind::Unauthorized, "create must be signed by the initial key"));
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "create must be signed by the initial key",
+                ));
             }
             check_document(did, document)?;
             if !document.can_invoke(initial_key) {
-                return Err(OpError::new(RejectKind::InvalidDocument, "the initial key must be in capabilityInvocation"));
+                return Err(OpError::new(
+                    RejectKind::InvalidDocument,
+                    "the initial key must be in capabilityInvocation",
+                ));
             }
             let vals = validators(state)?;
             if !signed.signatures.iter().any(|s| vals.is_registrar(&s.key)) {
-                return Err(OpError::new(RejectKind::MissingEndorsement, "create needs a member registrar's endorsement"));
+                return Err(OpError::new(
+                    RejectKind::MissingEndorsement,
+                    "create needs a member registrar's endorsement",
+                ));
             }
             let key = did_key(did);
             if state.get(&key).is_some() {
-                return Err(OpError::new(RejectKind::AlreadyExists, format!("{did} already exists")));
+                return Err(OpError::new(
+                    RejectKind::AlreadyExists,
+                    format!("{did} already exists"),
+                ));
             }
             let rec = DidRecord {
                 document: document.clone(),
@@ -308,16 +354,30 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
             rec.updated_ms = ctx.time_ms;
             write(state, did_key(did), &rec);
         }
-        OperationBody::RecoverDid { did, recovery_key, document, next_recovery_commitment } => {
+        OperationBody::RecoverDid {
+            did,
+            recovery_key,
+            document,
+            next_recovery_commitment,
+        } => {
             let mut rec = live_did(state, did)?;
             if recovery_commitment(recovery_key) != rec.recovery_commitment {
-                return Err(OpError::new(RejectKind::Unauthorized, "recovery key does not match the committed one"));
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "recovery key does not match the committed one",
+                ));
             }
             if !signed.signed_by(recovery_key) {
-                return Err(OpError::new(RejectKind::Unauthorized, "recover must be signed by the recovery key"));
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "recover must be signed by the recovery key",
+                ));
             }
             if next_recovery_commitment == &rec.recovery_commitment {
-                return Err(OpError::new(RejectKind::Unauthorized, "recovery must commit to a new recovery key"));
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "recovery must commit to a new recovery key",
+                ));
             }
             expect_sequence(rec.sequence + 1, seq)?;
             check_document(did, document)?;
@@ -328,22 +388,43 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
             rec.updated_ms = ctx.time_ms;
             write(state, did_key(did), &rec);
         }
-        OperationBody::AccreditIssuer { issuer, credential_types, valid_until_ms } => {
+        OperationBody::AccreditIssuer {
+            issuer,
+            credential_types,
+            valid_until_ms,
+        } => {
             let gov = governance(state)?;
             let authority = signed
                 .signatures
                 .iter()
                 .find_map(|s| gov.authority(&s.key))
-                .ok_or_else(|| OpError::new(RejectKind::Unauthorized, "accreditation must be signed by a root authority"))?;
+                .ok_or_else(|| {
+                    OpError::new(
+                        RejectKind::Unauthorized,
+                        "accreditation must be signed by a root authority",
+                    )
+                })?;
             live_did(state, issuer)?;
             if credential_types.is_empty() || credential_types.len() > MAX_CREDENTIAL_TYPES {
-                return Err(OpError::new(RejectKind::Malformed, format!("between 1 and {MAX_CREDENTIAL_TYPES} credential types")));
+                return Err(OpError::new(
+                    RejectKind::Malformed,
+                    format!("between 1 and {MAX_CREDENTIAL_TYPES} credential types"),
+                ));
             }
-            if credential_types.iter().any(|t| t.is_empty() || t.len() > MAX_NAME_LEN) {
-                return Err(OpError::new(RejectKind::Malformed, "credential type names must be 1-256 characters"));
+            if credential_types
+                .iter()
+                .any(|t| t.is_empty() || t.len() > MAX_NAME_LEN)
+            {
+                return Err(OpError::new(
+                    RejectKind::Malformed,
+                    "credential type names must be 1-256 characters",
+                ));
             }
             if valid_until_ms.is_some_and(|u| u <= ctx.time_ms) {
-                return Err(OpError::new(RejectKind::Malformed, "validUntilMs is in the past"));
+                return Err(OpError::new(
+                    RejectKind::Malformed,
+                    "validUntilMs is in the past",
+                ));
             }
             let key = issuer_key(issuer);
             let prev: Option<Accreditation> = read(state, &key)?;
@@ -368,13 +449,22 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
                 .signatures
                 .iter()
                 .find_map(|s| gov.authority(&s.key))
-                .ok_or_else(|| OpError::new(RejectKind::Unauthorized, "withdrawal must be signed by a root authority"))?;
+                .ok_or_else(|| {
+                    OpError::new(
+                        RejectKind::Unauthorized,
+                        "withdrawal must be signed by a root authority",
+                    )
+                })?;
             if reason.len() > MAX_NAME_LEN {
-                return Err(OpError::new(RejectKind::Malformed, "reason is longer than 256 characters"));
+                return Err(OpError::new(
+                    RejectKind::Malformed,
+                    "reason is longer than 256 characters",
+                ));
             }
             let key = issuer_key(issuer);
-            let mut rec: Accreditation = read(state, &key)?
-                .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited")))?;
+            let mut rec: Accreditation = read(state, &key)?.ok_or_else(|| {
+                OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited"))
+            })?;
             expect_sequence(rec.sequence + 1, seq)?;
             rec.withdrawn = true;
             rec.withdrawn_reason = Some(reason.clone());
@@ -384,7 +474,11 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
             rec.sequence = seq;
             write(state, key, &rec);
         }
-        OperationBody::AnchorStatusList { issuer, list_id, list_hash } => {
+        OperationBody::AnchorStatusList {
+            issuer,
+            list_id,
+            list_hash,
+        } => {
             let rec = live_did(state, issuer)?;
             let ok = signed
                 .signatures
@@ -393,11 +487,16 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
             if !ok {
                 return Err(OpError::new(
                     RejectKind::Unauthorized,
-                    format!("anchor must be signed by a capabilityInvocation or assertionMethod key of {issuer}"),
+                    format!(
+                        "anchor must be signed by a capabilityInvocation or assertionMethod key of {issuer}"
+                    ),
                 ));
             }
             if list_id.is_empty() || list_id.len() > MAX_LIST_ID_LEN {
-                return Err(OpError::new(RejectKind::Malformed, format!("listId must be 1-{MAX_LIST_ID_LEN} characters")));
+                return Err(OpError::new(
+                    RejectKind::Malformed,
+                    format!("listId must be 1-{MAX_LIST_ID_LEN} characters"),
+                ));
             }
             let key = status_key(issuer, list_id);
             let prev: Option<StatusAnchor> = read(state, &key)?;
@@ -422,7 +521,10 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
             if signers < gov.threshold as usize {
                 return Err(OpError::new(
                     RejectKind::Governance,
-                    format!("{signers} root authorities signed; the threshold is {}", gov.threshold),
+                    format!(
+                        "{signers} root authorities signed; the threshold is {}",
+                        gov.threshold
+                    ),
                 ));
             }
             expect_sequence(gov.sequence + 1, seq)?;
@@ -434,8 +536,16 @@ pub fn execute(state: &mut impl StateAccess, op: &CheckedOperation, ctx: &BlockC
     Ok(())
 }
 
-fn authorize_controller(signed: &crate::operation::SignedOperation, rec: &DidRecord, did: &Did) -> Result<(), OpError> {
-    if signed.signatures.iter().any(|s| rec.document.can_invoke(&s.key)) {
+fn authorize_controller(
+    signed: &crate::operation::SignedOperation,
+    rec: &DidRecord,
+    did: &Did,
+) -> Result<(), OpError> {
+    if signed
+        .signatures
+        .iter()
+        .any(|s| rec.document.can_invoke(&s.key))
+    {
         Ok(())
     } else {
         Err(OpError::new(
@@ -447,5 +557,12 @@ fn authorize_controller(signed: &crate::operation::SignedOperation, rec: &DidRec
 
 /// Writes the per-block metadata record; call once per block after its operations.
 pub fn finish_block(state: &mut impl StateAccess, ctx: &BlockContext) {
-    write(state, KEY_META.to_owned(), &Meta { height: ctx.height, time_ms: ctx.time_ms });
+    write(
+        state,
+        KEY_META.to_owned(),
+        &Meta {
+            height: ctx.height,
+            time_ms: ctx.time_ms,
+        },
+    );
 }

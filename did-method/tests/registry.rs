@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use did_method::chain::{operations_root, vote_sign_bytes, ChainError, VoteType};
+use did_method::chain::{ChainError, VoteType, operations_root, vote_sign_bytes};
 use did_method::proof::{ProofError, ValidatorUpdate};
 use did_method::state::{self, Authority, BlockContext, DidRecord, Governance, Overlay, StateView};
 use did_method::*;
@@ -46,7 +46,11 @@ impl TestChain {
                     name: format!("member-{i}"),
                     public_key: k.public_key(),
                     power: 10,
-                    registrar_key: if i == 0 { registrar.public_key() } else { sk(60 + i as u8).public_key() },
+                    registrar_key: if i == 0 {
+                        registrar.public_key()
+                    } else {
+                        sk(60 + i as u8).public_key()
+                    },
                     operator_did: None,
                 })
                 .collect(),
@@ -57,24 +61,47 @@ impl TestChain {
             authorities: authorities
                 .iter()
                 .enumerate()
-                .map(|(i, k)| Authority { name: format!("root-{i}"), public_key: k.public_key(), did: None })
+                .map(|(i, k)| Authority {
+                    name: format!("root-{i}"),
+                    public_key: k.public_key(),
+                    did: None,
+                })
                 .collect(),
             threshold: 2,
             sequence: 0,
         };
-        let genesis = Genesis { chain_id: chain.clone(), genesis_time_ms: 1_700_000_000_000, validators: set.clone(), governance };
+        let genesis = Genesis {
+            chain_id: chain.clone(),
+            genesis_time_ms: 1_700_000_000_000,
+            validators: set.clone(),
+            governance,
+        };
         let store = MockTreeStore::default();
         let mut state = Mem(HashMap::new());
         let init = genesis.initial_state();
         let tree = JellyfishMerkleTree::<_, Sha256>::new(&store);
         let (_, batch) = tree
-            .put_value_set(init.iter().map(|(k, v)| (KeyHash::with::<Sha256>(k), Some(v.clone()))), 0)
+            .put_value_set(
+                init.iter()
+                    .map(|(k, v)| (KeyHash::with::<Sha256>(k), Some(v.clone()))),
+                0,
+            )
             .unwrap();
         store.write_tree_update_batch(batch).unwrap();
         for (k, v) in init {
             state.0.insert(k, v);
         }
-        Self { chain, vals, registrar, authorities, genesis, set, store, state, blocks: vec![] }
+        Self {
+            chain,
+            vals,
+            registrar,
+            authorities,
+            genesis,
+            set,
+            store,
+            state,
+            blocks: vec![],
+        }
     }
 
     fn height(&self) -> u64 {
@@ -82,9 +109,17 @@ impl TestChain {
     }
 
     /// Executes `ops` as the next block; returns each op's result. Certificate signed by `signers`.
-    fn block_signed_by(&mut self, ops: Vec<SignedOperation>, signers: &[usize]) -> Vec<Result<(), OpError>> {
+    fn block_signed_by(
+        &mut self,
+        ops: Vec<SignedOperation>,
+        signers: &[usize],
+    ) -> Vec<Result<(), OpError>> {
         let height = self.height() + 1;
-        let ctx = BlockContext { chain_id: self.chain.clone(), height, time_ms: 1_700_000_000_000 + height * 1000 };
+        let ctx = BlockContext {
+            chain_id: self.chain.clone(),
+            height,
+            time_ms: 1_700_000_000_000 + height * 1000,
+        };
         let mut results = vec![];
         let mut overlay = Overlay::new(&self.state);
         let mut included = vec![];
@@ -107,7 +142,12 @@ impl TestChain {
         let writes = overlay.into_writes();
         let tree = JellyfishMerkleTree::<_, Sha256>::new(&self.store);
         let (root, batch) = tree
-            .put_value_set(writes.iter().map(|(k, v)| (KeyHash::with::<Sha256>(k), Some(v.clone()))), height)
+            .put_value_set(
+                writes
+                    .iter()
+                    .map(|(k, v)| (KeyHash::with::<Sha256>(k), Some(v.clone()))),
+                height,
+            )
             .unwrap();
         self.store.write_tree_update_batch(batch).unwrap();
         for (k, v) in writes {
@@ -118,7 +158,11 @@ impl TestChain {
             chain_id: self.chain.clone(),
             height,
             time_ms: ctx.time_ms,
-            prev_hash: self.blocks.last().map(|(h, _)| h.hash()).unwrap_or(Hash::ZERO),
+            prev_hash: self
+                .blocks
+                .last()
+                .map(|(h, _)| h.hash())
+                .unwrap_or(Hash::ZERO),
             operations_root: operations_root(&included.iter().map(|o| o.id()).collect::<Vec<_>>()),
             state_root: Hash(root.0),
             validators_hash: self.set.hash(),
@@ -129,9 +173,20 @@ impl TestChain {
         let msg = vote_sign_bytes(&self.chain, VoteType::Precommit, height, 0, Some(&id));
         let signatures = signers
             .iter()
-            .map(|&i| CommitSignature { validator: self.vals[i].public_key(), signature: self.vals[i].sign(&msg) })
+            .map(|&i| CommitSignature {
+                validator: self.vals[i].public_key(),
+                signature: self.vals[i].sign(&msg),
+            })
             .collect();
-        self.blocks.push((header, CommitCertificate { height, round: 0, block_id: id, signatures }));
+        self.blocks.push((
+            header,
+            CommitCertificate {
+                height,
+                round: 0,
+                block_id: id,
+                signatures,
+            },
+        ));
         self.set = next_set;
         results
     }
@@ -143,7 +198,9 @@ impl TestChain {
 
     fn prove(&self, key: &str, height: u64) -> RegistryProof {
         let tree = JellyfishMerkleTree::<_, Sha256>::new(&self.store);
-        let (value, merkle_proof) = tree.get_with_proof(KeyHash::with::<Sha256>(key), height).unwrap();
+        let (value, merkle_proof) = tree
+            .get_with_proof(KeyHash::with::<Sha256>(key), height)
+            .unwrap();
         let (header, certificate) = self.blocks[height as usize - 1].clone();
         RegistryProof {
             key: key.to_owned(),
@@ -156,7 +213,11 @@ impl TestChain {
     }
 
     fn op(&self, sequence: u64, body: OperationBody) -> Operation {
-        Operation { chain_id: self.chain.clone(), sequence, body }
+        Operation {
+            chain_id: self.chain.clone(),
+            sequence,
+            body,
+        }
     }
 
     /// Creates a DID; returns (did, update key, recovery key).
@@ -167,7 +228,15 @@ impl TestChain {
         let did = Did::derive(&self.chain, &key.public_key(), &commitment.0);
         let doc = DidDocument::with_single_key(&did, &key.public_key());
         let op = self
-            .op(0, OperationBody::CreateDid { did: did.clone(), document: doc, initial_key: key.public_key(), recovery_commitment: commitment })
+            .op(
+                0,
+                OperationBody::CreateDid {
+                    did: did.clone(),
+                    document: doc,
+                    initial_key: key.public_key(),
+                    recovery_commitment: commitment,
+                },
+            )
             .sign(&[&key, &self.registrar.clone()]);
         let r = self.block(vec![op]);
         assert_eq!(r, vec![Ok(())]);
@@ -196,18 +265,38 @@ fn create_update_rotate_deactivate_lifecycle() {
         type_: "OID4VCI".into(),
         service_endpoint: "https://issuer.example".into(),
     });
-    let op = c.op(1, OperationBody::UpdateDid { did: did.clone(), document: doc.clone() }).sign(&[&key]);
+    let op = c
+        .op(
+            1,
+            OperationBody::UpdateDid {
+                did: did.clone(),
+                document: doc.clone(),
+            },
+        )
+        .sign(&[&key]);
     assert_eq!(c.block(vec![op.clone()]), vec![Ok(())]);
     assert_eq!(c.record(&did).document, doc);
     // Replay of the same operation is refused.
     assert_eq!(kind(&c.block(vec![op])), RejectKind::BadSequence);
     // The old key no longer controls the DID.
-    let op = c.op(2, OperationBody::DeactivateDid { did: did.clone() }).sign(&[&key]);
+    let op = c
+        .op(2, OperationBody::DeactivateDid { did: did.clone() })
+        .sign(&[&key]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
-    let op = c.op(2, OperationBody::DeactivateDid { did: did.clone() }).sign(&[&new_key]);
+    let op = c
+        .op(2, OperationBody::DeactivateDid { did: did.clone() })
+        .sign(&[&new_key]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
     assert!(c.record(&did).deactivated);
-    let op = c.op(3, OperationBody::UpdateDid { did: did.clone(), document: doc }).sign(&[&new_key]);
+    let op = c
+        .op(
+            3,
+            OperationBody::UpdateDid {
+                did: did.clone(),
+                document: doc,
+            },
+        )
+        .sign(&[&new_key]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Deactivated);
 }
 
@@ -218,7 +307,12 @@ fn create_rules() {
     let commitment = state::recovery_commitment(&sk(11).public_key());
     let did = Did::derive(&c.chain, &key.public_key(), &commitment.0);
     let doc = DidDocument::with_single_key(&did, &key.public_key());
-    let body = OperationBody::CreateDid { did: did.clone(), document: doc.clone(), initial_key: key.public_key(), recovery_commitment: commitment };
+    let body = OperationBody::CreateDid {
+        did: did.clone(),
+        document: doc.clone(),
+        initial_key: key.public_key(),
+        recovery_commitment: commitment,
+    };
     // Without a registrar's endorsement.
     let op = c.op(0, body.clone()).sign(&[&key]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::MissingEndorsement);
@@ -231,11 +325,24 @@ fn create_rules() {
     // A DID not derived from its key.
     let other = Did::derive(&c.chain, &sk(12).public_key(), &commitment.0);
     let op = c
-        .op(0, OperationBody::CreateDid { did: other.clone(), document: DidDocument::with_single_key(&other, &key.public_key()), initial_key: key.public_key(), recovery_commitment: commitment })
+        .op(
+            0,
+            OperationBody::CreateDid {
+                did: other.clone(),
+                document: DidDocument::with_single_key(&other, &key.public_key()),
+                initial_key: key.public_key(),
+                recovery_commitment: commitment,
+            },
+        )
         .sign(&[&key, &c.registrar.clone()]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
     // Wrong chain id.
-    let op = Operation { chain_id: ChainId::new("other-net").unwrap(), sequence: 0, body: body.clone() }.sign(&[&key, &c.registrar.clone()]);
+    let op = Operation {
+        chain_id: ChainId::new("other-net").unwrap(),
+        sequence: 0,
+        body: body.clone(),
+    }
+    .sign(&[&key, &c.registrar.clone()]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::WrongChain);
     // Valid, then again: already exists.
     let op = c.op(0, body).sign(&[&key, &c.registrar.clone()]);
@@ -252,11 +359,27 @@ fn recovery_takes_control_back() {
     let doc = DidDocument::with_single_key(&did, &fresh.public_key());
     // A wrong recovery key is refused.
     let op = c
-        .op(1, OperationBody::RecoverDid { did: did.clone(), recovery_key: sk(77).public_key(), document: doc.clone(), next_recovery_commitment: next_recovery })
+        .op(
+            1,
+            OperationBody::RecoverDid {
+                did: did.clone(),
+                recovery_key: sk(77).public_key(),
+                document: doc.clone(),
+                next_recovery_commitment: next_recovery,
+            },
+        )
         .sign(&[&sk(77)]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
     let op = c
-        .op(1, OperationBody::RecoverDid { did: did.clone(), recovery_key: recovery.public_key(), document: doc.clone(), next_recovery_commitment: next_recovery })
+        .op(
+            1,
+            OperationBody::RecoverDid {
+                did: did.clone(),
+                recovery_key: recovery.public_key(),
+                document: doc.clone(),
+                next_recovery_commitment: next_recovery,
+            },
+        )
         .sign(&[&recovery]);
     assert_eq!(c.block(vec![op.clone()]), vec![Ok(())]);
     let rec = c.record(&did);
@@ -264,7 +387,15 @@ fn recovery_takes_control_back() {
     assert_eq!(rec.recovery_commitment, next_recovery);
     // The used recovery key cannot be used again.
     let op = c
-        .op(2, OperationBody::RecoverDid { did: did.clone(), recovery_key: recovery.public_key(), document: doc, next_recovery_commitment: state::recovery_commitment(&sk(32).public_key()) })
+        .op(
+            2,
+            OperationBody::RecoverDid {
+                did: did.clone(),
+                recovery_key: recovery.public_key(),
+                document: doc,
+                next_recovery_commitment: state::recovery_commitment(&sk(32).public_key()),
+            },
+        )
         .sign(&[&recovery]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
 }
@@ -273,26 +404,44 @@ fn recovery_takes_control_back() {
 fn accreditation_and_status_anchor() {
     let mut c = TestChain::new();
     let (issuer, key, _) = c.create_did(10);
-    let body = OperationBody::AccreditIssuer { issuer: issuer.clone(), credential_types: vec!["DriverLicense".into()], valid_until_ms: None };
+    let body = OperationBody::AccreditIssuer {
+        issuer: issuer.clone(),
+        credential_types: vec!["DriverLicense".into()],
+        valid_until_ms: None,
+    };
     // Not a root authority.
     let op = c.op(0, body.clone()).sign(&[&key]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
     let op = c.op(0, body).sign(&[&c.authorities[0].clone()]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
-    let acc: state::Accreditation = serde_json::from_slice(&c.state.get(&state::issuer_key(&issuer)).unwrap()).unwrap();
+    let acc: state::Accreditation =
+        serde_json::from_slice(&c.state.get(&state::issuer_key(&issuer)).unwrap()).unwrap();
     assert!(acc.covers("DriverLicense", u64::MAX - 1));
     assert!(!acc.covers("Passport", u64::MAX - 1));
     assert_eq!(acc.authority, "root-0");
 
-    let anchor = OperationBody::AnchorStatusList { issuer: issuer.clone(), list_id: "https://issuer.example/status/1".into(), list_hash: Hash([7; 32]) };
+    let anchor = OperationBody::AnchorStatusList {
+        issuer: issuer.clone(),
+        list_id: "https://issuer.example/status/1".into(),
+        list_hash: Hash([7; 32]),
+    };
     let op = c.op(0, anchor.clone()).sign(&[&sk(99)]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
     let op = c.op(0, anchor).sign(&[&key]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
 
-    let op = c.op(1, OperationBody::WithdrawAccreditation { issuer: issuer.clone(), reason: "audit".into() }).sign(&[&c.authorities[1].clone()]);
+    let op = c
+        .op(
+            1,
+            OperationBody::WithdrawAccreditation {
+                issuer: issuer.clone(),
+                reason: "audit".into(),
+            },
+        )
+        .sign(&[&c.authorities[1].clone()]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
-    let acc: state::Accreditation = serde_json::from_slice(&c.state.get(&state::issuer_key(&issuer)).unwrap()).unwrap();
+    let acc: state::Accreditation =
+        serde_json::from_slice(&c.state.get(&state::issuer_key(&issuer)).unwrap()).unwrap();
     assert!(acc.withdrawn && !acc.covers("DriverLicense", u64::MAX - 1));
 }
 
@@ -334,33 +483,84 @@ fn proof_verifies_and_every_tamper_fails() {
     // Tampered header (state root): certificate no longer matches.
     let mut p = proof.clone();
     p.header.state_root = Hash([1; 32]);
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Header { source: ChainError::BlockIdMismatch { .. }, .. })));
+    assert!(matches!(
+        p.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::BlockIdMismatch { .. },
+            ..
+        })
+    ));
     // Header and certificate both rewritten: signatures fail.
     let mut p = proof.clone();
     p.header.time_ms += 1;
     p.certificate.block_id = p.header.hash();
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Header { source: ChainError::BadSignature(_), .. })));
+    assert!(matches!(
+        p.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::BadSignature(_),
+            ..
+        })
+    ));
     // Under quorum: two of four.
     let mut p = proof.clone();
     p.certificate.signatures.truncate(2);
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Header { source: ChainError::UnderQuorum { signed: 20, total: 40 }, .. })));
+    assert!(matches!(
+        p.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::UnderQuorum {
+                signed: 20,
+                total: 40
+            },
+            ..
+        })
+    ));
     // Duplicate signer padding.
     let mut p = proof.clone();
     p.certificate.signatures.truncate(2);
-    p.certificate.signatures.push(p.certificate.signatures[0].clone());
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Header { source: ChainError::DuplicateSigner(_), .. })));
+    p.certificate
+        .signatures
+        .push(p.certificate.signatures[0].clone());
+    assert!(matches!(
+        p.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::DuplicateSigner(_),
+            ..
+        })
+    ));
     // Signed by strangers.
     let mut p = proof.clone();
     p.certificate.signatures[0].validator = sk(200).public_key();
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Header { source: ChainError::UnknownValidator(_), .. })));
+    assert!(matches!(
+        p.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::UnknownValidator(_),
+            ..
+        })
+    ));
     // Wrong chain id in the anchor.
     let mut other = anchor.clone();
     other.chain_id = ChainId::new("other-net").unwrap();
-    assert!(matches!(proof.verify(&other), Err(ProofError::WrongChain { .. })));
+    assert!(matches!(
+        proof.verify(&other),
+        Err(ProofError::WrongChain { .. })
+    ));
     // Wrong validator set in the anchor.
     let mut other = anchor.clone();
-    other.validators = ValidatorSet::new(vec![Validator { name: "x".into(), public_key: sk(200).public_key(), power: 1, registrar_key: sk(201).public_key(), operator_did: None }]).unwrap();
-    assert!(matches!(proof.verify(&other), Err(ProofError::Header { source: ChainError::WrongValidatorSet { .. }, .. })));
+    other.validators = ValidatorSet::new(vec![Validator {
+        name: "x".into(),
+        public_key: sk(200).public_key(),
+        power: 1,
+        registrar_key: sk(201).public_key(),
+        operator_did: None,
+    }])
+    .unwrap();
+    assert!(matches!(
+        proof.verify(&other),
+        Err(ProofError::Header {
+            source: ChainError::WrongValidatorSet { .. },
+            ..
+        })
+    ));
     // Tampered Merkle path.
     let mut v = serde_json::to_value(&proof).unwrap();
     let sib = v["merkleProof"]["siblings"].as_array_mut().unwrap();
@@ -378,11 +578,31 @@ fn light_client_follows_validator_set_changes() {
     let newcomer = sk(40);
     let mut vals: Vec<Validator> = c.set.validators().to_vec();
     vals.retain(|v| v.public_key != c.vals[3].public_key());
-    vals.push(Validator { name: "newcomer".into(), public_key: newcomer.public_key(), power: 10, registrar_key: sk(41).public_key(), operator_did: None });
+    vals.push(Validator {
+        name: "newcomer".into(),
+        public_key: newcomer.public_key(),
+        power: 10,
+        registrar_key: sk(41).public_key(),
+        operator_did: None,
+    });
     let next = ValidatorSet::new(vals).unwrap();
-    let op = c.op(1, OperationBody::ChangeValidators { validators: next.clone() }).sign(&[&c.authorities[0].clone()]);
+    let op = c
+        .op(
+            1,
+            OperationBody::ChangeValidators {
+                validators: next.clone(),
+            },
+        )
+        .sign(&[&c.authorities[0].clone()]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Governance);
-    let op = c.op(1, OperationBody::ChangeValidators { validators: next.clone() }).sign(&[&c.authorities[0].clone(), &c.authorities[2].clone()]);
+    let op = c
+        .op(
+            1,
+            OperationBody::ChangeValidators {
+                validators: next.clone(),
+            },
+        )
+        .sign(&[&c.authorities[0].clone(), &c.authorities[2].clone()]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
     let change_height = c.height();
     assert_eq!(c.set, next);
@@ -393,12 +613,28 @@ fn light_client_follows_validator_set_changes() {
     let anchor = c.genesis.trust_anchor();
     let mut proof = c.prove(&state::did_key(&did), h);
     // Without the update the header's set is not the trusted one.
-    assert!(matches!(proof.verify(&anchor), Err(ProofError::Header { source: ChainError::WrongValidatorSet { .. }, .. })));
+    assert!(matches!(
+        proof.verify(&anchor),
+        Err(ProofError::Header {
+            source: ChainError::WrongValidatorSet { .. },
+            ..
+        })
+    ));
     let (uh, ucert) = c.blocks[change_height as usize - 1].clone();
-    proof.validator_updates.push(ValidatorUpdate { header: uh.clone(), certificate: ucert.clone(), next_validators: next.clone() });
+    proof.validator_updates.push(ValidatorUpdate {
+        header: uh.clone(),
+        certificate: ucert.clone(),
+        next_validators: next.clone(),
+    });
     proof.verify(&anchor).unwrap();
     // A forged new set does not match the committed hash.
     let mut forged = proof.clone();
     forged.validator_updates[0].next_validators = c.genesis.validators.clone();
-    assert!(matches!(forged.verify(&anchor), Err(ProofError::Update { source: ChainError::NextValidatorsMismatch, .. })));
+    assert!(matches!(
+        forged.verify(&anchor),
+        Err(ProofError::Update {
+            source: ChainError::NextValidatorsMismatch,
+            ..
+        })
+    ));
 }

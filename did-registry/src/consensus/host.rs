@@ -15,7 +15,13 @@ pub trait Host: Send + Sync + 'static {
     /// The validator set that decides `height`.
     fn validator_set(&self, height: u64) -> Option<ValidatorSet>;
     /// Build a block to propose at (height, round) from the mempool, executed speculatively (header complete: state root etc.). `time_ms` is the proposal time.
-    fn build_block(&self, height: u64, round: u32, time_ms: u64, proposer: &PublicKey) -> Result<Block, String>;
+    fn build_block(
+        &self,
+        height: u64,
+        round: u32,
+        time_ms: u64,
+        proposer: &PublicKey,
+    ) -> Result<Block, String>;
     /// Re-execute a block proposed by another validator; Err(reason) means vote nil (Validity::Invalid).
     fn check_block(&self, block: &Block) -> Result<(), String>;
     /// Persist a decided block with its certificate and apply it. Idempotent if already committed.

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use did_method::chain::{self, ChainId};
 use did_method::crypto::{PublicKey, SecretKey};
 use malachitebft_app_channel::app::types::core::{
-    NilOrVal, Round, SignedExtension, SignedMessage, SignedProposal, SignedVote, ValidatorProof, VoteExtensionScope,
-    VoteType,
+    NilOrVal, Round, SignedExtension, SignedMessage, SignedProposal, SignedVote, ValidatorProof,
+    VoteExtensionScope, VoteType,
 };
 use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error as SigningError, VerificationResult};
@@ -97,7 +97,10 @@ pub fn stream_sign_bytes(chain_id: &ChainId, init: &ProposalInit) -> Vec<u8> {
 }
 
 /// The bytes signed for a vote extension (extensions are disabled; kept well-defined anyway).
-pub fn vote_extension_sign_bytes(chain_id: &ChainId, scope: &VoteExtensionScope<AllianceContext>) -> Vec<u8> {
+pub fn vote_extension_sign_bytes(
+    chain_id: &ChainId,
+    scope: &VoteExtensionScope<AllianceContext>,
+) -> Vec<u8> {
     Tagged::new(TAG_VOTE_EXTENSION)
         .bytes(chain_id.as_str().as_bytes())
         .u64(scope.height.0)
@@ -119,7 +122,13 @@ pub fn vote_bytes(chain_id: &ChainId, vote: &Vote) -> Option<Vec<u8>> {
         NilOrVal::Nil => None,
         NilOrVal::Val(id) => Some(&id.0),
     };
-    Some(chain::vote_sign_bytes(chain_id, vote_type, vote.height.0, round, block_id))
+    Some(chain::vote_sign_bytes(
+        chain_id,
+        vote_type,
+        vote.height.0,
+        round,
+        block_id,
+    ))
 }
 
 fn verdict(public_key: &PublicKey, msg: Option<Vec<u8>>, signature: &Sig) -> VerificationResult {
@@ -149,7 +158,11 @@ impl Verifier<AllianceContext> for KeyVerifier {
         signature: &Sig,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verdict(public_key, vote_bytes(&self.chain_id, vote), signature))
+        Ok(verdict(
+            public_key,
+            vote_bytes(&self.chain_id, vote),
+            signature,
+        ))
     }
 
     async fn verify_signed_proposal(
@@ -158,7 +171,11 @@ impl Verifier<AllianceContext> for KeyVerifier {
         signature: &Sig,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verdict(public_key, Some(proposal_sign_bytes(&self.chain_id, proposal)), signature))
+        Ok(verdict(
+            public_key,
+            Some(proposal_sign_bytes(&self.chain_id, proposal)),
+            signature,
+        ))
     }
 
     async fn verify_signed_vote_extension(
@@ -168,17 +185,25 @@ impl Verifier<AllianceContext> for KeyVerifier {
         signature: &Sig,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verdict(public_key, Some(vote_extension_sign_bytes(&self.chain_id, scope)), signature))
+        Ok(verdict(
+            public_key,
+            Some(vote_extension_sign_bytes(&self.chain_id, scope)),
+            signature,
+        ))
     }
 
     async fn verify_validator_proof(
         &self,
         proof: &ValidatorProof<AllianceContext>,
     ) -> Result<VerificationResult, SigningError> {
-        let public_key = proof
-            .decoded_public_key()
-            .map_err(|e| SigningError::from_source(format!("invalid public key in validator proof: {e}")))?;
-        Ok(verdict(&public_key, Some(proof.preimage()), &proof.signature))
+        let public_key = proof.decoded_public_key().map_err(|e| {
+            SigningError::from_source(format!("invalid public key in validator proof: {e}"))
+        })?;
+        Ok(verdict(
+            &public_key,
+            Some(proof.preimage()),
+            &proof.signature,
+        ))
     }
 }
 
@@ -207,13 +232,19 @@ impl KeySigner {
 #[async_trait]
 impl Signer<AllianceContext> for KeySigner {
     async fn sign_vote(&self, vote: Vote) -> Result<SignedVote<AllianceContext>, SigningError> {
-        let msg = vote_bytes(&self.chain_id, &vote).ok_or_else(|| SigningError::from_source("vote without a round"))?;
+        let msg = vote_bytes(&self.chain_id, &vote)
+            .ok_or_else(|| SigningError::from_source("vote without a round"))?;
         let signature = Sig(self.secret.sign(&msg));
         Ok(SignedMessage::new(vote, signature))
     }
 
-    async fn sign_proposal(&self, proposal: Proposal) -> Result<SignedProposal<AllianceContext>, SigningError> {
-        let signature = Sig(self.secret.sign(&proposal_sign_bytes(&self.chain_id, &proposal)));
+    async fn sign_proposal(
+        &self,
+        proposal: Proposal,
+    ) -> Result<SignedProposal<AllianceContext>, SigningError> {
+        let signature = Sig(self
+            .secret
+            .sign(&proposal_sign_bytes(&self.chain_id, &proposal)));
         Ok(SignedMessage::new(proposal, signature))
     }
 
@@ -222,7 +253,9 @@ impl Signer<AllianceContext> for KeySigner {
         scope: VoteExtensionScope<AllianceContext>,
         extension: (),
     ) -> Result<SignedExtension<AllianceContext>, SigningError> {
-        let signature = Sig(self.secret.sign(&vote_extension_sign_bytes(&self.chain_id, &scope)));
+        let signature = Sig(self
+            .secret
+            .sign(&vote_extension_sign_bytes(&self.chain_id, &scope)));
         Ok(SignedMessage::new(extension, signature))
     }
 
@@ -254,21 +287,46 @@ mod tests {
         let id = BlockId(chain::Hash([9u8; 32]));
         let ctx = AllianceContext;
         for (vote, vt) in [
-            (ctx.new_precommit(Height(7), Round::new(2), NilOrVal::Val(id), signer.address()), chain::VoteType::Precommit),
-            (ctx.new_prevote(Height(7), Round::new(2), NilOrVal::Val(id), signer.address()), chain::VoteType::Prevote),
+            (
+                ctx.new_precommit(
+                    Height(7),
+                    Round::new(2),
+                    NilOrVal::Val(id),
+                    signer.address(),
+                ),
+                chain::VoteType::Precommit,
+            ),
+            (
+                ctx.new_prevote(
+                    Height(7),
+                    Round::new(2),
+                    NilOrVal::Val(id),
+                    signer.address(),
+                ),
+                chain::VoteType::Prevote,
+            ),
         ] {
             let signed = signer.sign_vote(vote.clone()).await.unwrap();
             let expected = chain::vote_sign_bytes(&chain(), vt, 7, 2, Some(&id.0));
             assert_eq!(vote_bytes(&chain(), &vote).unwrap(), expected);
-            sk.public_key().verify(&expected, &signed.signature.0).unwrap();
+            sk.public_key()
+                .verify(&expected, &signed.signature.0)
+                .unwrap();
             let v = KeyVerifier::new(chain());
-            assert!(v.verify_signed_vote(&vote, &signed.signature, &sk.public_key()).await.unwrap().is_valid());
+            assert!(
+                v.verify_signed_vote(&vote, &signed.signature, &sk.public_key())
+                    .await
+                    .unwrap()
+                    .is_valid()
+            );
         }
         // nil vote
         let nil = ctx.new_prevote(Height(7), Round::new(0), NilOrVal::Nil, signer.address());
         let signed = signer.sign_vote(nil).await.unwrap();
         let expected = chain::vote_sign_bytes(&chain(), chain::VoteType::Prevote, 7, 0, None);
-        sk.public_key().verify(&expected, &signed.signature.0).unwrap();
+        sk.public_key()
+            .verify(&expected, &signed.signature.0)
+            .unwrap();
     }
 
     #[tokio::test]
@@ -276,34 +334,84 @@ mod tests {
         let sk = SecretKey::from_seed(&[4u8; 32]);
         let signer = KeySigner::new(sk.clone(), chain());
         let id = BlockId(chain::Hash([1u8; 32]));
-        let proposal = AllianceContext.new_proposal(Height(3), Round::new(0), id, Round::Nil, signer.address());
+        let proposal = AllianceContext.new_proposal(
+            Height(3),
+            Round::new(0),
+            id,
+            Round::Nil,
+            signer.address(),
+        );
         let signed = signer.sign_proposal(proposal.clone()).await.unwrap();
         let verifier = KeyVerifier::new(chain());
-        assert!(verifier.verify_signed_proposal(&proposal, &signed.signature, &sk.public_key()).await.unwrap().is_valid());
+        assert!(
+            verifier
+                .verify_signed_proposal(&proposal, &signed.signature, &sk.public_key())
+                .await
+                .unwrap()
+                .is_valid()
+        );
 
         // Another chain does not accept it.
         let other = KeyVerifier::new(ChainId::new("alliance-other").unwrap());
-        assert!(other.verify_signed_proposal(&proposal, &signed.signature, &sk.public_key()).await.unwrap().is_invalid());
+        assert!(
+            other
+                .verify_signed_proposal(&proposal, &signed.signature, &sk.public_key())
+                .await
+                .unwrap()
+                .is_invalid()
+        );
 
         // A proposal signature is not a valid vote signature for the same (height, round, id).
-        let vote = AllianceContext.new_prevote(Height(3), Round::new(0), NilOrVal::Val(id), signer.address());
-        assert!(verifier.verify_signed_vote(&vote, &signed.signature, &sk.public_key()).await.unwrap().is_invalid());
+        let vote = AllianceContext.new_prevote(
+            Height(3),
+            Round::new(0),
+            NilOrVal::Val(id),
+            signer.address(),
+        );
+        assert!(
+            verifier
+                .verify_signed_vote(&vote, &signed.signature, &sk.public_key())
+                .await
+                .unwrap()
+                .is_invalid()
+        );
 
         // Tampered proposal fails.
         let mut tampered = proposal.clone();
         tampered.pol_round = Round::new(0);
-        assert!(verifier.verify_signed_proposal(&tampered, &signed.signature, &sk.public_key()).await.unwrap().is_invalid());
+        assert!(
+            verifier
+                .verify_signed_proposal(&tampered, &signed.signature, &sk.public_key())
+                .await
+                .unwrap()
+                .is_invalid()
+        );
     }
 
     #[tokio::test]
     async fn validator_proof_round_trip() {
         let sk = SecretKey::from_seed(&[5u8; 32]);
         let signer = KeySigner::new(sk.clone(), chain());
-        let proof = signer.sign_validator_proof(sk.public_key().to_bytes().to_vec(), vec![1, 2, 3]).await.unwrap();
+        let proof = signer
+            .sign_validator_proof(sk.public_key().to_bytes().to_vec(), vec![1, 2, 3])
+            .await
+            .unwrap();
         let verifier = KeyVerifier::new(chain());
-        assert!(verifier.verify_validator_proof(&proof).await.unwrap().is_valid());
+        assert!(
+            verifier
+                .verify_validator_proof(&proof)
+                .await
+                .unwrap()
+                .is_valid()
+        );
         let mut bad = proof.clone();
         bad.peer_id = vec![1, 2, 4];
-        assert!(verifier.verify_validator_proof(&bad).await.unwrap().is_invalid());
+        assert!(
+            verifier
+                .verify_validator_proof(&bad)
+                .await
+                .unwrap()
+                .is_invalid()
+        );
     }
 }

@@ -25,15 +25,6 @@ use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedExtensio
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Height(pub u64);
 
-impl Height {
-    pub const fn new(h: u64) -> Self {
-        Self(h)
-    }
-    pub const fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
 impl fmt::Display for Height {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -62,12 +53,6 @@ impl mc::Height for Height {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address(pub PublicKey);
 
-impl Address {
-    pub fn public_key(&self) -> &PublicKey {
-        &self.0
-    }
-}
-
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
@@ -85,12 +70,6 @@ impl mc::Address for Address {}
 /// The consensus value: the id (header hash) of a proposed block. Also its own `Value::Id`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BlockId(pub Hash);
-
-impl BlockId {
-    pub fn hash(&self) -> &Hash {
-        &self.0
-    }
-}
 
 impl fmt::Display for BlockId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,15 +168,23 @@ impl ValidatorSet {
         let mut validators: Vec<Validator> = set
             .validators()
             .iter()
-            .map(|v| Validator { address: Address(v.public_key), power: v.power })
+            .map(|v| Validator {
+                address: Address(v.public_key),
+                power: v.power,
+            })
             .collect();
         if validators.is_empty() {
             return None;
         }
-        validators.sort_by(|a, b| a.address.cmp(&b.address));
+        validators.sort_by_key(|v| v.address);
         validators.dedup_by(|a, b| a.address == b.address);
-        let total_power = validators.iter().fold(0u64, |acc, v| acc.saturating_add(v.power));
-        Some(Self { validators, total_power })
+        let total_power = validators
+            .iter()
+            .fold(0u64, |acc, v| acc.saturating_add(v.power));
+        Some(Self {
+            validators,
+            total_power,
+        })
     }
 
     pub fn validators(&self) -> &[Validator] {
@@ -307,7 +294,10 @@ impl mc::Vote<AllianceContext> for Vote {
     }
 
     fn extend(self, extension: SignedExtension<AllianceContext>) -> Self {
-        Self { extension: Some(extension), ..self }
+        Self {
+            extension: Some(extension),
+            ..self
+        }
     }
 }
 
@@ -365,7 +355,12 @@ impl mc::Context for AllianceContext {
     /// Round-robin over the validators (sorted by public key), shifted by height and round,
     /// so that consecutive rounds of a height always try a different proposer. Voting power
     /// does not weigh proposer frequency.
-    fn select_proposer<'a>(&self, validator_set: &'a ValidatorSet, height: Height, round: Round) -> &'a Validator {
+    fn select_proposer<'a>(
+        &self,
+        validator_set: &'a ValidatorSet,
+        height: Height,
+        round: Round,
+    ) -> &'a Validator {
         let n = validator_set.validators.len().max(1) as u128;
         let r = round.as_u32().unwrap_or(0) as u128;
         let idx = ((height.0 as u128 + r) % n) as usize;
@@ -374,15 +369,54 @@ impl mc::Context for AllianceContext {
         &validator_set.validators[idx]
     }
 
-    fn new_proposal(&self, height: Height, round: Round, value: BlockId, pol_round: Round, address: Address) -> Proposal {
-        Proposal { height, round, value, pol_round, proposer: address }
+    fn new_proposal(
+        &self,
+        height: Height,
+        round: Round,
+        value: BlockId,
+        pol_round: Round,
+        address: Address,
+    ) -> Proposal {
+        Proposal {
+            height,
+            round,
+            value,
+            pol_round,
+            proposer: address,
+        }
     }
 
-    fn new_prevote(&self, height: Height, round: Round, value_id: NilOrVal<BlockId>, address: Address) -> Vote {
-        Vote { vote_type: VoteType::Prevote, height, round, value: value_id, validator: address, extension: None }
+    fn new_prevote(
+        &self,
+        height: Height,
+        round: Round,
+        value_id: NilOrVal<BlockId>,
+        address: Address,
+    ) -> Vote {
+        Vote {
+            vote_type: VoteType::Prevote,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 
-    fn new_precommit(&self, height: Height, round: Round, value_id: NilOrVal<BlockId>, address: Address) -> Vote {
-        Vote { vote_type: VoteType::Precommit, height, round, value: value_id, validator: address, extension: None }
+    fn new_precommit(
+        &self,
+        height: Height,
+        round: Round,
+        value_id: NilOrVal<BlockId>,
+        address: Address,
+    ) -> Vote {
+        Vote {
+            vote_type: VoteType::Precommit,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 }

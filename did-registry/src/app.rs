@@ -1,0 +1,825 @@
+//! The node's application: mempool, block building and re-execution, commit, and the reads
+//! the HTTP API serves (resolution, proofs, status). It implements [`consensus::Host`].
+//!
+//! Admission (the mempool's check before gossip) verifies signatures, size and chain id,
+//! then executes the operation against the committed state plus every pending operation,
+//! so a bad signature, a replayed or out-of-order sequence, an unauthorized signer or a
+//! missing endorsement is refused at submit time with its reason. Operations that become
+//! invalid before they are included (a conflicting operation was committed first) are
+//! dropped when the next block is built and reported as rejected with the reason.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use did_method::chain::{
+    Block, ChainId, CommitCertificate, Hash, Header, ValidatorSet, operations_root,
+};
+use did_method::crypto::PublicKey;
+use did_method::operation::{CheckedOperation, OpError, RejectKind, SignedOperation};
+use did_method::proof::{RegistryProof, ValidatorUpdate};
+use did_method::state::{self, BlockContext, DidRecord, Overlay, StateView};
+use did_method::{Did, Genesis};
+use jmt::JellyfishMerkleTree;
+use jmt::storage::TreeUpdateBatch;
+use serde::Serialize;
+use sha2::Sha256;
+use tokio::sync::{mpsc, watch};
+
+use crate::consensus::Host;
+use crate::metrics::Metrics;
+use crate::store::{BlockCommit, LatestState, OpLocation, Snapshot, Store, StoreError, key_hash};
+
+/// Most operations in one block.
+pub const MAX_BLOCK_OPS: usize = 2_000;
+/// Most operations waiting in the mempool.
+pub const MAX_MEMPOOL: usize = 50_000;
+/// Rejections remembered for status queries.
+const MAX_REJECTED: usize = 100_000;
+/// How far ahead of this node's clock a proposal's time may be.
+const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+/// Where an operation stands.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum OpStatus {
+    Pending,
+    Committed { height: u64, index: u32 },
+    Rejected { reason: RejectKind, message: String },
+    Unknown,
+}
+
+struct Mempool {
+    order: VecDeque<Hash>,
+    ops: HashMap<Hash, CheckedOperation>,
+    /// Writes of all pending operations over the committed state.
+    overlay: BTreeMap<String, Vec<u8>>,
+}
+
+struct Head {
+    height: u64,
+    header: Option<Header>,
+    /// The set that decides `height + 1`.
+    validators: ValidatorSet,
+}
+
+struct Executed {
+    height: u64,
+    batch: TreeUpdateBatch,
+    new_validators: Option<ValidatorSet>,
+}
+
+struct Rejected {
+    order: VecDeque<Hash>,
+    map: HashMap<Hash, OpError>,
+}
+
+pub struct App {
+    genesis: Genesis,
+    store: Store,
+    head: RwLock<Head>,
+    mempool: Mutex<Mempool>,
+    executed: Mutex<HashMap<Hash, Executed>>,
+    rejected: Mutex<Rejected>,
+    gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
+    committed_tx: watch::Sender<u64>,
+    pub metrics: Metrics,
+}
+
+/// Reads pending writes over a committed snapshot.
+struct MempoolView<'a> {
+    base: LatestState<'a>,
+    overlay: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl StateView for MempoolView<'_> {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.overlay
+            .get(key)
+            .cloned()
+            .or_else(|| self.base.get(key))
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl App {
+    /// Opens (or initializes from genesis) the node's store.
+    pub fn open(
+        genesis: Genesis,
+        store: Store,
+        gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
+    ) -> Result<Self, AppError> {
+        store.init_genesis(&genesis.initial_state())?;
+        let snap = store.reader()?;
+        let height = snap.height()?;
+        let header = if height > 0 {
+            snap.block(height)?.map(|b| b.header)
+        } else {
+            None
+        };
+        let validators = state::validators(&LatestState {
+            snapshot: &snap,
+            version: height,
+        })
+        .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))?;
+        drop(snap);
+        let (committed_tx, _) = watch::channel(height);
+        let metrics = Metrics::new();
+        metrics.height.set(height as i64);
+        Ok(Self {
+            genesis,
+            store,
+            head: RwLock::new(Head {
+                height,
+                header,
+                validators,
+            }),
+            mempool: Mutex::new(Mempool {
+                order: VecDeque::new(),
+                ops: HashMap::new(),
+                overlay: BTreeMap::new(),
+            }),
+            executed: Mutex::new(HashMap::new()),
+            rejected: Mutex::new(Rejected {
+                order: VecDeque::new(),
+                map: HashMap::new(),
+            }),
+            gossip,
+            committed_tx,
+            metrics,
+        })
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn height(&self) -> u64 {
+        self.head.read().map(|h| h.height).unwrap_or(0)
+    }
+
+    pub fn latest_header(&self) -> Option<Header> {
+        self.head.read().ok().and_then(|h| h.header.clone())
+    }
+
+    /// Watch the committed height.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.committed_tx.subscribe()
+    }
+
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.lock().map(|m| m.order.len()).unwrap_or(0)
+    }
+
+    pub fn snapshot(&self) -> Result<Snapshot, AppError> {
+        Ok(self.store.reader()?)
+    }
+
+    /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
+    pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
+        let id = op.id();
+        let checked = match op.clone().check(&self.genesis.chain_id) {
+            Ok(c) => c,
+            Err(e) => return Err(self.reject_at_submit(e)),
+        };
+        let snap = self.store.reader().map_err(internal)?;
+        if let Some(loc) = snap.operation(&id).map_err(internal)? {
+            return Err(self.reject_at_submit(OpError::new(
+                RejectKind::BadSequence,
+                format!(
+                    "operation {id} was already committed at height {}",
+                    loc.height
+                ),
+            )));
+        }
+        let mut mp = self.mempool.lock().map_err(|_| poisoned())?;
+        if mp.ops.contains_key(&id) {
+            return Ok(id);
+        }
+        if mp.order.len() >= MAX_MEMPOOL {
+            return Err(OpError::new(
+                RejectKind::TooLarge,
+                "mempool is full; retry later",
+            ));
+        }
+        let height = self.height();
+        let ctx = BlockContext {
+            chain_id: self.genesis.chain_id.clone(),
+            height: height + 1,
+            time_ms: now_ms(),
+        };
+        let writes = {
+            let view = MempoolView {
+                base: LatestState {
+                    snapshot: &snap,
+                    version: height,
+                },
+                overlay: &mp.overlay,
+            };
+            let mut attempt = Overlay::new(&view);
+            if let Err(e) = state::execute(&mut attempt, &checked, &ctx) {
+                drop(mp);
+                return Err(self.reject_at_submit(e));
+            }
+            attempt.into_writes()
+        };
+        mp.overlay.extend(writes);
+        mp.order.push_back(id);
+        mp.ops.insert(id, checked);
+        self.metrics.mempool.set(mp.order.len() as i64);
+        drop(mp);
+        self.metrics.submitted.inc();
+        if !from_peer && let Some(g) = &self.gossip {
+            let _ = g.send(op);
+        }
+        Ok(id)
+    }
+
+    fn reject_at_submit(&self, e: OpError) -> OpError {
+        self.metrics.rejected(e.kind);
+        e
+    }
+
+    fn remember_rejection(&self, id: Hash, e: OpError) {
+        self.metrics.rejected(e.kind);
+        if let Ok(mut r) = self.rejected.lock() {
+            if r.map.insert(id, e).is_none() {
+                r.order.push_back(id);
+            }
+            while r.order.len() > MAX_REJECTED {
+                if let Some(old) = r.order.pop_front() {
+                    r.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    pub fn status(&self, id: &Hash) -> Result<OpStatus, AppError> {
+        if let Some(OpLocation { height, index }) = self.store.reader()?.operation(id)? {
+            return Ok(OpStatus::Committed { height, index });
+        }
+        if self
+            .mempool
+            .lock()
+            .map(|m| m.ops.contains_key(id))
+            .unwrap_or(false)
+        {
+            return Ok(OpStatus::Pending);
+        }
+        if let Some(e) = self
+            .rejected
+            .lock()
+            .ok()
+            .and_then(|r| r.map.get(id).cloned())
+        {
+            return Ok(OpStatus::Rejected {
+                reason: e.kind,
+                message: e.message,
+            });
+        }
+        Ok(OpStatus::Unknown)
+    }
+
+    /// Executes `ops` on top of the committed state at `height - 1` and computes the header
+    /// fields that depend on the result.
+    fn execute_block(
+        &self,
+        snap: &Snapshot,
+        ctx: &BlockContext,
+        ops: &[CheckedOperation],
+        strict: bool,
+    ) -> Result<
+        (
+            Vec<usize>,
+            Hash,
+            ValidatorSet,
+            Option<ValidatorSet>,
+            TreeUpdateBatch,
+        ),
+        String,
+    > {
+        let base = LatestState {
+            snapshot: snap,
+            version: ctx.height - 1,
+        };
+        let mut block_state = Overlay::new(&base);
+        let mut included = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let mut attempt = Overlay::new(&block_state);
+            match state::execute(&mut attempt, op, ctx) {
+                Ok(()) => {
+                    let writes = attempt.into_writes();
+                    for (k, v) in writes {
+                        state::StateAccess::put(&mut block_state, k, v);
+                    }
+                    included.push(i);
+                }
+                Err(e) if strict => return Err(format!("operation {} is invalid: {e}", op.id())),
+                Err(e) => self.remember_rejection(op.id(), e),
+            }
+        }
+        state::finish_block(&mut block_state, ctx);
+        let changed_validators = block_state.writes().contains_key(state::KEY_VALIDATORS);
+        let next = state::validators(&block_state).map_err(|e| e.to_string())?;
+        let writes = block_state.into_writes();
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(snap);
+        let (root, batch) = tree
+            .put_value_set(
+                writes.into_iter().map(|(k, v)| (key_hash(&k), Some(v))),
+                ctx.height,
+            )
+            .map_err(|e| format!("merkle tree: {e}"))?;
+        let new_validators = changed_validators.then(|| next.clone());
+        Ok((included, Hash(root.0), next, new_validators, batch))
+    }
+
+    fn checked_ops(&self, block: &Block) -> Result<Vec<CheckedOperation>, String> {
+        let known: HashMap<Hash, CheckedOperation> = {
+            let mp = self
+                .mempool
+                .lock()
+                .map_err(|_| "mempool lock poisoned".to_string())?;
+            block
+                .operations
+                .iter()
+                .filter_map(|o| mp.ops.get(&o.id()).map(|c| (c.id(), c.clone())))
+                .collect()
+        };
+        let mut seen = HashSet::new();
+        block
+            .operations
+            .iter()
+            .map(|op| {
+                let id = op.id();
+                if !seen.insert(id) {
+                    return Err(format!("operation {id} appears twice"));
+                }
+                match known.get(&id) {
+                    Some(c) if c.signed() == op => Ok(c.clone()),
+                    _ => op
+                        .clone()
+                        .check(&self.genesis.chain_id)
+                        .map_err(|e| format!("operation {id}: {e}")),
+                }
+            })
+            .collect()
+    }
+
+    /// Validates the header of `block` against our head, then re-executes it.
+    fn verify_and_execute(&self, block: &Block, check_clock: bool) -> Result<Executed, String> {
+        let h = &block.header;
+        let head_height;
+        let (prev_hash, prev_time, validators) = {
+            let head = self
+                .head
+                .read()
+                .map_err(|_| "head lock poisoned".to_string())?;
+            head_height = head.height;
+            (
+                head.header.as_ref().map(|x| x.hash()).unwrap_or(Hash::ZERO),
+                head.header
+                    .as_ref()
+                    .map(|x| x.time_ms)
+                    .unwrap_or(self.genesis.genesis_time_ms),
+                head.validators.clone(),
+            )
+        };
+        if h.chain_id != self.genesis.chain_id {
+            return Err(format!("block is for chain {}", h.chain_id));
+        }
+        if h.height != head_height + 1 {
+            return Err(format!(
+                "block height {} but the next height is {}",
+                h.height,
+                head_height + 1
+            ));
+        }
+        if h.prev_hash != prev_hash {
+            return Err("previous hash does not match our last block".into());
+        }
+        if h.validators_hash != validators.hash() {
+            return Err("validators hash is not the current validator set".into());
+        }
+        if validators.get(&h.proposer).is_none() {
+            return Err("proposer is not a validator".into());
+        }
+        if h.time_ms <= prev_time {
+            return Err("block time does not increase".into());
+        }
+        if check_clock && h.time_ms > now_ms() + MAX_CLOCK_DRIFT_MS {
+            return Err("block time is too far in the future".into());
+        }
+        if block.operations.len() > MAX_BLOCK_OPS {
+            return Err(format!("more than {MAX_BLOCK_OPS} operations"));
+        }
+        block.check_operations_root().map_err(|e| e.to_string())?;
+        let ops = self.checked_ops(block)?;
+        let snap = self.store.reader().map_err(|e| e.to_string())?;
+        let ctx = BlockContext {
+            chain_id: self.genesis.chain_id.clone(),
+            height: h.height,
+            time_ms: h.time_ms,
+        };
+        let (_, root, next, new_validators, batch) = self.execute_block(&snap, &ctx, &ops, true)?;
+        if root != h.state_root {
+            return Err(format!(
+                "state root {} does not match ours {root}",
+                h.state_root
+            ));
+        }
+        if next.hash() != h.next_validators_hash {
+            return Err("next validators hash does not match".into());
+        }
+        Ok(Executed {
+            height: h.height,
+            batch,
+            new_validators,
+        })
+    }
+
+    fn apply_commit(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        executed: Executed,
+    ) -> Result<(), String> {
+        let height = block.header.height;
+        self.store
+            .commit_block(BlockCommit {
+                block,
+                certificate: cert,
+                tree: executed.batch,
+                new_validators: executed.new_validators.as_ref(),
+            })
+            .map_err(|e| e.to_string())?;
+        {
+            let mut head = self
+                .head
+                .write()
+                .map_err(|_| "head lock poisoned".to_string())?;
+            head.height = height;
+            head.header = Some(block.header.clone());
+            if let Some(v) = executed.new_validators {
+                head.validators = v;
+            }
+        }
+        if let Ok(mut ex) = self.executed.lock() {
+            ex.retain(|_, e| e.height > height);
+        }
+        self.recheck_mempool(block);
+        self.metrics.height.set(height as i64);
+        self.metrics.blocks.inc();
+        self.metrics.committed.inc_by(block.operations.len() as u64);
+        self.committed_tx.send_replace(height);
+        tracing::debug!(height, ops = block.operations.len(), id = %block.id(), "committed block");
+        Ok(())
+    }
+
+    /// After a commit: drop included operations and re-admit the rest against the new state.
+    fn recheck_mempool(&self, block: &Block) {
+        let Ok(mut mp) = self.mempool.lock() else {
+            return;
+        };
+        for op in &block.operations {
+            mp.ops.remove(&op.id());
+        }
+        let Ok(snap) = self.store.reader() else {
+            return;
+        };
+        let height = block.header.height;
+        let ctx = BlockContext {
+            chain_id: self.genesis.chain_id.clone(),
+            height: height + 1,
+            time_ms: now_ms(),
+        };
+        let order: Vec<Hash> = mp.order.drain(..).collect();
+        let mut overlay_state = BTreeMap::new();
+        let mut keep = VecDeque::with_capacity(order.len());
+        let mut dropped = vec![];
+        {
+            let base = LatestState {
+                snapshot: &snap,
+                version: height,
+            };
+            for id in order {
+                let Some(op) = mp.ops.get(&id) else { continue };
+                let view = MempoolView {
+                    base: LatestState {
+                        snapshot: base.snapshot,
+                        version: height,
+                    },
+                    overlay: &overlay_state,
+                };
+                let mut attempt = Overlay::new(&view);
+                match state::execute(&mut attempt, op, &ctx) {
+                    Ok(()) => {
+                        let w = attempt.into_writes();
+                        overlay_state.extend(w);
+                        keep.push_back(id);
+                    }
+                    Err(e) => dropped.push((id, e)),
+                }
+            }
+        }
+        for (id, _) in &dropped {
+            mp.ops.remove(id);
+        }
+        mp.order = keep;
+        mp.overlay = overlay_state;
+        self.metrics.mempool.set(mp.order.len() as i64);
+        drop(mp);
+        for (id, e) in dropped {
+            self.remember_rejection(id, e);
+        }
+    }
+
+    /// The validator set that decides `height` (height ≥ 1).
+    pub fn validators_at(&self, height: u64) -> Result<ValidatorSet, AppError> {
+        let snap = self.store.reader()?;
+        let changes = snap.validator_changes(height.saturating_sub(1))?;
+        Ok(changes
+            .into_iter()
+            .last()
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| self.genesis.validators.clone()))
+    }
+
+    /// A registry proof for `key` at `height` (latest when `None`).
+    pub fn prove(&self, key: &str, height: Option<u64>) -> Result<RegistryProof, AppError> {
+        let snap = self.store.reader()?;
+        let latest = snap.height()?;
+        let h = height.unwrap_or(latest);
+        if h == 0 {
+            return Err(AppError::NotFound("no block has been committed yet".into()));
+        }
+        if h > latest {
+            return Err(AppError::NotFound(format!(
+                "height {h} is not committed yet (latest is {latest})"
+            )));
+        }
+        let header = snap
+            .block(h)?
+            .ok_or_else(|| AppError::NotFound(format!("block {h} not found")))?
+            .header;
+        let certificate = snap
+            .certificate(h)?
+            .ok_or_else(|| AppError::NotFound(format!("certificate {h} not found")))?;
+        let mut validator_updates = vec![];
+        for (ch, set) in snap.validator_changes(h - 1)? {
+            let uh = snap
+                .block(ch)?
+                .ok_or_else(|| AppError::NotFound(format!("block {ch} not found")))?
+                .header;
+            let uc = snap
+                .certificate(ch)?
+                .ok_or_else(|| AppError::NotFound(format!("certificate {ch} not found")))?;
+            validator_updates.push(ValidatorUpdate {
+                header: uh,
+                certificate: uc,
+                next_validators: set,
+            });
+        }
+        let (value, merkle_proof) = snap.get_with_proof(key, h)?;
+        let value = value
+            .map(|v| serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?;
+        Ok(RegistryProof {
+            key: key.to_owned(),
+            value,
+            header,
+            certificate,
+            validator_updates,
+            merkle_proof,
+        })
+    }
+
+    /// A DID's record at `height` (latest when `None`).
+    pub fn did_record(
+        &self,
+        did: &Did,
+        height: Option<u64>,
+    ) -> Result<Option<(DidRecord, u64)>, AppError> {
+        let snap = self.store.reader()?;
+        let latest = snap.height()?;
+        let h = height.unwrap_or(latest);
+        if h > latest {
+            return Err(AppError::NotFound(format!(
+                "height {h} is not committed yet (latest is {latest})"
+            )));
+        }
+        snap.get_at(&state::did_key(did), h)?
+            .map(|v| {
+                serde_json::from_slice(&v)
+                    .map(|r| (r, h))
+                    .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))
+            })
+            .transpose()
+    }
+
+    /// Any state record as JSON at `height` (latest when `None`).
+    pub fn record(
+        &self,
+        key: &str,
+        height: Option<u64>,
+    ) -> Result<Option<serde_json::Value>, AppError> {
+        let snap = self.store.reader()?;
+        let h = height.unwrap_or(snap.height()?);
+        snap.get_at(key, h)?
+            .map(|v| {
+                serde_json::from_slice(&v)
+                    .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))
+            })
+            .transpose()
+    }
+
+    pub fn block(
+        &self,
+        height: u64,
+    ) -> Result<Option<(Block, Option<CommitCertificate>)>, AppError> {
+        let snap = self.store.reader()?;
+        Ok(match snap.block(height)? {
+            Some(b) => Some((b, snap.certificate(height)?)),
+            None => None,
+        })
+    }
+
+    pub fn chain_id(&self) -> &ChainId {
+        &self.genesis.chain_id
+    }
+}
+
+fn internal(e: StoreError) -> OpError {
+    OpError::new(RejectKind::Malformed, format!("node storage error: {e}"))
+}
+
+fn poisoned() -> OpError {
+    OpError::new(RejectKind::Malformed, "node internal error (lock poisoned)")
+}
+
+impl Host for App {
+    fn chain_id(&self) -> &ChainId {
+        &self.genesis.chain_id
+    }
+
+    fn next_height(&self) -> u64 {
+        self.height() + 1
+    }
+
+    fn validator_set(&self, height: u64) -> Option<ValidatorSet> {
+        if let Ok(head) = self.head.read()
+            && height == head.height + 1
+        {
+            return Some(head.validators.clone());
+        }
+        self.validators_at(height).ok()
+    }
+
+    fn build_block(
+        &self,
+        height: u64,
+        _round: u32,
+        time_ms: u64,
+        proposer: &PublicKey,
+    ) -> Result<Block, String> {
+        let (prev_hash, prev_time, validators, head_height) = {
+            let head = self
+                .head
+                .read()
+                .map_err(|_| "head lock poisoned".to_string())?;
+            (
+                head.header.as_ref().map(|x| x.hash()).unwrap_or(Hash::ZERO),
+                head.header
+                    .as_ref()
+                    .map(|x| x.time_ms)
+                    .unwrap_or(self.genesis.genesis_time_ms),
+                head.validators.clone(),
+                head.height,
+            )
+        };
+        if height != head_height + 1 {
+            return Err(format!(
+                "asked to build height {height}, but the next height is {}",
+                head_height + 1
+            ));
+        }
+        let time_ms = time_ms.max(prev_time + 1);
+        let candidates: Vec<CheckedOperation> = {
+            let mp = self
+                .mempool
+                .lock()
+                .map_err(|_| "mempool lock poisoned".to_string())?;
+            mp.order
+                .iter()
+                .take(MAX_BLOCK_OPS)
+                .filter_map(|id| mp.ops.get(id).cloned())
+                .collect()
+        };
+        let snap = self.store.reader().map_err(|e| e.to_string())?;
+        let ctx = BlockContext {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            time_ms,
+        };
+        let (included, state_root, next, new_validators, batch) =
+            self.execute_block(&snap, &ctx, &candidates, false)?;
+        if included.len() < candidates.len() {
+            let dropped: Vec<Hash> = candidates
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| included.binary_search(i).is_err())
+                .map(|(_, c)| c.id())
+                .collect();
+            if let Ok(mut mp) = self.mempool.lock() {
+                for id in &dropped {
+                    mp.ops.remove(id);
+                }
+                mp.order.retain(|id| !dropped.contains(id));
+            }
+        }
+        let operations: Vec<SignedOperation> = included
+            .iter()
+            .map(|&i| candidates[i].signed().clone())
+            .collect();
+        let ids: Vec<Hash> = included.iter().map(|&i| candidates[i].id()).collect();
+        let header = Header {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            time_ms,
+            prev_hash,
+            operations_root: operations_root(&ids),
+            state_root,
+            validators_hash: validators.hash(),
+            next_validators_hash: next.hash(),
+            proposer: *proposer,
+        };
+        let block = Block { header, operations };
+        if let Ok(mut ex) = self.executed.lock() {
+            ex.insert(
+                block.id(),
+                Executed {
+                    height,
+                    batch,
+                    new_validators,
+                },
+            );
+        }
+        Ok(block)
+    }
+
+    fn check_block(&self, block: &Block) -> Result<(), String> {
+        let executed = self.verify_and_execute(block, true)?;
+        if let Ok(mut ex) = self.executed.lock() {
+            ex.insert(block.id(), executed);
+        }
+        Ok(())
+    }
+
+    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), String> {
+        let height = block.header.height;
+        let current = self.height();
+        if height <= current {
+            return Ok(());
+        }
+        if cert.block_id != block.id() || cert.height != height {
+            return Err("certificate does not match the block".into());
+        }
+        let validators = self.validator_set(height).ok_or("unknown validator set")?;
+        cert.verify_header(&block.header, &self.genesis.chain_id, &validators)
+            .map_err(|e| format!("certificate: {e}"))?;
+        let cached = self
+            .executed
+            .lock()
+            .ok()
+            .and_then(|mut ex| ex.remove(&block.id()));
+        let executed = match cached {
+            Some(e) => e,
+            None => self.verify_and_execute(block, false)?,
+        };
+        self.apply_commit(block, cert, executed)
+    }
+
+    fn decided(&self, height: u64) -> Option<(Block, CommitCertificate)> {
+        let snap = self.store.reader().ok()?;
+        Some((snap.block(height).ok()??, snap.certificate(height).ok()??))
+    }
+
+    fn history_min_height(&self) -> u64 {
+        1
+    }
+}

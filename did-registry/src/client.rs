@@ -1,0 +1,227 @@
+//! A small async client of the node's HTTP API, used by the CLI, the tests, the benchmark
+//! and (later) the issuer service and wallet to talk to a registry node.
+
+use std::time::Duration;
+
+use did_method::operation::SignedOperation;
+use did_method::proof::RegistryProof;
+use did_method::state::DidRecord;
+use did_method::{Did, Genesis};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("registry refused ({status}): {code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("cannot reach the registry at {url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("unexpected answer from the registry: {0}")]
+    Decode(String),
+}
+
+#[derive(Clone)]
+pub struct RegistryClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl RegistryClient {
+    pub fn new(base: &str) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(40))
+            .build()
+            .map_err(|e| ClientError::Transport {
+                url: base.into(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn call(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(u16, Value), ClientError> {
+        let resp = req.send().await.map_err(|e| ClientError::Transport {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ClientError::Decode(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ))
+        })?;
+        Ok((status, v))
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let (status, v) = self.call(self.http.get(&url), &url).await?;
+        if status >= 400 {
+            return Err(api_error(status, &v));
+        }
+        Ok(v)
+    }
+
+    pub async fn health(&self) -> Result<Value, ClientError> {
+        self.get("/health").await
+    }
+
+    pub async fn genesis(&self) -> Result<Genesis, ClientError> {
+        let v = self.get("/v1/genesis").await?;
+        serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Submits an operation; waits up to `wait` for its commit. Returns the status JSON
+    /// (`status`: `pending`, `committed` with `height`, or `rejected` with `reason`).
+    pub async fn submit(
+        &self,
+        op: &SignedOperation,
+        wait: Option<Duration>,
+    ) -> Result<Value, ClientError> {
+        let mut url = format!("{}/v1/operations", self.base);
+        if let Some(w) = wait {
+            url.push_str(&format!("?waitMs={}", w.as_millis()));
+        }
+        let (status, v) = self.call(self.http.post(&url).json(op), &url).await?;
+        if status >= 400 && v.get("status").is_none() {
+            return Err(api_error(status, &v));
+        }
+        Ok(v)
+    }
+
+    /// Submits and requires the operation to commit within `wait`.
+    pub async fn submit_and_commit(
+        &self,
+        op: &SignedOperation,
+        wait: Duration,
+    ) -> Result<u64, ClientError> {
+        let v = self.submit(op, Some(wait)).await?;
+        match v["status"].as_str() {
+            Some("committed") => Ok(v["height"].as_u64().unwrap_or(0)),
+            Some("rejected") => Err(ClientError::Api {
+                status: 422,
+                code: v["reason"].as_str().unwrap_or("rejected").to_owned(),
+                message: v["message"].as_str().unwrap_or_default().to_owned(),
+            }),
+            _ => Err(ClientError::Decode(format!(
+                "operation {} not committed within {} s (still {})",
+                v["id"].as_str().unwrap_or("?"),
+                wait.as_secs(),
+                v["status"].as_str().unwrap_or("?")
+            ))),
+        }
+    }
+
+    pub async fn submit_batch(&self, ops: &[SignedOperation]) -> Result<Value, ClientError> {
+        let url = format!("{}/v1/operations/batch", self.base);
+        let (status, v) = self.call(self.http.post(&url).json(ops), &url).await?;
+        if status >= 400 {
+            return Err(api_error(status, &v));
+        }
+        Ok(v)
+    }
+
+    pub async fn status(&self, id: &str) -> Result<Value, ClientError> {
+        let url = format!("{}/v1/operations/{id}", self.base);
+        let (_, v) = self.call(self.http.get(&url), &url).await?;
+        Ok(v)
+    }
+
+    /// DID resolution result (also for deactivated DIDs, which answer 410).
+    pub async fn resolve(&self, did: &str, height: Option<u64>) -> Result<Value, ClientError> {
+        let mut url = format!("{}/1.0/identifiers/{did}", self.base);
+        if let Some(h) = height {
+            url.push_str(&format!("?height={h}"));
+        }
+        let (status, v) = self.call(self.http.get(&url), &url).await?;
+        if status >= 400 && status != 410 {
+            let meta = &v["didResolutionMetadata"];
+            return Err(ClientError::Api {
+                status,
+                code: meta["error"].as_str().unwrap_or("error").to_owned(),
+                message: meta["errorMessage"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        Ok(v)
+    }
+
+    /// The DID's full record (document, sequence, recovery commitment).
+    pub async fn did_record(&self, did: &Did) -> Result<DidRecord, ClientError> {
+        let key = did_method::state::did_key(did);
+        let v = self
+            .get(&format!("/v1/records?key={}", urlencode(&key)))
+            .await?;
+        serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    pub async fn record(&self, key: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/records?key={}", urlencode(key)))
+            .await
+    }
+
+    pub async fn prove_key(
+        &self,
+        key: &str,
+        height: Option<u64>,
+    ) -> Result<RegistryProof, ClientError> {
+        let mut path = format!("/v1/proofs?key={}", urlencode(key));
+        if let Some(h) = height {
+            path.push_str(&format!("&height={h}"));
+        }
+        let v = self.get(&path).await?;
+        serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    pub async fn prove_did(
+        &self,
+        did: &Did,
+        height: Option<u64>,
+    ) -> Result<RegistryProof, ClientError> {
+        self.prove_key(&did_method::state::did_key(did), height)
+            .await
+    }
+
+    pub async fn block(&self, height: u64) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+}
+
+fn api_error(status: u16, v: &Value) -> ClientError {
+    ClientError::Api {
+        status,
+        code: v["error"].as_str().unwrap_or("error").to_owned(),
+        message: v["message"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
