@@ -38,6 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/proofs/issuer/{did}", get(proof_issuer))
         .route("/v1/proofs/status/{did}", get(proof_status))
         .route("/v1/records", get(record_by_key))
+        .route("/v1/blocks", get(block_range))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/validators", get(validators))
@@ -395,6 +396,37 @@ fn block_json(app: &App, height: u64) -> ApiResult<Json<Value>> {
             format!("no block at height {height}"),
         )),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RangeQuery {
+    from: u64,
+    limit: Option<u64>,
+}
+
+/// Most headers in one range answer.
+const MAX_RANGE: u64 = 1_000;
+
+/// Headers (with block ids) from `from`, at most `limit` (≤ 1000): for audits and fork checks.
+async fn block_range(
+    State(app): State<Arc<App>>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(100).min(MAX_RANGE);
+    let from = q.from.max(1);
+    let to = from.saturating_add(limit).min(app.height() + 1);
+    let app2 = app.clone();
+    let headers = tokio::task::spawn_blocking(move || app2.headers(from, to))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
+    let items: Vec<Value> = headers
+        .into_iter()
+        .map(|h| json!({"height": h.height, "blockId": h.hash(), "header": h}))
+        .collect();
+    Ok(Json(json!({ "blocks": items })))
 }
 
 async fn latest_block(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {

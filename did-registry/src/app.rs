@@ -662,6 +662,19 @@ impl App {
     pub fn chain_id(&self) -> &ChainId {
         &self.genesis.chain_id
     }
+
+    /// Headers of heights `from..to` that are committed.
+    pub fn headers(&self, from: u64, to: u64) -> Result<Vec<Header>, AppError> {
+        let snap = self.store.reader()?;
+        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
+        for h in from..to {
+            match snap.block(h)? {
+                Some(b) => out.push(b.header),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn internal(e: StoreError) -> OpError {

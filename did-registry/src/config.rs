@@ -152,6 +152,7 @@ pub struct InitOptions {
     pub base_port: Option<u16>,
     pub propose_timeout_ms: u64,
     pub vote_timeout_ms: u64,
+    pub block_time_ms: u64,
 }
 
 /// What `init` wrote.
@@ -248,7 +249,7 @@ pub fn init_network(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummar
             peers,
             propose_timeout_ms: opts.propose_timeout_ms,
             vote_timeout_ms: opts.vote_timeout_ms,
-            target_block_time_ms: 0,
+            target_block_time_ms: opts.block_time_ms,
         };
         write_json(&nd.config(), &cfg)?;
         write_json(&nd.genesis(), &genesis)?;

@@ -39,6 +39,7 @@ pub struct DevnetOptions {
     pub validators: usize,
     pub dir: PathBuf,
     pub chain_id: ChainId,
+    /// `RUST_LOG` of the nodes.
     pub release_log_level: String,
 }
 
@@ -68,6 +69,7 @@ pub async fn run(opts: DevnetOptions) -> anyhow::Result<()> {
                 base_port: None,
                 propose_timeout_ms: 300,
                 vote_timeout_ms: 200,
+                block_time_ms: 100,
             },
         )?;
         eprintln!(

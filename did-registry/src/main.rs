@@ -78,6 +78,9 @@ struct InitArgs {
     propose_timeout_ms: u64,
     #[arg(long, default_value_t = 200)]
     vote_timeout_ms: u64,
+    /// Minimum time between blocks in milliseconds (0: as fast as consensus goes).
+    #[arg(long, default_value_t = 100)]
+    block_time_ms: u64,
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
@@ -612,6 +615,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     base_port: a.base_port,
                     propose_timeout_ms: a.propose_timeout_ms,
                     vote_timeout_ms: a.vote_timeout_ms,
+                    block_time_ms: a.block_time_ms,
                 },
             )?;
             let human = format!(
@@ -637,7 +641,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 validators,
                 dir,
                 chain_id: ChainId::new(chain_id)?,
-                release_log_level: "info".into(),
+                release_log_level: std::env::var("RUST_LOG")
+                    .unwrap_or_else(|_| "info,arc_malachitebft=warn,libp2p=warn".into()),
             })
             .await?;
         }

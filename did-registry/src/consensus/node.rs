@@ -10,6 +10,7 @@ use did_method::crypto::{SecretKey, sha256};
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, NodeConfig, ValuePayload, ValueSyncConfig,
 };
+use malachitebft_app_channel::app::engine::consensus::Msg as ConsensusActorMsg;
 use malachitebft_app_channel::app::types::Keypair;
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
@@ -275,13 +276,31 @@ async fn run_engine(
     result
 }
 
+/// Stops the engine's actors: consensus first, so that it does not see the WAL or the
+/// network go away under it (which Malachite treats as a safety failure and answers by
+/// hanging the consensus task), then the others, then the supervisor.
 async fn stop(engine: EngineHandle) {
     let EngineHandle { actor, handle } = engine;
+    let reason = || Some("shutdown".to_string());
+    for child in actor.get_children() {
+        if child.is_message_type_of::<ConsensusActorMsg<AllianceContext>>() == Some(true)
+            && child
+                .stop_and_wait(reason(), Some(Duration::from_secs(5)))
+                .await
+                .is_err()
+        {
+            warn!("consensus actor did not stop in time; killing it");
+            let _ = child.kill_and_wait(Some(Duration::from_secs(2))).await;
+        }
+    }
     actor
-        .stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(10)))
+        .stop_children_and_wait(reason(), Some(Duration::from_secs(5)))
         .await;
+    for child in actor.get_children() {
+        let _ = child.kill_and_wait(Some(Duration::from_secs(2))).await;
+    }
     if let Err(e) = actor
-        .stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
+        .stop_and_wait(reason(), Some(Duration::from_secs(2)))
         .await
     {
         debug!(error = %e, "engine supervisor already stopped");

@@ -1,0 +1,201 @@
+//! Invalid operations sent to a real node are refused at submit time with a clear reason
+//! and change no state.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use did_method::{ChainId, DidDocument, Operation, OperationBody};
+use serde_json::Value;
+
+async fn post_raw(api: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{api}/v1/operations"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_operations_are_rejected_with_reason_and_change_nothing() {
+    let mut net = Net::init(4);
+    net.start_all();
+    net.wait_height(0, 1, Duration::from_secs(60)).await;
+    let api = net.apis[0].clone();
+    let owner = key(1);
+    let (did, create) = net.create_op(&owner);
+    net.client(0)
+        .submit_and_commit(&create, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let record_before = net.client(0).did_record(&did).await.unwrap();
+
+    let expect = |(status, v): (u16, Value), code: u16, error: &str| {
+        assert_eq!(status, code, "{v}");
+        assert_eq!(v["error"], error, "{v}");
+        assert!(
+            !v["message"].as_str().unwrap_or_default().is_empty(),
+            "a reason is given: {v}"
+        );
+    };
+
+    // Bad signature: a signed field changed after signing.
+    let doc = DidDocument::with_single_key(&did, &key(2).public_key());
+    let mut op = Operation {
+        chain_id: net.chain.clone(),
+        sequence: 1,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: doc.clone(),
+        },
+    }
+    .sign(&[&owner]);
+    op.operation.sequence = 2;
+    expect(
+        post_raw(&api, serde_json::to_vec(&op).unwrap()).await,
+        422,
+        "bad_signature",
+    );
+
+    // Replayed sequence: the create again, and an update with an old sequence.
+    expect(
+        post_raw(&api, serde_json::to_vec(&create).unwrap()).await,
+        422,
+        "bad_sequence",
+    );
+    let stale = Operation {
+        chain_id: net.chain.clone(),
+        sequence: 0,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: doc.clone(),
+        },
+    }
+    .sign(&[&owner]);
+    expect(
+        post_raw(&api, serde_json::to_vec(&stale).unwrap()).await,
+        422,
+        "bad_sequence",
+    );
+
+    // Wrong chain id.
+    let other = Operation {
+        chain_id: ChainId::new("other-net").unwrap(),
+        sequence: 1,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: doc.clone(),
+        },
+    }
+    .sign(&[&owner]);
+    expect(
+        post_raw(&api, serde_json::to_vec(&other).unwrap()).await,
+        422,
+        "wrong_chain",
+    );
+
+    // Update by a non-controller.
+    let intruder = Operation {
+        chain_id: net.chain.clone(),
+        sequence: 1,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: doc.clone(),
+        },
+    }
+    .sign(&[&key(666)]);
+    expect(
+        post_raw(&api, serde_json::to_vec(&intruder).unwrap()).await,
+        422,
+        "unauthorized",
+    );
+
+    // Create without a registrar's endorsement.
+    let (_, mut unendorsed) = net.create_op(&key(3));
+    unendorsed.signatures.truncate(1);
+    expect(
+        post_raw(&api, serde_json::to_vec(&unendorsed).unwrap()).await,
+        422,
+        "missing_endorsement",
+    );
+
+    // Malformed JSON, unknown fields, and oversize.
+    expect(
+        post_raw(&api, b"{\"operation\": ".to_vec()).await,
+        400,
+        "malformed",
+    );
+    let mut v = serde_json::to_value(&create).unwrap();
+    v["operation"]["evil"] = Value::Bool(true);
+    expect(
+        post_raw(&api, serde_json::to_vec(&v).unwrap()).await,
+        400,
+        "malformed",
+    );
+    let mut big = serde_json::to_value(&create).unwrap();
+    big["operation"]["body"]["document"]["alsoKnownAs"] =
+        Value::Array(vec![Value::String("x".repeat(100 * 1024))]);
+    expect(
+        post_raw(&api, serde_json::to_vec(&big).unwrap()).await,
+        413,
+        "too_large",
+    );
+    let (status, _) = post_raw(&api, vec![b' '; 9 * 1024 * 1024]).await;
+    assert_eq!(status, 413);
+
+    // Nothing changed: same record, and nothing is pending.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(net.client(0).did_record(&did).await.unwrap(), record_before);
+    let health = net.client(0).health().await.unwrap();
+    assert_eq!(health["mempool"], 0, "{health}");
+    let metrics = reqwest::get(format!("{api}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("alliance_registry_operations_rejected_total{reason=\"bad_signature\"}"),
+        "{metrics}"
+    );
+
+    // And the legitimate update still goes through with sequence 1.
+    let good = Operation {
+        chain_id: net.chain.clone(),
+        sequence: 1,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: doc,
+        },
+    }
+    .sign(&[&owner]);
+    net.client(0)
+        .submit_and_commit(&good, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // Resolution errors are clear too.
+    let r = reqwest::get(format!("{api}/1.0/identifiers/did:alliance:test-net:nope"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = reqwest::get(format!("{api}/1.0/identifiers/did:web:example.com"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 501);
+    let unknown = did_method::Did::derive(&net.chain, &key(9).public_key(), &[0; 32]);
+    let r = reqwest::get(format!("{api}/1.0/identifiers/{unknown}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["didResolutionMetadata"]["error"], "notFound");
+}
