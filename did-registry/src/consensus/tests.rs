@@ -218,6 +218,13 @@ impl Net {
         );
     }
 
+    /// Blocks per second committed by node 0 over `secs` seconds.
+    async fn rate(&self, secs: u64) -> f64 {
+        let start = self.hosts[0].height();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        (self.hosts[0].height() - start) as f64 / secs as f64
+    }
+
     fn assert_same_chain(&self, nodes: &[usize], n: usize) {
         let reference = self.hosts[nodes[0]].ids(n);
         assert_eq!(reference.len(), n);
@@ -283,6 +290,64 @@ async fn lagging_node_syncs_and_restarted_node_resumes() {
         .await;
     net.assert_same_chain(&[0, 1, 2, 3], target as usize);
 
+    for node in nodes.into_iter().flatten() {
+        stop(node).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_progress_without_quorum_then_resume() {
+    init_logs();
+    let net = Net::new(4);
+    let mut nodes: Vec<_> = (0..4).map(|i| Some(net.start(i))).collect();
+    net.wait_heights(&[0, 1, 2, 3], 3, Duration::from_secs(60))
+        .await;
+
+    // Two of four down: 2/4 is not more than 2/3 of the power, so nothing is committed.
+    for i in [2, 3] {
+        if let Some(n) = nodes[i].take() {
+            stop(n).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stalled = net.hosts[0].height().max(net.hosts[1].height());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        net.hosts[0].height().max(net.hosts[1].height()),
+        stalled,
+        "progress without a quorum"
+    );
+
+    // Both come back (from their home directories): the chain moves on and all agree.
+    for i in [2, 3] {
+        nodes[i] = Some(net.start(i));
+    }
+    let target = stalled + 3;
+    net.wait_heights(&[0, 1, 2, 3], target, Duration::from_secs(60))
+        .await;
+    net.assert_same_chain(&[0, 1, 2, 3], target as usize);
+
+    for node in nodes.into_iter().flatten() {
+        stop(node).await;
+    }
+}
+
+/// Not a correctness test: prints the block rate of 4 validators, then with one stopped.
+/// `cargo test -p did-registry --release throughput -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    init_logs();
+    let net = Net::new(4);
+    let mut nodes: Vec<_> = (0..4).map(|i| Some(net.start(i))).collect();
+    net.wait_heights(&[0, 1, 2, 3], 3, Duration::from_secs(60))
+        .await;
+    let all = net.rate(5).await;
+    if let Some(n) = nodes[3].take() {
+        stop(n).await;
+    }
+    let three = net.rate(10).await;
+    println!("blocks/s: 4 validators {all:.1}, 3 of 4 {three:.1}");
     for node in nodes.into_iter().flatten() {
         stop(node).await;
     }

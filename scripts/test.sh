@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, and every test (unit, official vectors,
+# and end-to-end tests that start real validator processes on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-toolchain.sh
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
+# One summary line over every test binary.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "${TMPDIR:-/tmp}/alliance-test.log"
