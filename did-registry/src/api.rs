@@ -386,6 +386,7 @@ fn block_json(app: &App, height: u64) -> ApiResult<Json<Value>> {
     match app.block(height)? {
         Some((b, cert)) => Ok(Json(json!({
             "blockId": b.id(),
+            "operationIds": b.operations.iter().map(|o| o.id()).collect::<Vec<_>>(),
             "header": b.header,
             "operations": b.operations,
             "certificate": cert,

@@ -42,6 +42,14 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Why a decided block could not be committed.
+enum CommitError {
+    /// We do not hold the block (it can be fetched from peers).
+    MissingBlock(String),
+    /// Conversion, verification or the host's commit failed.
+    Failed(String),
+}
+
 /// State of the application loop.
 pub(crate) struct App {
     host: Arc<dyn Host>,
@@ -184,7 +192,9 @@ impl App {
                 extensions: _,
                 reply,
             } => {
-                if let Err(reason) = self.commit(&certificate) {
+                if let Err(CommitError::MissingBlock(reason) | CommitError::Failed(reason)) =
+                    self.commit(&certificate)
+                {
                     // Retried at `Finalized`, where a failure is fatal.
                     error!(height = %certificate.height, block = %certificate.value_id, %reason, "could not commit decided block");
                 }
@@ -204,8 +214,23 @@ impl App {
                 }
                 let height = certificate.height.0;
                 if self.host.next_height() <= height {
-                    self.commit(&certificate)
-                        .map_err(|reason| ConsensusError::Commit { height, reason })?;
+                    match self.commit(&certificate) {
+                        Ok(()) => {}
+                        Err(CommitError::MissingBlock(reason)) => {
+                            // Only after losing a received block in a machine crash: re-run
+                            // the height; peers are past it, so value sync brings the block
+                            // with its certificate.
+                            error!(height, %reason, "restarting the height to fetch the decided block from peers");
+                            let params = self.height_params(height)?;
+                            if reply.send(Next::Restart(Height(height), params)).is_err() {
+                                warn!("consensus dropped the Finalized reply");
+                            }
+                            return Ok(());
+                        }
+                        Err(CommitError::Failed(reason)) => {
+                            return Err(ConsensusError::Commit { height, reason });
+                        }
+                    }
                 }
                 let next = self.host.next_height();
                 let params = self.height_params(next)?;
@@ -392,15 +417,59 @@ impl App {
             return None;
         }
         if h > next {
-            if h <= next + MAX_PENDING_AHEAD && self.pending.len() < MAX_PENDING {
-                debug!(height = h, "keeping proposal for a future height");
-                self.pending.push(stream);
-            } else {
-                debug!(height = h, next, "dropping proposal too far ahead");
-            }
+            self.keep_for_later(stream, next);
             return None;
         }
         self.validate(stream)
+    }
+
+    /// Keeps a complete stream for a height that has not started yet (common: the next
+    /// proposer is often faster than we are to finish the current height). It is checked
+    /// when that height starts; what can be checked now (the streamer's signature, when the
+    /// validator set is known) is checked now, so that junk does not take the room.
+    fn keep_for_later(&mut self, stream: CompleteStream, next: u64) {
+        let h = stream.init.height.0;
+        if h > next + MAX_PENDING_AHEAD {
+            debug!(height = h, next, "dropping proposal too far ahead");
+            return;
+        }
+        if let Some(set) = self.host.validator_set(h) {
+            let signed = set.get(&stream.init.proposer.0).is_some()
+                && stream
+                    .init
+                    .proposer
+                    .0
+                    .verify(
+                        &stream_sign_bytes(&self.chain_id, &stream.init),
+                        &stream.signature.0,
+                    )
+                    .is_ok();
+            if !signed {
+                warn!(height = h, streamer = %stream.init.proposer, "dropping unauthenticated proposal stream");
+                return;
+            }
+        }
+        if self.pending.iter().any(|p| p.init == stream.init) {
+            return;
+        }
+        if self.pending.len() >= MAX_PENDING {
+            // Prefer the nearest heights.
+            let Some((i, _)) = self
+                .pending
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, p)| p.init.height)
+            else {
+                return;
+            };
+            if self.pending[i].init.height.0 <= h {
+                debug!(height = h, "no room for a future proposal");
+                return;
+            }
+            self.pending.swap_remove(i);
+        }
+        debug!(height = h, "keeping proposal for a future height");
+        self.pending.push(stream);
     }
 
     /// Checks a complete stream for the next height and turns it into a proposed value.
@@ -479,23 +548,29 @@ impl App {
     }
 
     /// Verifies the decided certificate with `did_method` and commits the block.
-    fn commit(&mut self, certificate: &CommitCertificate<Ctx>) -> Result<(), String> {
+    fn commit(&mut self, certificate: &CommitCertificate<Ctx>) -> Result<(), CommitError> {
         let h = certificate.height.0;
         if self.host.next_height() > h {
             return Ok(());
         }
-        let block = self
-            .store
-            .block(h, &certificate.value_id)
-            .ok_or_else(|| format!("decided block {} is not available", certificate.value_id))?;
-        let cert = to_chain_certificate(certificate)?;
+        let block = self.store.block(h, &certificate.value_id).ok_or_else(|| {
+            CommitError::MissingBlock(format!(
+                "decided block {} is not available",
+                certificate.value_id
+            ))
+        })?;
+        let cert = to_chain_certificate(certificate).map_err(CommitError::Failed)?;
         let set = self
             .host
             .validator_set(h)
-            .ok_or_else(|| format!("no validator set for height {h}"))?;
+            .ok_or_else(|| CommitError::Failed(format!("no validator set for height {h}")))?;
         cert.verify_header(&block.header, &self.chain_id, &set)
-            .map_err(|e| format!("decided certificate does not verify: {e}"))?;
-        self.host.commit(&block, &cert)?;
+            .map_err(|e| {
+                CommitError::Failed(format!("decided certificate does not verify: {e}"))
+            })?;
+        self.host
+            .commit(&block, &cert)
+            .map_err(CommitError::Failed)?;
         info!(height = h, round = cert.round, block = %certificate.value_id, signatures = cert.signatures.len(), "committed");
         self.last_time = Some((h, block.header.time_ms));
         let next = self.host.next_height().max(h + 1);

@@ -18,6 +18,18 @@
 //! - able to catch up: a lagging node fetches decided blocks and certificates from its peers
 //!   (Malachite value sync), served from `Host::decided`.
 //!
+//! Starting a validator:
+//!
+//! ```ignore
+//! use did_registry::consensus::{self, EngineConfig};
+//! let config = EngineConfig::new(home, "node-0", consensus_key, "127.0.0.1:26656".parse()?, peers);
+//! let (stop, stopped) = tokio::sync::watch::channel(false);
+//! let engine = tokio::spawn(consensus::run(config, host /* Arc<dyn Host> */, stopped));
+//! // … on SIGTERM:
+//! stop.send(true)?;
+//! engine.await??; // Ok(()) after a clean shutdown
+//! ```
+//!
 //! What it is not: it holds no chain state, mempool or block storage (the [`Host`] does), it
 //! does not execute operations, and it does not manage validator set changes (the host
 //! answers `validator_set(height)`; the engine only reads it at each height start). Vote

@@ -22,6 +22,8 @@ use super::types::{ProposalInit, ProposalPart, Sig};
 pub const CHUNK_SIZE: usize = 128 * 1024;
 /// Partial streams kept at once.
 pub const MAX_STREAMS: usize = 64;
+/// Partial streams kept at once per publishing peer.
+pub const MAX_STREAMS_PER_PUBLISHER: usize = 8;
 /// Highest sequence number accepted (a maximal block needs far fewer parts).
 const MAX_SEQUENCE: u64 = (MAX_BLOCK_BYTES / CHUNK_SIZE) as u64 + 16;
 
@@ -97,7 +99,7 @@ impl StreamAssembler {
         }
         let key = (publisher, msg.stream_id.clone());
         if !self.streams.contains_key(&key) {
-            self.evict_if_full();
+            self.evict_if_full(&publisher);
             self.counter += 1;
             let p = Partial {
                 created: self.counter,
@@ -154,19 +156,31 @@ impl StreamAssembler {
         self.streams.len()
     }
 
-    fn evict_if_full(&mut self) {
+    /// Makes room for a new stream of `publisher`: evicts its own oldest partial stream if it
+    /// has [`MAX_STREAMS_PER_PUBLISHER`], and the oldest of all if [`MAX_STREAMS`] are open,
+    /// so that one peer flooding partial streams cannot crowd out the others for long.
+    fn evict_if_full(&mut self, publisher: &PeerId) {
+        let own = self.streams.keys().filter(|(p, _)| p == publisher).count();
+        if own >= MAX_STREAMS_PER_PUBLISHER {
+            self.evict_oldest(|p| p == publisher);
+        }
         while self.streams.len() >= MAX_STREAMS {
-            let oldest = self
-                .streams
-                .iter()
-                .min_by_key(|(_, p)| p.created)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => {
-                    self.streams.remove(&k);
-                }
-                None => break,
+            if !self.evict_oldest(|_| true) {
+                break;
             }
+        }
+    }
+
+    fn evict_oldest(&mut self, of: impl Fn(&PeerId) -> bool) -> bool {
+        let oldest = self
+            .streams
+            .iter()
+            .filter(|((p, _), _)| of(p))
+            .min_by_key(|(_, s)| s.created)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => self.streams.remove(&k).is_some(),
+            None => false,
         }
     }
 }
@@ -284,10 +298,16 @@ mod tests {
             .filter_map(|m| a.insert(peer(1), m, 6))
             .collect();
         assert!(out.is_empty());
-        // Many partial streams: bounded.
+        // Many partial streams: bounded, per publisher and in total.
+        let mut a = StreamAssembler::default();
         for i in 0..(MAX_STREAMS as u64 * 2) {
             let m = stream_messages(stream_id(9, 0, i), init(9, 10), &data, sig()).remove(0);
             a.insert(peer(3), m, 1);
+        }
+        assert_eq!(a.len(), MAX_STREAMS_PER_PUBLISHER);
+        for i in 0..(MAX_STREAMS as u8 * 2) {
+            let m = stream_messages(stream_id(9, 0, 0), init(9, 10), &data, sig()).remove(0);
+            a.insert(peer(10 + i), m, 1);
         }
         assert_eq!(a.len(), MAX_STREAMS);
         a.prune_below(10);
