@@ -175,6 +175,8 @@ pub struct ValidatorSet {
 
 /// Largest validator set accepted (keeps certificate checks bounded).
 pub const MAX_VALIDATORS: usize = 150;
+/// Largest voting power of one validator (keeps every integer exact in JSON, below 2^53).
+pub const MAX_POWER: u64 = 1 << 40;
 
 impl ValidatorSet {
     pub fn new(mut validators: Vec<Validator>) -> Result<Self, ChainError> {
@@ -197,6 +199,12 @@ impl ValidatorSet {
             }
         }
         for v in &validators {
+            if v.power > MAX_POWER {
+                return Err(ChainError::InvalidValidatorSet(format!(
+                    "validator {} has power above {MAX_POWER}",
+                    v.name
+                )));
+            }
             if v.power == 0 {
                 return Err(ChainError::InvalidValidatorSet(format!(
                     "validator {} has zero power",
@@ -242,6 +250,18 @@ impl ValidatorSet {
         }
         Hash::digest(&w.finish())
     }
+    /// Checks every consensus and registrar key is a valid full-order point.
+    pub fn validate_keys(&self) -> Result<(), ChainError> {
+        for v in &self.validators {
+            for k in [&v.public_key, &v.registrar_key] {
+                k.validate().map_err(|e| {
+                    ChainError::InvalidValidatorSet(format!("validator {}: key {k}: {e}", v.name))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Is `key` one of the current members' registrar keys?
     pub fn is_registrar(&self, key: &PublicKey) -> bool {
         self.validators.iter().any(|v| &v.registrar_key == key)

@@ -32,17 +32,26 @@ pub enum CryptoError {
 }
 
 /// An Ed25519 public key. Its text form is a `Multikey` `publicKeyMultibase` (`z6Mk…`).
+///
+/// Decoding does not decompress the curve point (that costs as much as a fifth of a
+/// signature check, and keys are decoded far more often than used): [`PublicKey::validate`]
+/// checks it where a key enters the registry, and [`PublicKey::verify`] always does.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey([u8; 32]);
 
 impl PublicKey {
-    /// Accepts 32 bytes that decode to a curve point of full order.
+    /// Accepts 32 bytes as a key; see [`PublicKey::validate`].
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        let vk = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
+        Ok(Self(*bytes))
+    }
+
+    /// Checks that the key is a curve point of full order (not a weak key).
+    pub fn validate(&self) -> Result<VerifyingKey, CryptoError> {
+        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
         if vk.is_weak() {
             return Err(CryptoError::WeakPublicKey);
         }
-        Ok(Self(*bytes))
+        Ok(vk)
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
@@ -62,7 +71,7 @@ impl PublicKey {
 
     /// Strict verification of `sig` over `msg`.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
-        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
+        let vk = self.validate()?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
         vk.verify_strict(msg, &sig)
             .map_err(|_| CryptoError::BadSignature)
@@ -281,6 +290,26 @@ mod tests {
             "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
         );
         assert_eq!(SecretKey::from_multibase(&sk.to_multibase()).unwrap(), sk);
+    }
+
+    #[test]
+    fn weak_and_invalid_keys_are_refused() {
+        // The identity point (small order) and a non-point encoding.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = PublicKey::from_bytes(&identity).unwrap();
+        assert_eq!(weak.validate().unwrap_err(), CryptoError::WeakPublicKey);
+        let sig = SecretKey::from_seed(&[1; 32]).sign(b"m");
+        assert!(weak.verify(b"m", &sig).is_err());
+        // About half of all y coordinates are not on the curve.
+        let invalid = (2u8..40)
+            .filter(|y| {
+                let mut b = [0u8; 32];
+                b[0] = *y;
+                PublicKey::from_bytes(&b).unwrap().validate() == Err(CryptoError::InvalidPublicKey)
+            })
+            .count();
+        assert!(invalid > 5);
     }
 
     #[test]

@@ -125,6 +125,9 @@ impl DidDocument {
             if !ids.insert(vm.id.as_str()) {
                 return err(format!("duplicate id {}", vm.id));
             }
+            if let Err(e) = vm.public_key_multibase.validate() {
+                return err(format!("verification method {}: {e}", vm.id));
+            }
         }
         for s in &self.service {
             if !s.id.starts_with(&prefix) || s.id.len() == prefix.len() {

@@ -24,6 +24,9 @@ impl Genesis {
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
         let g: Genesis = serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))?;
         g.governance.validate().map_err(GenesisError)?;
+        g.validators
+            .validate_keys()
+            .map_err(|e| GenesisError(e.to_string()))?;
         Ok(g)
     }
 

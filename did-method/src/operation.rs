@@ -174,10 +174,7 @@ impl Operation {
                 signature: k.sign(&bytes),
             })
             .collect();
-        SignedOperation {
-            operation: self,
-            signatures,
-        }
+        SignedOperation::new(self, signatures)
     }
 }
 
@@ -189,17 +186,42 @@ pub struct OpSignature {
 }
 
 /// An operation with its signatures, as submitted and as carried in blocks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignedOperation {
     pub operation: Operation,
     pub signatures: Vec<OpSignature>,
+    /// The id, computed once (the operation's fields are public: code that changes them
+    /// after computing the id must build a new value).
+    #[serde(skip)]
+    id_cache: std::sync::OnceLock<Hash>,
 }
 
+impl PartialEq for SignedOperation {
+    fn eq(&self, other: &Self) -> bool {
+        self.operation == other.operation && self.signatures == other.signatures
+    }
+}
+impl Eq for SignedOperation {}
+
+/// Largest integer accepted in an operation: every number stays exact in JSON (RFC 8785
+/// serializes numbers as IEEE doubles).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 impl SignedOperation {
+    pub fn new(operation: Operation, signatures: Vec<OpSignature>) -> Self {
+        Self {
+            operation,
+            signatures,
+            id_cache: std::sync::OnceLock::new(),
+        }
+    }
+
     /// SHA-256 of the signing bytes (signatures excluded, so the id is not malleable).
     pub fn id(&self) -> Hash {
-        Hash::digest(&self.operation.signing_bytes())
+        *self
+            .id_cache
+            .get_or_init(|| Hash::digest(&self.operation.signing_bytes()))
     }
 
     /// Parses a submitted operation, bounding its size first.
@@ -235,6 +257,20 @@ impl SignedOperation {
                 "operation is not signed",
             ));
         }
+        let too_big = |n: u64| n > MAX_SAFE_INTEGER;
+        let numbers_ok = !too_big(self.operation.sequence)
+            && match &self.operation.body {
+                OperationBody::AccreditIssuer { valid_until_ms, .. } => {
+                    !valid_until_ms.is_some_and(too_big)
+                }
+                _ => true,
+            };
+        if !numbers_ok {
+            return Err(OpError::new(
+                RejectKind::Malformed,
+                "numbers must be below 2^53",
+            ));
+        }
         if self.signatures.len() > MAX_SIGNATURES {
             return Err(OpError::new(
                 RejectKind::TooLarge,
@@ -251,6 +287,8 @@ impl SignedOperation {
             ));
         }
         let bytes = self.operation.signing_bytes();
+        // Recompute: the fields may have changed since an id was cached.
+        let id = crate::chain::Hash::digest(&bytes);
         for (i, s) in self.signatures.iter().enumerate() {
             if self.signatures[..i].iter().any(|o| o.key == s.key) {
                 return Err(OpError::new(
@@ -265,8 +303,9 @@ impl SignedOperation {
                 )
             })?;
         }
-        let id = crate::chain::Hash::digest(&bytes);
-        Ok(CheckedOperation { op: self, id })
+        let op = SignedOperation::new(self.operation, self.signatures);
+        let _ = op.id_cache.set(id);
+        Ok(CheckedOperation { op, id })
     }
 
     pub fn signed_by(&self, key: &PublicKey) -> bool {
@@ -321,8 +360,7 @@ mod tests {
         let id = op.id();
         let checked = op.clone().check(&chain()).unwrap();
         assert_eq!(checked.id(), id);
-        let mut unsigned = op;
-        unsigned.signatures.clear();
+        let unsigned = SignedOperation::new(op.operation.clone(), vec![]);
         assert_eq!(unsigned.id(), id);
         assert_eq!(
             unsigned.check(&chain()).unwrap_err().kind,

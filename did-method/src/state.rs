@@ -259,6 +259,56 @@ pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpE
         .ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))
 }
 
+/// The state keys an operation may read and the keys it may write: what the mempool needs to
+/// know which pending operations a committed block can affect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub reads: Vec<String>,
+    pub writes: Vec<String>,
+}
+
+impl Footprint {
+    /// Does the operation read or write any key in `keys`?
+    pub fn touches(&self, keys: &std::collections::HashSet<String>) -> bool {
+        self.reads
+            .iter()
+            .chain(&self.writes)
+            .any(|k| keys.contains(k))
+    }
+}
+
+pub fn footprint(body: &OperationBody) -> Footprint {
+    let (reads, writes) = match body {
+        OperationBody::CreateDid { did, .. } => (
+            vec![did_key(did), KEY_VALIDATORS.to_owned()],
+            vec![did_key(did)],
+        ),
+        OperationBody::UpdateDid { did, .. }
+        | OperationBody::DeactivateDid { did, .. }
+        | OperationBody::RecoverDid { did, .. } => (vec![did_key(did)], vec![did_key(did)]),
+        OperationBody::AccreditIssuer { issuer, .. }
+        | OperationBody::WithdrawAccreditation { issuer, .. } => (
+            vec![
+                issuer_key(issuer),
+                did_key(issuer),
+                KEY_GOVERNANCE.to_owned(),
+            ],
+            vec![issuer_key(issuer)],
+        ),
+        OperationBody::AnchorStatusList {
+            issuer, list_id, ..
+        } => (
+            vec![status_key(issuer, list_id), did_key(issuer)],
+            vec![status_key(issuer, list_id)],
+        ),
+        OperationBody::ChangeValidators { .. } => (
+            vec![KEY_GOVERNANCE.to_owned()],
+            vec![KEY_GOVERNANCE.to_owned(), KEY_VALIDATORS.to_owned()],
+        ),
+    };
+    Footprint { reads, writes }
+}
+
 /// Applies one checked operation. On error nothing is written.
 pub fn execute(
     state: &mut impl StateAccess,
@@ -512,6 +562,8 @@ pub fn execute(
             write(state, key, &rec);
         }
         OperationBody::ChangeValidators { validators: next } => {
+            next.validate_keys()
+                .map_err(|e| OpError::new(RejectKind::Governance, e.to_string()))?;
             let mut gov = governance(state)?;
             let signers = gov
                 .authorities

@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let validators = 4;
 
     let dir = tempfile::tempdir()?;
+    let keep = std::env::var("BENCH_KEEP_DIR").is_ok();
     let out = Command::new(BIN)
         .args([
             "init",
@@ -127,7 +128,10 @@ async fn main() -> anyhow::Result<()> {
             Command::new(BIN)
                 .args(["node", "--dir"])
                 .arg(&nd)
-                .env("RUST_LOG", "warn")
+                .env(
+                    "RUST_LOG",
+                    std::env::var("BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)
@@ -367,6 +371,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let proof_check_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
 
+    if keep {
+        eprintln!("node directories kept in {}", dir.keep().display());
+    }
     println!(
         "registry-bench ops_per_s={ops_per_s:.0} p50_ms={:.0} p99_ms={:.0} proof_reads_per_s={proof_reads_per_s:.0} proof_check_us={proof_check_us:.0}",
         percentile(&lat, 0.5),

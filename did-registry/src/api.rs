@@ -158,10 +158,12 @@ async fn submit(
 ) -> ApiResult<Response> {
     let op = SignedOperation::from_json(&body).map_err(ApiError::rejected)?;
     let app2 = app.clone();
+    let permit = app.admission.acquire().await;
     let id = tokio::task::spawn_blocking(move || app2.submit(op, false))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(ApiError::rejected)?;
+    drop(permit);
     let status = match q.wait_ms {
         Some(ms) => wait_for(&app, id, Duration::from_millis(ms)).await?,
         None => OpStatus::Pending,
@@ -189,6 +191,8 @@ async fn submit_many(app: Arc<App>, body: Bytes, from_peer: bool) -> ApiResult<V
             format!("at most {MAX_BATCH} operations per batch"),
         ));
     }
+    let permit_owner = app.clone();
+    let _permit = permit_owner.admission.acquire().await;
     tokio::task::spawn_blocking(move || {
         ops.into_iter()
             .map(|v| {

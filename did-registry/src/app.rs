@@ -18,7 +18,7 @@ use did_method::chain::{
 use did_method::crypto::PublicKey;
 use did_method::operation::{CheckedOperation, OpError, RejectKind, SignedOperation};
 use did_method::proof::{RegistryProof, ValidatorUpdate};
-use did_method::state::{self, BlockContext, DidRecord, Overlay, StateView};
+use did_method::state::{self, BlockContext, DidRecord, Footprint, Overlay, StateView};
 use did_method::{Did, Genesis};
 use jmt::JellyfishMerkleTree;
 use jmt::storage::TreeUpdateBatch;
@@ -31,9 +31,11 @@ use crate::metrics::Metrics;
 use crate::store::{BlockCommit, LatestState, OpLocation, Snapshot, Store, StoreError, key_hash};
 
 /// Most operations in one block.
-pub const MAX_BLOCK_OPS: usize = 2_000;
+pub const MAX_BLOCK_OPS: usize = 1_000;
 /// Most operations waiting in the mempool.
 pub const MAX_MEMPOOL: usize = 50_000;
+/// Proposal-verified operations remembered for gossip that arrives late.
+const MAX_VERIFIED: usize = 20_000;
 /// Rejections remembered for status queries.
 const MAX_REJECTED: usize = 100_000;
 /// How far ahead of this node's clock a proposal's time may be.
@@ -59,11 +61,18 @@ pub enum OpStatus {
     Unknown,
 }
 
+struct Pending {
+    op: CheckedOperation,
+    footprint: Footprint,
+}
+
 struct Mempool {
     order: VecDeque<Hash>,
-    ops: HashMap<Hash, CheckedOperation>,
+    ops: HashMap<Hash, Pending>,
     /// Writes of all pending operations over the committed state.
     overlay: BTreeMap<String, Vec<u8>>,
+    /// Set when operations were dropped outside a commit: the next recheck is a full one.
+    dirty: bool,
 }
 
 struct Head {
@@ -90,10 +99,16 @@ pub struct App {
     head: RwLock<Head>,
     mempool: Mutex<Mempool>,
     executed: Mutex<HashMap<Hash, Executed>>,
+    /// Operations whose signatures were checked while validating a proposal but that are
+    /// not in the mempool: when they arrive by gossip they are not checked again.
+    verified: Mutex<HashMap<Hash, CheckedOperation>>,
     rejected: Mutex<Rejected>,
     gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
     committed_tx: watch::Sender<u64>,
     pub metrics: Metrics,
+    /// Admission (signature checks and execution of submitted operations) runs one batch
+    /// at a time, so a flood of submissions cannot starve consensus of CPU.
+    pub admission: tokio::sync::Semaphore,
 }
 
 /// Reads pending writes over a committed snapshot.
@@ -154,8 +169,10 @@ impl App {
                 order: VecDeque::new(),
                 ops: HashMap::new(),
                 overlay: BTreeMap::new(),
+                dirty: false,
             }),
             executed: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
             rejected: Mutex::new(Rejected {
                 order: VecDeque::new(),
                 map: HashMap::new(),
@@ -163,6 +180,7 @@ impl App {
             gossip,
             committed_tx,
             metrics,
+            admission: tokio::sync::Semaphore::new(1),
         })
     }
 
@@ -193,11 +211,18 @@ impl App {
 
     /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
     pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
+        // Cheap checks first: an operation already known is not verified again (peers
+        // gossip what this node may already hold or have committed).
         let id = op.id();
-        let checked = match op.clone().check(&self.genesis.chain_id) {
-            Ok(c) => c,
-            Err(e) => return Err(self.reject_at_submit(e)),
-        };
+        if self
+            .mempool
+            .lock()
+            .map_err(|_| poisoned())?
+            .ops
+            .contains_key(&id)
+        {
+            return Ok(id);
+        }
         let snap = self.store.reader().map_err(internal)?;
         if let Some(loc) = snap.operation(&id).map_err(internal)? {
             return Err(self.reject_at_submit(OpError::new(
@@ -208,6 +233,13 @@ impl App {
                 ),
             )));
         }
+        let checked = match self.already_verified(&op) {
+            Some(c) => c,
+            None => match op.clone().check(&self.genesis.chain_id) {
+                Ok(c) => c,
+                Err(e) => return Err(self.reject_at_submit(e)),
+            },
+        };
         let mut mp = self.mempool.lock().map_err(|_| poisoned())?;
         if mp.ops.contains_key(&id) {
             return Ok(id);
@@ -241,7 +273,14 @@ impl App {
         };
         mp.overlay.extend(writes);
         mp.order.push_back(id);
-        mp.ops.insert(id, checked);
+        let footprint = state::footprint(&checked.operation().body);
+        mp.ops.insert(
+            id,
+            Pending {
+                op: checked,
+                footprint,
+            },
+        );
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);
         self.metrics.submitted.inc();
@@ -358,7 +397,7 @@ impl App {
             block
                 .operations
                 .iter()
-                .filter_map(|o| mp.ops.get(&o.id()).map(|c| (c.id(), c.clone())))
+                .filter_map(|o| mp.ops.get(&o.id()).map(|p| (p.op.id(), p.op.clone())))
                 .collect()
         };
         let mut seen = HashSet::new();
@@ -372,13 +411,30 @@ impl App {
                 }
                 match known.get(&id) {
                     Some(c) if c.signed() == op => Ok(c.clone()),
-                    _ => op
-                        .clone()
-                        .check(&self.genesis.chain_id)
-                        .map_err(|e| format!("operation {id}: {e}")),
+                    _ => {
+                        if let Some(c) = self.already_verified(op) {
+                            return Ok(c);
+                        }
+                        let c = op
+                            .clone()
+                            .check(&self.genesis.chain_id)
+                            .map_err(|e| format!("operation {id}: {e}"))?;
+                        if let Ok(mut v) = self.verified.lock() {
+                            if v.len() >= MAX_VERIFIED {
+                                v.clear();
+                            }
+                            v.insert(id, c.clone());
+                        }
+                        Ok(c)
+                    }
                 }
             })
             .collect()
+    }
+
+    fn already_verified(&self, op: &SignedOperation) -> Option<CheckedOperation> {
+        let v = self.verified.lock().ok()?;
+        v.get(&op.id()).filter(|c| c.signed() == op).cloned()
     }
 
     /// Validates the header of `block` against our head, then re-executes it.
@@ -482,6 +538,13 @@ impl App {
         if let Ok(mut ex) = self.executed.lock() {
             ex.retain(|_, e| e.height > height);
         }
+        if let Ok(mut v) = self.verified.lock()
+            && !v.is_empty()
+        {
+            for op in &block.operations {
+                v.remove(&op.id());
+            }
+        }
         self.recheck_mempool(block);
         self.metrics.height.set(height as i64);
         self.metrics.blocks.inc();
@@ -491,57 +554,82 @@ impl App {
         Ok(())
     }
 
-    /// After a commit: drop included operations and re-admit the rest against the new state.
+    /// After a commit: drop the included operations, then re-admit, in order, the pending
+    /// operations the block may have affected (those touching a key it wrote, and, to a
+    /// fixpoint, those touching a key such an operation writes). The others keep their
+    /// admission: what they read did not change.
     fn recheck_mempool(&self, block: &Block) {
         let Ok(mut mp) = self.mempool.lock() else {
             return;
         };
+        let mut cleared: HashSet<String> = HashSet::new();
         for op in &block.operations {
             mp.ops.remove(&op.id());
+            cleared.extend(state::footprint(&op.operation.body).writes);
         }
-        let Ok(snap) = self.store.reader() else {
-            return;
-        };
-        let height = block.header.height;
-        let ctx = BlockContext {
-            chain_id: self.genesis.chain_id.clone(),
-            height: height + 1,
-            time_ms: now_ms(),
-        };
-        let order: Vec<Hash> = mp.order.drain(..).collect();
-        let mut overlay_state = BTreeMap::new();
-        let mut keep = VecDeque::with_capacity(order.len());
-        let mut dropped = vec![];
-        {
-            let base = LatestState {
-                snapshot: &snap,
-                version: height,
-            };
-            for id in order {
-                let Some(op) = mp.ops.get(&id) else { continue };
-                let view = MempoolView {
-                    base: LatestState {
-                        snapshot: base.snapshot,
-                        version: height,
-                    },
-                    overlay: &overlay_state,
-                };
-                let mut attempt = Overlay::new(&view);
-                match state::execute(&mut attempt, op, &ctx) {
-                    Ok(()) => {
-                        let w = attempt.into_writes();
-                        overlay_state.extend(w);
-                        keep.push_back(id);
-                    }
-                    Err(e) => dropped.push((id, e)),
+        let full = std::mem::take(&mut mp.dirty);
+        let mut affected: HashSet<Hash> = HashSet::new();
+        loop {
+            let mut grew = false;
+            for id in &mp.order {
+                let Some(p) = mp.ops.get(id) else { continue };
+                if !affected.contains(id) && (full || p.footprint.touches(&cleared)) {
+                    affected.insert(*id);
+                    cleared.extend(p.footprint.writes.iter().cloned());
+                    grew = true;
                 }
             }
+            if !grew {
+                break;
+            }
         }
-        for (id, _) in &dropped {
-            mp.ops.remove(id);
+        let Mempool { order, ops, .. } = &mut *mp;
+        order.retain(|id| ops.contains_key(id));
+        for k in &cleared {
+            mp.overlay.remove(k);
         }
-        mp.order = keep;
-        mp.overlay = overlay_state;
+        let mut dropped = vec![];
+        if !affected.is_empty()
+            && let Ok(snap) = self.store.reader()
+        {
+            let height = block.header.height;
+            let ctx = BlockContext {
+                chain_id: self.genesis.chain_id.clone(),
+                height: height + 1,
+                time_ms: now_ms(),
+            };
+            let Mempool {
+                order,
+                ops,
+                overlay,
+                ..
+            } = &mut *mp;
+            for id in order.iter().filter(|id| affected.contains(id)) {
+                let Some(p) = ops.get(id) else { continue };
+                let writes = {
+                    let view = MempoolView {
+                        base: LatestState {
+                            snapshot: &snap,
+                            version: height,
+                        },
+                        overlay,
+                    };
+                    let mut attempt = Overlay::new(&view);
+                    match state::execute(&mut attempt, &p.op, &ctx) {
+                        Ok(()) => attempt.into_writes(),
+                        Err(e) => {
+                            dropped.push((*id, e));
+                            continue;
+                        }
+                    }
+                };
+                overlay.extend(writes);
+            }
+            for (id, _) in &dropped {
+                ops.remove(id);
+            }
+            order.retain(|id| ops.contains_key(id));
+        }
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);
         for (id, e) in dropped {
@@ -668,8 +756,8 @@ impl App {
         let snap = self.store.reader()?;
         let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
         for h in from..to {
-            match snap.block(h)? {
-                Some(b) => out.push(b.header),
+            match snap.header(h)? {
+                Some(header) => out.push(header),
                 None => break,
             }
         }
@@ -710,6 +798,7 @@ impl Host for App {
         time_ms: u64,
         proposer: &PublicKey,
     ) -> Result<Block, String> {
+        let build_start = std::time::Instant::now();
         let (prev_hash, prev_time, validators, head_height) = {
             let head = self
                 .head
@@ -740,7 +829,7 @@ impl Host for App {
             mp.order
                 .iter()
                 .take(MAX_BLOCK_OPS)
-                .filter_map(|id| mp.ops.get(id).cloned())
+                .filter_map(|id| mp.ops.get(id).map(|p| p.op.clone()))
                 .collect()
         };
         let snap = self.store.reader().map_err(|e| e.to_string())?;
@@ -763,6 +852,7 @@ impl Host for App {
                     mp.ops.remove(id);
                 }
                 mp.order.retain(|id| !dropped.contains(id));
+                mp.dirty = true;
             }
         }
         let operations: Vec<SignedOperation> = included
@@ -782,6 +872,12 @@ impl Host for App {
             proposer: *proposer,
         };
         let block = Block { header, operations };
+        tracing::debug!(
+            height,
+            ops = block.operations.len(),
+            ms = build_start.elapsed().as_millis() as u64,
+            "built proposal"
+        );
         if let Ok(mut ex) = self.executed.lock() {
             ex.insert(
                 block.id(),
@@ -796,7 +892,14 @@ impl Host for App {
     }
 
     fn check_block(&self, block: &Block) -> Result<(), String> {
+        let t = std::time::Instant::now();
         let executed = self.verify_and_execute(block, true)?;
+        tracing::debug!(
+            height = block.header.height,
+            ops = block.operations.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "checked proposal"
+        );
         if let Ok(mut ex) = self.executed.lock() {
             ex.insert(block.id(), executed);
         }
@@ -820,11 +923,21 @@ impl Host for App {
             .lock()
             .ok()
             .and_then(|mut ex| ex.remove(&block.id()));
+        let t = std::time::Instant::now();
+        let was_cached = cached.is_some();
         let executed = match cached {
             Some(e) => e,
             None => self.verify_and_execute(block, false)?,
         };
-        self.apply_commit(block, cert, executed)
+        let r = self.apply_commit(block, cert, executed);
+        tracing::debug!(
+            height,
+            ops = block.operations.len(),
+            cached = was_cached,
+            ms = t.elapsed().as_millis() as u64,
+            "committed"
+        );
+        r
     }
 
     fn decided(&self, height: u64) -> Option<(Block, CommitCertificate)> {

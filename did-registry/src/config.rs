@@ -40,7 +40,7 @@ pub struct NodeConfig {
 }
 
 fn default_propose_ms() -> u64 {
-    300
+    1000
 }
 fn default_vote_ms() -> u64 {
     200

@@ -67,7 +67,7 @@ pub async fn run(opts: DevnetOptions) -> anyhow::Result<()> {
                 authorities: 1,
                 threshold: 1,
                 base_port: None,
-                propose_timeout_ms: 300,
+                propose_timeout_ms: 1000,
                 vote_timeout_ms: 200,
                 block_time_ms: 100,
             },

@@ -74,7 +74,7 @@ struct InitArgs {
     /// First port (each node uses two: API, p2p). Default: free ports.
     #[arg(long)]
     base_port: Option<u16>,
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 1000)]
     propose_timeout_ms: u64,
     #[arg(long, default_value_t = 200)]
     vote_timeout_ms: u64,

@@ -19,6 +19,8 @@ const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
 /// key hash ‖ version (big-endian) → value (empty slice with tag 0 = deleted)
 const VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_values");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// height → header (JSON): read by proofs without decoding whole blocks
+const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 const CERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 const OPS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("operations");
 /// height of a block that changed the validator set → the new set (JSON)
@@ -86,6 +88,7 @@ impl Store {
             tx.open_table(NODES)?;
             tx.open_table(VALUES)?;
             tx.open_table(BLOCKS)?;
+            tx.open_table(HEADERS)?;
             tx.open_table(CERTS)?;
             tx.open_table(OPS)?;
             tx.open_table(VALSETS)?;
@@ -127,6 +130,10 @@ impl Store {
         {
             let mut blocks = tx.open_table(BLOCKS)?;
             blocks.insert(height, c.block.encode().as_slice())?;
+            let mut headers = tx.open_table(HEADERS)?;
+            let header = serde_json::to_vec(&c.block.header)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            headers.insert(height, header.as_slice())?;
             let mut certs = tx.open_table(CERTS)?;
             let cert = serde_json::to_vec(c.certificate)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -201,6 +208,15 @@ impl Snapshot {
         let t = self.tx.open_table(BLOCKS)?;
         t.get(height)?
             .map(|v| Block::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    pub fn header(&self, height: u64) -> Result<Option<did_method::Header>, StoreError> {
+        let t = self.tx.open_table(HEADERS)?;
+        t.get(height)?
+            .map(|v| {
+                serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
             .transpose()
     }
 
