@@ -123,7 +123,7 @@ impl Hash {
     pub fn from_hex(s: &str) -> Result<Self, ChainError> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(s, &mut out)
-            .map_err(|e| ChainError::Malformed(format!("hash {s:?}: {e}")))?;
+            .map_err(|e| ChainError::Malformed(format!("not a 64-digit hex hash {s:?}: {e}")))?;
         Ok(Hash(out))
     }
 }

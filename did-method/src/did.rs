@@ -29,7 +29,8 @@ pub struct Did {
 }
 
 impl Did {
-    /// The DID whose id is derived from its initial update key and recovery commitment.
+    /// The DID whose id is derived from its network, initial update key and recovery
+    /// commitment.
     pub fn derive(
         network: &ChainId,
         initial_key: &PublicKey,
@@ -37,6 +38,7 @@ impl Did {
     ) -> Self {
         let digest = crate::crypto::sha256(
             &Writer::new(TAG_ID)
+                .bytes(network.as_str().as_bytes())
                 .fixed(initial_key.as_bytes())
                 .fixed(recovery_commitment)
                 .finish(),
@@ -129,6 +131,9 @@ mod tests {
         assert_ne!(other, did);
         // Another recovery commitment gives another DID.
         assert_ne!(Did::derive(&net, &key, &[4; 32]), did);
+        // The same keys on another network give another id.
+        let other_net = Did::derive(&ChainId::new("other").unwrap(), &key, &[2; 32]);
+        assert_ne!(other_net.id(), did.id());
     }
 
     #[test]

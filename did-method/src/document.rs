@@ -51,7 +51,7 @@ pub struct DidDocument {
     pub authentication: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assertion_method: Vec<String>,
-    /// Keys allowed to sign registry operations on this DID (update, deactivate, anchor).
+    /// Keys allowed to sign registry operations on this DID (update, status-list anchors).
     pub capability_invocation: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capability_delegation: Vec<String>,
@@ -182,7 +182,7 @@ impl DidDocument {
         self.keys_in(&self.capability_invocation).any(|k| k == key)
     }
 
-    /// May `key` sign credentials and status lists for this DID?
+    /// May `key` sign credentials and status lists (and anchor them) for this DID?
     pub fn can_assert(&self, key: &PublicKey) -> bool {
         self.keys_in(&self.assertion_method).any(|k| k == key)
     }

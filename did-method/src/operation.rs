@@ -38,6 +38,8 @@ pub enum RejectKind {
     Deactivated,
     InvalidDocument,
     Governance,
+    /// The node cannot take the operation now (mempool full, storage failure): retry.
+    Unavailable,
 }
 
 impl RejectKind {
@@ -55,6 +57,7 @@ impl RejectKind {
             Self::Deactivated => "deactivated",
             Self::InvalidDocument => "invalid_document",
             Self::Governance => "governance",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -100,8 +103,8 @@ pub enum OperationBody {
     },
     /// Replace the document (key rotation, services). Signed by a `capabilityInvocation` key.
     UpdateDid { did: Did, document: DidDocument },
-    /// Deactivate for good. Signed by a `capabilityInvocation` key.
-    DeactivateDid { did: Did },
+    /// Deactivate for good. Reveals and is signed by the recovery key committed before.
+    DeactivateDid { did: Did, recovery_key: PublicKey },
     /// Take control back after a key loss: reveals the recovery key committed before.
     RecoverDid {
         did: Did,
@@ -126,6 +129,12 @@ pub enum OperationBody {
     },
     /// Governance changes the validator set (needs the governance threshold of authorities).
     ChangeValidators { validators: ValidatorSet },
+    /// Governance replaces the root authorities and the threshold (needs the current
+    /// threshold of current authorities).
+    ChangeGovernance {
+        authorities: Vec<crate::state::Authority>,
+        threshold: u32,
+    },
 }
 
 impl OperationBody {
@@ -139,6 +148,7 @@ impl OperationBody {
             Self::WithdrawAccreditation { .. } => "withdrawAccreditation",
             Self::AnchorStatusList { .. } => "anchorStatusList",
             Self::ChangeValidators { .. } => "changeValidators",
+            Self::ChangeGovernance { .. } => "changeGovernance",
         }
     }
 }
@@ -348,7 +358,10 @@ mod tests {
         Operation {
             chain_id: chain(),
             sequence: 1,
-            body: OperationBody::DeactivateDid { did },
+            body: OperationBody::DeactivateDid {
+                did,
+                recovery_key: sk.public_key(),
+            },
         }
         .sign(&[sk])
     }

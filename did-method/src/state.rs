@@ -60,23 +60,38 @@ pub struct DidRecord {
 pub struct Accreditation {
     pub issuer: Did,
     pub credential_types: Vec<String>,
-    /// Name and key of the root authority that accredited (or withdrew).
+    /// Name and key of the root authority that accredited.
     pub authority: String,
     pub authority_key: PublicKey,
     pub accredited_height: u64,
     pub valid_from_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until_ms: Option<u64>,
-    pub withdrawn: bool,
+    /// Set when an authority withdrew the accreditation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub withdrawn_reason: Option<String>,
+    pub withdrawal: Option<Withdrawal>,
     pub sequence: u64,
 }
 
+/// Who withdrew an accreditation, when, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Withdrawal {
+    pub authority: String,
+    pub authority_key: PublicKey,
+    pub height: u64,
+    pub time_ms: u64,
+    pub reason: String,
+}
+
 impl Accreditation {
+    pub fn withdrawn(&self) -> bool {
+        self.withdrawal.is_some()
+    }
+
     /// Is the issuer accredited for `credential_type` at `time_ms`?
     pub fn covers(&self, credential_type: &str, time_ms: u64) -> bool {
-        !self.withdrawn
+        !self.withdrawn()
             && time_ms >= self.valid_from_ms
             && self.valid_until_ms.is_none_or(|u| time_ms < u)
             && self.credential_types.iter().any(|t| t == credential_type)
@@ -119,6 +134,17 @@ pub struct Governance {
 
 impl Governance {
     pub fn validate(&self) -> Result<(), String> {
+        if self.authorities.len() > 64 {
+            return Err("at most 64 root authorities".into());
+        }
+        for (i, a) in self.authorities.iter().enumerate() {
+            if self.authorities[..i]
+                .iter()
+                .any(|b| b.public_key == a.public_key)
+            {
+                return Err(format!("authority key of {} appears twice", a.name));
+            }
+        }
         if self.authorities.is_empty() {
             return Err("governance needs at least one root authority".into());
         }
@@ -305,6 +331,10 @@ pub fn footprint(body: &OperationBody) -> Footprint {
             vec![KEY_GOVERNANCE.to_owned()],
             vec![KEY_GOVERNANCE.to_owned(), KEY_VALIDATORS.to_owned()],
         ),
+        OperationBody::ChangeGovernance { .. } => (
+            vec![KEY_GOVERNANCE.to_owned()],
+            vec![KEY_GOVERNANCE.to_owned()],
+        ),
     };
     Footprint { reads, writes }
 }
@@ -394,10 +424,19 @@ pub fn execute(
             rec.updated_ms = ctx.time_ms;
             write(state, did_key(did), &rec);
         }
-        OperationBody::DeactivateDid { did } => {
+        OperationBody::DeactivateDid { did, recovery_key } => {
             let mut rec = live_did(state, did)?;
             expect_sequence(rec.sequence + 1, seq)?;
-            authorize_controller(signed, &rec, did)?;
+            // Deactivation is final, so it takes the recovery key: a stolen update key can
+            // be recovered from, not used to kill the DID.
+            if recovery_commitment(recovery_key) != rec.recovery_commitment
+                || !signed.signed_by(recovery_key)
+            {
+                return Err(OpError::new(
+                    RejectKind::Unauthorized,
+                    "deactivation must reveal and be signed by the committed recovery key",
+                ));
+            }
             rec.deactivated = true;
             rec.sequence = seq;
             rec.updated_height = ctx.height;
@@ -487,8 +526,7 @@ pub fn execute(
                 accredited_height: ctx.height,
                 valid_from_ms: ctx.time_ms,
                 valid_until_ms: *valid_until_ms,
-                withdrawn: false,
-                withdrawn_reason: None,
+                withdrawal: None,
                 sequence: seq,
             };
             write(state, key, &rec);
@@ -516,11 +554,19 @@ pub fn execute(
                 OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited"))
             })?;
             expect_sequence(rec.sequence + 1, seq)?;
-            rec.withdrawn = true;
-            rec.withdrawn_reason = Some(reason.clone());
-            rec.authority = authority.name.clone();
-            rec.authority_key = authority.public_key;
-            rec.accredited_height = ctx.height;
+            if rec.withdrawn() {
+                return Err(OpError::new(
+                    RejectKind::NotFound,
+                    format!("{issuer}'s accreditation is already withdrawn"),
+                ));
+            }
+            rec.withdrawal = Some(Withdrawal {
+                authority: authority.name.clone(),
+                authority_key: authority.public_key,
+                height: ctx.height,
+                time_ms: ctx.time_ms,
+                reason: reason.clone(),
+            });
             rec.sequence = seq;
             write(state, key, &rec);
         }
@@ -565,25 +611,55 @@ pub fn execute(
             next.validate_keys()
                 .map_err(|e| OpError::new(RejectKind::Governance, e.to_string()))?;
             let mut gov = governance(state)?;
-            let signers = gov
-                .authorities
-                .iter()
-                .filter(|a| signed.signed_by(&a.public_key))
-                .count();
-            if signers < gov.threshold as usize {
-                return Err(OpError::new(
-                    RejectKind::Governance,
-                    format!(
-                        "{signers} root authorities signed; the threshold is {}",
-                        gov.threshold
-                    ),
-                ));
-            }
+            authorize_governance(signed, &gov)?;
             expect_sequence(gov.sequence + 1, seq)?;
             gov.sequence = seq;
             write(state, KEY_GOVERNANCE.to_owned(), &gov);
             write(state, KEY_VALIDATORS.to_owned(), next);
         }
+        OperationBody::ChangeGovernance {
+            authorities,
+            threshold,
+        } => {
+            let gov = governance(state)?;
+            authorize_governance(signed, &gov)?;
+            expect_sequence(gov.sequence + 1, seq)?;
+            let next = Governance {
+                authorities: authorities.clone(),
+                threshold: *threshold,
+                sequence: seq,
+            };
+            next.validate()
+                .map_err(|e| OpError::new(RejectKind::Governance, e))?;
+            for a in authorities {
+                a.public_key.validate().map_err(|e| {
+                    OpError::new(RejectKind::Governance, format!("authority {}: {e}", a.name))
+                })?;
+            }
+            write(state, KEY_GOVERNANCE.to_owned(), &next);
+        }
+    }
+    Ok(())
+}
+
+/// At least `threshold` distinct root authorities signed.
+fn authorize_governance(
+    signed: &crate::operation::SignedOperation,
+    gov: &Governance,
+) -> Result<(), OpError> {
+    let signers = gov
+        .authorities
+        .iter()
+        .filter(|a| signed.signed_by(&a.public_key))
+        .count();
+    if signers < gov.threshold as usize {
+        return Err(OpError::new(
+            RejectKind::Governance,
+            format!(
+                "{signers} root authorities signed; the threshold is {}",
+                gov.threshold
+            ),
+        ));
     }
     Ok(())
 }

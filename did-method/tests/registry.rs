@@ -255,7 +255,7 @@ fn kind(r: &[Result<(), OpError>]) -> RejectKind {
 #[test]
 fn create_update_rotate_deactivate_lifecycle() {
     let mut c = TestChain::new();
-    let (did, key, _) = c.create_did(10);
+    let (did, key, recovery) = c.create_did(10);
     assert_eq!(c.record(&did).sequence, 0);
     // Rotate to a new key.
     let new_key = sk(20);
@@ -280,12 +280,50 @@ fn create_update_rotate_deactivate_lifecycle() {
     assert_eq!(kind(&c.block(vec![op])), RejectKind::BadSequence);
     // The old key no longer controls the DID.
     let op = c
-        .op(2, OperationBody::DeactivateDid { did: did.clone() })
+        .op(
+            2,
+            OperationBody::UpdateDid {
+                did: did.clone(),
+                document: doc.clone(),
+            },
+        )
         .sign(&[&key]);
     assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
+    // Deactivation is final: the update key alone cannot do it (a thief could), the
+    // recovery key can.
     let op = c
-        .op(2, OperationBody::DeactivateDid { did: did.clone() })
+        .op(
+            2,
+            OperationBody::DeactivateDid {
+                did: did.clone(),
+                recovery_key: new_key.public_key(),
+            },
+        )
         .sign(&[&new_key]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
+    let op = c
+        .op(
+            2,
+            OperationBody::DeactivateDid {
+                did: did.clone(),
+                recovery_key: recovery.public_key(),
+            },
+        )
+        .sign(&[&new_key]);
+    assert_eq!(
+        kind(&c.block(vec![op])),
+        RejectKind::Unauthorized,
+        "must be signed by the recovery key"
+    );
+    let op = c
+        .op(
+            2,
+            OperationBody::DeactivateDid {
+                did: did.clone(),
+                recovery_key: recovery.public_key(),
+            },
+        )
+        .sign(&[&recovery]);
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
     assert!(c.record(&did).deactivated);
     let op = c
@@ -442,7 +480,11 @@ fn accreditation_and_status_anchor() {
     assert_eq!(c.block(vec![op]), vec![Ok(())]);
     let acc: state::Accreditation =
         serde_json::from_slice(&c.state.get(&state::issuer_key(&issuer)).unwrap()).unwrap();
-    assert!(acc.withdrawn && !acc.covers("DriverLicense", u64::MAX - 1));
+    assert!(acc.withdrawn() && !acc.covers("DriverLicense", u64::MAX - 1));
+    // The grant stays on record beside the withdrawal.
+    assert_eq!(acc.authority, "root-0");
+    assert_eq!(acc.withdrawal.as_ref().unwrap().authority, "root-1");
+    assert_eq!(acc.withdrawal.as_ref().unwrap().reason, "audit");
 }
 
 #[test]
@@ -637,4 +679,100 @@ fn light_client_follows_validator_set_changes() {
             ..
         })
     ));
+}
+
+#[test]
+fn governance_can_replace_its_authorities_with_threshold() {
+    let mut c = TestChain::new();
+    let newcomer = sk(110);
+    let authorities = vec![
+        state::Authority {
+            name: "root-0".into(),
+            public_key: c.authorities[0].public_key(),
+            did: None,
+        },
+        state::Authority {
+            name: "new-root".into(),
+            public_key: newcomer.public_key(),
+            did: None,
+        },
+    ];
+    let body = OperationBody::ChangeGovernance {
+        authorities: authorities.clone(),
+        threshold: 2,
+    };
+    // One of three authorities is below the threshold of two.
+    let op = c.op(1, body.clone()).sign(&[&c.authorities[0].clone()]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Governance);
+    // A threshold above the number of authorities is refused.
+    let bad = OperationBody::ChangeGovernance {
+        authorities: authorities.clone(),
+        threshold: 3,
+    };
+    let op = c
+        .op(1, bad)
+        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Governance);
+    let op = c
+        .op(1, body)
+        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let gov: state::Governance =
+        serde_json::from_slice(&c.state.get(state::KEY_GOVERNANCE).unwrap()).unwrap();
+    assert_eq!(gov.authorities, authorities);
+    // The removed authority can no longer accredit; the new one can.
+    let (issuer, _, _) = c.create_did(10);
+    let accredit = OperationBody::AccreditIssuer {
+        issuer,
+        credential_types: vec!["T".into()],
+        valid_until_ms: None,
+    };
+    let op = c.op(0, accredit.clone()).sign(&[&c.authorities[1].clone()]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
+    let op = c.op(0, accredit).sign(&[&newcomer]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+}
+
+#[test]
+fn checkpoint_anchor_after_a_validator_change_accepts_the_proof() {
+    let mut c = TestChain::new();
+    let (did, _, _) = c.create_did(10);
+    let mut vals: Vec<Validator> = c.set.validators().to_vec();
+    vals.retain(|v| v.public_key != c.vals[3].public_key());
+    vals.push(Validator {
+        name: "newcomer".into(),
+        public_key: sk(40).public_key(),
+        power: 10,
+        registrar_key: sk(41).public_key(),
+        operator_did: None,
+    });
+    let next = ValidatorSet::new(vals).unwrap();
+    let op = c
+        .op(
+            1,
+            OperationBody::ChangeValidators {
+                validators: next.clone(),
+            },
+        )
+        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let change = c.height();
+    c.vals[3] = sk(40);
+    c.block_signed_by(vec![], &[0, 1, 3]);
+    let mut proof = c.prove(&state::did_key(&did), c.height());
+    let (uh, ucert) = c.blocks[change as usize - 1].clone();
+    proof.validator_updates.push(ValidatorUpdate {
+        header: uh.clone(),
+        certificate: ucert,
+        next_validators: next.clone(),
+    });
+    // A verifier whose anchor is a checkpoint at the change height already trusts `next`.
+    let checkpoint = TrustAnchor {
+        chain_id: c.chain.clone(),
+        height: change,
+        time_ms: uh.time_ms,
+        validators: next,
+    };
+    proof.verify(&checkpoint).unwrap();
+    proof.verify(&c.genesis.trust_anchor()).unwrap();
 }

@@ -68,6 +68,7 @@ impl ApiError {
     fn rejected(e: OpError) -> Self {
         let status = match e.kind {
             RejectKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RejectKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectKind::Malformed => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -127,7 +128,29 @@ struct StatusQuery {
 }
 
 fn parse_did(s: &str) -> ApiResult<Did> {
-    Did::parse(s).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalidDid", e.to_string()))
+    Did::parse(s).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_did", e.to_string()))
+}
+
+/// Query-string extractor whose rejection is an [`ApiError`] (JSON `{error, message}`),
+/// not axum's plain-text default.
+pub struct Q<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Q<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+    }
 }
 
 fn status_json(id: &Hash, s: &OpStatus) -> Value {
@@ -153,7 +176,7 @@ async fn wait_for(app: &App, id: Hash, wait: Duration) -> ApiResult<OpStatus> {
 
 async fn submit(
     State(app): State<Arc<App>>,
-    Query(q): Query<WaitQuery>,
+    Q(q): Q<WaitQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let op = SignedOperation::from_json(&body).map_err(ApiError::rejected)?;
@@ -224,7 +247,7 @@ async fn gossip(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<StatusCod
 async fn op_status(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    Query(q): Query<WaitQuery>,
+    Q(q): Q<WaitQuery>,
 ) -> ApiResult<Response> {
     let id = Hash::from_hex(&id)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
@@ -248,7 +271,7 @@ fn rfc3339(ms: u64) -> String {
 async fn resolve(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
-    Query(q): Query<HeightQuery>,
+    Q(q): Q<HeightQuery>,
 ) -> Response {
     let meta_err = |status: StatusCode, error: &str, message: String| {
         (
@@ -338,17 +361,14 @@ async fn prove(app: Arc<App>, key: String, height: Option<u64>) -> ApiResult<Jso
     })?))
 }
 
-async fn proof_by_key(
-    State(app): State<Arc<App>>,
-    Query(q): Query<KeyQuery>,
-) -> ApiResult<Json<Value>> {
+async fn proof_by_key(State(app): State<Arc<App>>, Q(q): Q<KeyQuery>) -> ApiResult<Json<Value>> {
     prove(app, q.key, q.height).await
 }
 
 async fn proof_did(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
-    Query(q): Query<HeightQuery>,
+    Q(q): Q<HeightQuery>,
 ) -> ApiResult<Json<Value>> {
     let did = parse_did(&did)?;
     prove(app, state::did_key(&did), q.height).await
@@ -357,7 +377,7 @@ async fn proof_did(
 async fn proof_issuer(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
-    Query(q): Query<HeightQuery>,
+    Q(q): Q<HeightQuery>,
 ) -> ApiResult<Json<Value>> {
     let did = parse_did(&did)?;
     prove(app, state::issuer_key(&did), q.height).await
@@ -366,16 +386,13 @@ async fn proof_issuer(
 async fn proof_status(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
-    Query(q): Query<StatusQuery>,
+    Q(q): Q<StatusQuery>,
 ) -> ApiResult<Json<Value>> {
     let did = parse_did(&did)?;
     prove(app, state::status_key(&did, &q.list_id), q.height).await
 }
 
-async fn record_by_key(
-    State(app): State<Arc<App>>,
-    Query(q): Query<KeyQuery>,
-) -> ApiResult<Json<Value>> {
+async fn record_by_key(State(app): State<Arc<App>>, Q(q): Q<KeyQuery>) -> ApiResult<Json<Value>> {
     match app.record(&q.key, q.height)? {
         Some(v) => Ok(Json(v)),
         None => Err(ApiError::new(
@@ -414,10 +431,7 @@ struct RangeQuery {
 const MAX_RANGE: u64 = 1_000;
 
 /// Headers (with block ids) from `from`, at most `limit` (≤ 1000): for audits and fork checks.
-async fn block_range(
-    State(app): State<Arc<App>>,
-    Query(q): Query<RangeQuery>,
-) -> ApiResult<Json<Value>> {
+async fn block_range(State(app): State<Arc<App>>, Q(q): Q<RangeQuery>) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(100).min(MAX_RANGE);
     let from = q.from.max(1);
     let to = from.saturating_add(limit).min(app.height() + 1);
@@ -443,10 +457,7 @@ async fn block(State(app): State<Arc<App>>, Path(height): Path<u64>) -> ApiResul
     block_json(&app, height)
 }
 
-async fn validators(
-    State(app): State<Arc<App>>,
-    Query(q): Query<HeightQuery>,
-) -> ApiResult<Json<Value>> {
+async fn validators(State(app): State<Arc<App>>, Q(q): Q<HeightQuery>) -> ApiResult<Json<Value>> {
     let h = q.height.unwrap_or(app.height() + 1).max(1);
     let set = app.validators_at(h)?;
     Ok(Json(

@@ -211,6 +211,20 @@ impl App {
 
     /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
     pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
+        let id = op.id();
+        let result = self.admit(op, from_peer);
+        // A client can ask later why its operation was refused (peers' copies are not
+        // remembered: the origin node answers for them).
+        if let Err(e) = &result
+            && !from_peer
+            && e.kind != RejectKind::Unavailable
+        {
+            self.remember_rejection(id, e.clone());
+        }
+        result
+    }
+
+    fn admit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
         // Cheap checks first: an operation already known is not verified again (peers
         // gossip what this node may already hold or have committed).
         let id = op.id();
@@ -246,7 +260,7 @@ impl App {
         }
         if mp.order.len() >= MAX_MEMPOOL {
             return Err(OpError::new(
-                RejectKind::TooLarge,
+                RejectKind::Unavailable,
                 "mempool is full; retry later",
             ));
         }
@@ -296,7 +310,6 @@ impl App {
     }
 
     fn remember_rejection(&self, id: Hash, e: OpError) {
-        self.metrics.rejected(e.kind);
         if let Ok(mut r) = self.rejected.lock() {
             if r.map.insert(id, e).is_none() {
                 r.order.push_back(id);
@@ -307,6 +320,12 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A pending operation dropped at block building or after a commit.
+    fn drop_rejected(&self, id: Hash, e: OpError) {
+        self.metrics.rejected(e.kind);
+        self.remember_rejection(id, e);
     }
 
     pub fn status(&self, id: &Hash) -> Result<OpStatus, AppError> {
@@ -370,7 +389,7 @@ impl App {
                     included.push(i);
                 }
                 Err(e) if strict => return Err(format!("operation {} is invalid: {e}", op.id())),
-                Err(e) => self.remember_rejection(op.id(), e),
+                Err(e) => self.drop_rejected(op.id(), e),
             }
         }
         state::finish_block(&mut block_state, ctx);
@@ -633,7 +652,7 @@ impl App {
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);
         for (id, e) in dropped {
-            self.remember_rejection(id, e);
+            self.drop_rejected(id, e);
         }
     }
 
@@ -727,7 +746,13 @@ impl App {
         height: Option<u64>,
     ) -> Result<Option<serde_json::Value>, AppError> {
         let snap = self.store.reader()?;
-        let h = height.unwrap_or(snap.height()?);
+        let latest = snap.height()?;
+        let h = height.unwrap_or(latest);
+        if h > latest {
+            return Err(AppError::NotFound(format!(
+                "height {h} is not committed yet (latest is {latest})"
+            )));
+        }
         snap.get_at(key, h)?
             .map(|v| {
                 serde_json::from_slice(&v)
@@ -766,11 +791,14 @@ impl App {
 }
 
 fn internal(e: StoreError) -> OpError {
-    OpError::new(RejectKind::Malformed, format!("node storage error: {e}"))
+    OpError::new(RejectKind::Unavailable, format!("node storage error: {e}"))
 }
 
 fn poisoned() -> OpError {
-    OpError::new(RejectKind::Malformed, "node internal error (lock poisoned)")
+    OpError::new(
+        RejectKind::Unavailable,
+        "node internal error (lock poisoned)",
+    )
 }
 
 impl Host for App {

@@ -131,7 +131,7 @@ enum DidCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Deactivate a DID for good.
+    /// Deactivate a DID for good (signed with the recovery key from the key file).
     Deactivate {
         did: String,
         #[command(flatten)]
@@ -393,12 +393,16 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             let client = RegistryClient::new(&api.api)?;
             let keys = DidKeys::load(&key)?;
             let rec = client.did_record(&did).await?;
+            let recovery = keys.recovery()?;
             let op = Operation {
                 chain_id: did.network().clone(),
                 sequence: rec.sequence + 1,
-                body: OperationBody::DeactivateDid { did: did.clone() },
+                body: OperationBody::DeactivateDid {
+                    did: did.clone(),
+                    recovery_key: recovery.public_key(),
+                },
             }
-            .sign(&[&keys.update()?]);
+            .sign(&[&recovery]);
             let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
             print_result(
                 json,

@@ -65,6 +65,10 @@ async fn invalid_operations_are_rejected_with_reason_and_change_nothing() {
         422,
         "bad_signature",
     );
+    // The client can ask later why it was refused.
+    let status = net.client(0).status(&op.id().to_hex()).await.unwrap();
+    assert_eq!(status["status"], "rejected", "{status}");
+    assert_eq!(status["reason"], "bad_signature", "{status}");
 
     // Replayed sequence: the create again, and an update with an old sequence.
     expect(
@@ -182,6 +186,17 @@ async fn invalid_operations_are_rejected_with_reason_and_change_nothing() {
         .submit_and_commit(&good, Duration::from_secs(20))
         .await
         .unwrap();
+    // Bad query strings get the same JSON error shape.
+    let r = reqwest::get(format!("{api}/v1/proofs?key=x&height=abc"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "bad_query", "{v}");
+    let r = reqwest::get(format!("{api}/v1/records?key=did/x&height=999999999"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
     // Resolution errors are clear too.
     let r = reqwest::get(format!("{api}/1.0/identifiers/did:alliance:test-net:nope"))
         .await

@@ -215,7 +215,7 @@ async fn run_engine(
     let keypair = p2p_keypair(&config.secret)?;
     let peer_id = keypair.public().to_peer_id();
 
-    // Proof that this libp2p peer is run by the holder of the consensus key (ADR-006).
+    // Proof that this libp2p peer is run by the holder of the consensus key (docs/adr/0006).
     let proof = signer
         .sign_validator_proof(address.0.to_bytes().to_vec(), peer_id.to_bytes())
         .await
