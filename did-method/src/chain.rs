@@ -188,7 +188,7 @@ impl ValidatorSet {
                 "more than {MAX_VALIDATORS} validators"
             )));
         }
-        validators.sort_by(|a, b| a.public_key.cmp(&b.public_key));
+        validators.sort_by_key(|v| v.public_key);
         let mut total: u64 = 0;
         for w in validators.windows(2) {
             if w[0].public_key == w[1].public_key {

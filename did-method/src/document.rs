@@ -159,15 +159,36 @@ impl DidDocument {
                 "capabilityInvocation needs at least one key (it controls registry updates)".into(),
             );
         }
-        let size = serde_json::to_vec(self)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let size = self.approx_size();
         if size > MAX_DOCUMENT_BYTES {
             return err(format!(
-                "document is {size} bytes; at most {MAX_DOCUMENT_BYTES}"
+                "document is about {size} bytes; at most {MAX_DOCUMENT_BYTES}"
             ));
         }
         Ok(())
+    }
+
+    /// An upper estimate of the JSON size, without serializing (strings plus a margin
+    /// for keys and punctuation per entry).
+    fn approx_size(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| s.len() + 4).sum::<usize>();
+        64 + self.id.len()
+            + strings(&self.context)
+            + strings(&self.also_known_as)
+            + strings(&self.authentication)
+            + strings(&self.assertion_method)
+            + strings(&self.capability_invocation)
+            + strings(&self.capability_delegation)
+            + self
+                .verification_method
+                .iter()
+                .map(|vm| vm.id.len() + vm.type_.len() + vm.controller.len() + 48 + 80)
+                .sum::<usize>()
+            + self
+                .service
+                .iter()
+                .map(|s| s.id.len() + s.type_.len() + s.service_endpoint.len() + 48)
+                .sum::<usize>()
     }
 
     fn keys_in(&self, rel: &[String]) -> impl Iterator<Item = &PublicKey> {
@@ -209,6 +230,27 @@ mod tests {
         let json = serde_json::to_value(&doc).unwrap();
         assert_eq!(json["verificationMethod"][0]["type"], "Multikey");
         assert_eq!(json["capabilityInvocation"][0], format!("{d}#key-1"));
+    }
+
+    #[test]
+    fn size_estimate_bounds_the_real_size() {
+        let (d, k) = did();
+        let mut doc = DidDocument::with_single_key(&d, &k);
+        for i in 0..10 {
+            doc.service.push(Service {
+                id: d.url(&format!("s{i}")),
+                type_: "T".repeat(i * 7),
+                service_endpoint: "https://x.example/".repeat(i + 1),
+            });
+            doc.also_known_as.push("a".repeat(i * 13));
+        }
+        let real = serde_json::to_vec(&doc).unwrap().len();
+        assert!(
+            doc.approx_size() >= real,
+            "estimate {} < real {real}",
+            doc.approx_size()
+        );
+        assert!(doc.approx_size() < real * 2);
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::encoding::jcs;
 const TAG_OP: &str = "alliance-did/op/v1";
 /// Largest encoded signed operation accepted.
 pub const MAX_OPERATION_BYTES: usize = 64 * 1024;
+/// Size of one `{"key":"z6Mk…","signature":"…"}` entry in JSON.
+const SIGNATURE_ENTRY_BYTES: usize = 150;
 /// Most signatures one operation may carry.
 pub const MAX_SIGNATURES: usize = 32;
 
@@ -287,16 +289,16 @@ impl SignedOperation {
                 format!("more than {MAX_SIGNATURES} signatures"),
             ));
         }
-        let size = serde_json::to_vec(&self)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let bytes = self.operation.signing_bytes();
+        // The canonical form plus each signature entry (key, signature, JSON punctuation):
+        // the operation's size as submitted, without serializing it again.
+        let size = bytes.len() + self.signatures.len() * SIGNATURE_ENTRY_BYTES;
         if size > MAX_OPERATION_BYTES {
             return Err(OpError::new(
                 RejectKind::TooLarge,
-                format!("operation is {size} bytes; at most {MAX_OPERATION_BYTES}"),
+                format!("operation is about {size} bytes; at most {MAX_OPERATION_BYTES}"),
             ));
         }
-        let bytes = self.operation.signing_bytes();
         // Recompute: the fields may have changed since an id was cached.
         let id = crate::chain::Hash::digest(&bytes);
         for (i, s) in self.signatures.iter().enumerate() {

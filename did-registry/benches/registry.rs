@@ -252,13 +252,12 @@ async fn main() -> anyhow::Result<()> {
                         let bad = v["results"].as_array().map_or(chunk_ids.len(), |a| {
                             a.iter().filter(|x| x["status"] != "pending").count()
                         });
-                        if bad > 0 {
-                            if let Some(first) = v["results"]
+                        if bad > 0
+                            && let Some(first) = v["results"]
                                 .as_array()
                                 .and_then(|a| a.iter().find(|x| x["status"] != "pending"))
-                            {
-                                eprintln!("rejected: {first}");
-                            }
+                        {
+                            eprintln!("rejected: {first}");
                         }
                         rejected.fetch_add(bad, std::sync::atomic::Ordering::Relaxed);
                     }

@@ -350,18 +350,13 @@ async fn resolve(
     }
 }
 
-async fn prove(app: Arc<App>, key: String, height: Option<u64>) -> ApiResult<Json<Value>> {
-    let proof = tokio::task::spawn_blocking(move || app.prove(&key, height))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
-    Ok(Json(serde_json::to_value(proof).map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    })?))
+async fn prove(app: Arc<App>, key: String, height: Option<u64>) -> ApiResult<Response> {
+    // Short, bounded reads from redb: served on the runtime thread without a hand-off.
+    let bytes = app.prove_json(&key, height)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
-async fn proof_by_key(State(app): State<Arc<App>>, Q(q): Q<KeyQuery>) -> ApiResult<Json<Value>> {
+async fn proof_by_key(State(app): State<Arc<App>>, Q(q): Q<KeyQuery>) -> ApiResult<Response> {
     prove(app, q.key, q.height).await
 }
 
@@ -369,7 +364,7 @@ async fn proof_did(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
     Q(q): Q<HeightQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let did = parse_did(&did)?;
     prove(app, state::did_key(&did), q.height).await
 }
@@ -378,7 +373,7 @@ async fn proof_issuer(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
     Q(q): Q<HeightQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let did = parse_did(&did)?;
     prove(app, state::issuer_key(&did), q.height).await
 }
@@ -387,7 +382,7 @@ async fn proof_status(
     State(app): State<Arc<App>>,
     Path(did): Path<String>,
     Q(q): Q<StatusQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let did = parse_did(&did)?;
     prove(app, state::status_key(&did, &q.list_id), q.height).await
 }

@@ -17,7 +17,7 @@ use did_method::chain::{
 };
 use did_method::crypto::PublicKey;
 use did_method::operation::{CheckedOperation, OpError, RejectKind, SignedOperation};
-use did_method::proof::{RegistryProof, ValidatorUpdate};
+use did_method::proof::ValidatorUpdate;
 use did_method::state::{self, BlockContext, DidRecord, Footprint, Overlay, StateView};
 use did_method::{Did, Genesis};
 use jmt::JellyfishMerkleTree;
@@ -82,6 +82,18 @@ struct Head {
     validators: ValidatorSet,
 }
 
+/// What executing a block's operations produced.
+struct BlockExecution {
+    /// Indices of the operations that applied (all of them for a strict execution).
+    included: Vec<usize>,
+    state_root: Hash,
+    /// The validator set after the block (decides the next height).
+    next: ValidatorSet,
+    /// `Some` when the block changed the validator set.
+    new_validators: Option<ValidatorSet>,
+    batch: TreeUpdateBatch,
+}
+
 struct Executed {
     height: u64,
     batch: TreeUpdateBatch,
@@ -102,6 +114,8 @@ pub struct App {
     /// Operations whose signatures were checked while validating a proposal but that are
     /// not in the mempool: when they arrive by gossip they are not checked again.
     verified: Mutex<HashMap<Hash, CheckedOperation>>,
+    /// The parts of a proof shared by every key at a height, for the last few heights.
+    proof_cache: Mutex<VecDeque<(u64, std::sync::Arc<str>)>>,
     rejected: Mutex<Rejected>,
     gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
     committed_tx: watch::Sender<u64>,
@@ -144,7 +158,7 @@ impl App {
         let snap = store.reader()?;
         let height = snap.height()?;
         let header = if height > 0 {
-            snap.block(height)?.map(|b| b.header)
+            snap.header(height)?
         } else {
             None
         };
@@ -173,6 +187,7 @@ impl App {
             }),
             executed: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
+            proof_cache: Mutex::new(VecDeque::new()),
             rejected: Mutex::new(Rejected {
                 order: VecDeque::new(),
                 map: HashMap::new(),
@@ -362,16 +377,7 @@ impl App {
         ctx: &BlockContext,
         ops: &[CheckedOperation],
         strict: bool,
-    ) -> Result<
-        (
-            Vec<usize>,
-            Hash,
-            ValidatorSet,
-            Option<ValidatorSet>,
-            TreeUpdateBatch,
-        ),
-        String,
-    > {
+    ) -> Result<BlockExecution, String> {
         let base = LatestState {
             snapshot: snap,
             version: ctx.height - 1,
@@ -404,7 +410,13 @@ impl App {
             )
             .map_err(|e| format!("merkle tree: {e}"))?;
         let new_validators = changed_validators.then(|| next.clone());
-        Ok((included, Hash(root.0), next, new_validators, batch))
+        Ok(BlockExecution {
+            included,
+            state_root: Hash(root.0),
+            next,
+            new_validators,
+            batch,
+        })
     }
 
     fn checked_ops(&self, block: &Block) -> Result<Vec<CheckedOperation>, String> {
@@ -511,7 +523,13 @@ impl App {
             height: h.height,
             time_ms: h.time_ms,
         };
-        let (_, root, next, new_validators, batch) = self.execute_block(&snap, &ctx, &ops, true)?;
+        let BlockExecution {
+            state_root: root,
+            next,
+            new_validators,
+            batch,
+            ..
+        } = self.execute_block(&snap, &ctx, &ops, true)?;
         if root != h.state_root {
             return Err(format!(
                 "state root {} does not match ours {root}",
@@ -667,8 +685,10 @@ impl App {
             .unwrap_or_else(|| self.genesis.validators.clone()))
     }
 
-    /// A registry proof for `key` at `height` (latest when `None`).
-    pub fn prove(&self, key: &str, height: Option<u64>) -> Result<RegistryProof, AppError> {
+    /// A registry proof for `key` at `height` (latest when `None`), as JSON bytes (the
+    /// `RegistryProof` shape). Stored JSON (value, header, certificate) is embedded as it is,
+    /// and the part common to every proof at a height is built once per height.
+    pub fn prove_json(&self, key: &str, height: Option<u64>) -> Result<Vec<u8>, AppError> {
         let snap = self.store.reader()?;
         let latest = snap.height()?;
         let h = height.unwrap_or(latest);
@@ -680,40 +700,67 @@ impl App {
                 "height {h} is not committed yet (latest is {latest})"
             )));
         }
-        let header = snap
-            .block(h)?
-            .ok_or_else(|| AppError::NotFound(format!("block {h} not found")))?
-            .header;
-        let certificate = snap
-            .certificate(h)?
-            .ok_or_else(|| AppError::NotFound(format!("certificate {h} not found")))?;
-        let mut validator_updates = vec![];
+        let common = self.proof_common(&snap, h)?;
+        let (value, merkle_proof) = snap.get_with_proof(key, h)?;
+        let merkle =
+            serde_json::to_vec(&merkle_proof).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key_json = serde_json::to_vec(key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut out = Vec::with_capacity(
+            common.len() + merkle.len() + value.as_ref().map_or(4, |v| v.len()) + 64,
+        );
+        out.extend_from_slice(b"{\"key\":");
+        out.extend_from_slice(&key_json);
+        out.extend_from_slice(b",\"value\":");
+        match &value {
+            Some(v) => out.extend_from_slice(v),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+        out.extend_from_slice(common.as_bytes());
+        out.extend_from_slice(b",\"merkleProof\":");
+        out.extend_from_slice(&merkle);
+        out.push(b'}');
+        Ok(out)
+    }
+
+    /// `"header":…,"certificate":…,"validatorUpdates":[…]` for height `h`, cached.
+    fn proof_common(&self, snap: &Snapshot, h: u64) -> Result<std::sync::Arc<str>, AppError> {
+        if let Ok(cache) = self.proof_cache.lock()
+            && let Some((ch, common)) = cache.iter().find(|(ch, _)| *ch == h)
+        {
+            let _ = ch;
+            return Ok(common.clone());
+        }
+        let missing = |what: &str, at: u64| AppError::NotFound(format!("{what} {at} not found"));
+        let header = snap.header_raw(h)?.ok_or_else(|| missing("block", h))?;
+        let cert = snap
+            .certificate_raw(h)?
+            .ok_or_else(|| missing("certificate", h))?;
+        let mut updates = vec![];
         for (ch, set) in snap.validator_changes(h - 1)? {
-            let uh = snap
-                .block(ch)?
-                .ok_or_else(|| AppError::NotFound(format!("block {ch} not found")))?
-                .header;
-            let uc = snap
-                .certificate(ch)?
-                .ok_or_else(|| AppError::NotFound(format!("certificate {ch} not found")))?;
-            validator_updates.push(ValidatorUpdate {
-                header: uh,
-                certificate: uc,
+            updates.push(ValidatorUpdate {
+                header: snap.header(ch)?.ok_or_else(|| missing("block", ch))?,
+                certificate: snap
+                    .certificate(ch)?
+                    .ok_or_else(|| missing("certificate", ch))?,
                 next_validators: set,
             });
         }
-        let (value, merkle_proof) = snap.get_with_proof(key, h)?;
-        let value = value
-            .map(|v| serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?;
-        Ok(RegistryProof {
-            key: key.to_owned(),
-            value,
-            header,
-            certificate,
-            validator_updates,
-            merkle_proof,
-        })
+        let updates =
+            serde_json::to_string(&updates).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let common: std::sync::Arc<str> = format!(
+            "\"header\":{},\"certificate\":{},\"validatorUpdates\":{updates}",
+            String::from_utf8_lossy(&header),
+            String::from_utf8_lossy(&cert)
+        )
+        .into();
+        if let Ok(mut cache) = self.proof_cache.lock() {
+            if cache.len() >= 8 {
+                cache.pop_front();
+            }
+            cache.push_back((h, common.clone()));
+        }
+        Ok(common)
     }
 
     /// A DID's record at `height` (latest when `None`).
@@ -866,8 +913,13 @@ impl Host for App {
             height,
             time_ms,
         };
-        let (included, state_root, next, new_validators, batch) =
-            self.execute_block(&snap, &ctx, &candidates, false)?;
+        let BlockExecution {
+            included,
+            state_root,
+            next,
+            new_validators,
+            batch,
+        } = self.execute_block(&snap, &ctx, &candidates, false)?;
         if included.len() < candidates.len() {
             let dropped: Vec<Hash> = candidates
                 .iter()

@@ -52,6 +52,9 @@ enum Cmd {
     /// Accredit issuers (root authorities).
     #[command(subcommand)]
     Issuer(IssuerCmd),
+    /// Change the validator set or the root authorities (needs the governance threshold).
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
     /// Check registry proofs offline.
     #[command(subcommand)]
     Proof(ProofCmd),
@@ -170,6 +173,34 @@ enum DidCmd {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GovernanceCmd {
+    /// Replace the validator set with the one in FILE (a JSON array of validators, as in
+    /// genesis.json's "validators").
+    SetValidators {
+        file: PathBuf,
+        #[command(flatten)]
+        api: Api,
+        /// Root authority key files (repeat until the threshold is met).
+        #[arg(long = "authority-key", required = true)]
+        authority_keys: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the root authorities (FILE: JSON array of {name, publicKey}) and the threshold.
+    SetAuthorities {
+        file: PathBuf,
+        #[command(flatten)]
+        api: Api,
+        #[arg(long)]
+        threshold: u32,
+        #[arg(long = "authority-key", required = true)]
+        authority_keys: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -481,45 +512,45 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds an issuer operation for a DID.
+type MakeBody = Box<dyn FnOnce(Did) -> OperationBody>;
+/// Builds a governance operation from a JSON file's bytes.
+type ParseBody = Box<dyn FnOnce(&[u8]) -> anyhow::Result<OperationBody>>;
+
 async fn issuer_cmd(cmd: IssuerCmd) -> anyhow::Result<()> {
-    let (issuer, api, authority_key, json, body_of): (
-        String,
-        Api,
-        PathBuf,
-        bool,
-        Box<dyn FnOnce(Did) -> OperationBody>,
-    ) = match cmd {
-        IssuerCmd::Accredit {
-            issuer,
-            api,
-            authority_key,
-            types,
-            json,
-        } => (
-            issuer,
-            api,
-            authority_key,
-            json,
-            Box::new(move |d| OperationBody::AccreditIssuer {
-                issuer: d,
-                credential_types: types,
-                valid_until_ms: None,
-            }),
-        ),
-        IssuerCmd::Withdraw {
-            issuer,
-            api,
-            authority_key,
-            reason,
-            json,
-        } => (
-            issuer,
-            api,
-            authority_key,
-            json,
-            Box::new(move |d| OperationBody::WithdrawAccreditation { issuer: d, reason }),
-        ),
-    };
+    let (issuer, api, authority_key, json, body_of): (String, Api, PathBuf, bool, MakeBody) =
+        match cmd {
+            IssuerCmd::Accredit {
+                issuer,
+                api,
+                authority_key,
+                types,
+                json,
+            } => (
+                issuer,
+                api,
+                authority_key,
+                json,
+                Box::new(move |d| OperationBody::AccreditIssuer {
+                    issuer: d,
+                    credential_types: types,
+                    valid_until_ms: None,
+                }),
+            ),
+            IssuerCmd::Withdraw {
+                issuer,
+                api,
+                authority_key,
+                reason,
+                json,
+            } => (
+                issuer,
+                api,
+                authority_key,
+                json,
+                Box::new(move |d| OperationBody::WithdrawAccreditation { issuer: d, reason }),
+            ),
+        };
     let did = Did::parse(&issuer)?;
     let client = RegistryClient::new(&api.api)?;
     let authority = config::read_secret_key(&authority_key)?;
@@ -542,6 +573,74 @@ async fn issuer_cmd(cmd: IssuerCmd) -> anyhow::Result<()> {
         format!(
             "{} for {did} committed at height {height}",
             op.operation.body.name()
+        ),
+    );
+    Ok(())
+}
+
+async fn governance_cmd(cmd: GovernanceCmd) -> anyhow::Result<()> {
+    let (file, api, keys, json, body): (PathBuf, Api, Vec<PathBuf>, bool, ParseBody) = match cmd {
+        GovernanceCmd::SetValidators {
+            file,
+            api,
+            authority_keys,
+            json,
+        } => (
+            file,
+            api,
+            authority_keys,
+            json,
+            Box::new(|bytes| {
+                Ok(OperationBody::ChangeValidators {
+                    validators: serde_json::from_slice(bytes)?,
+                })
+            }),
+        ),
+        GovernanceCmd::SetAuthorities {
+            file,
+            api,
+            threshold,
+            authority_keys,
+            json,
+        } => (
+            file,
+            api,
+            authority_keys,
+            json,
+            Box::new(move |bytes| {
+                Ok(OperationBody::ChangeGovernance {
+                    authorities: serde_json::from_slice(bytes)?,
+                    threshold,
+                })
+            }),
+        ),
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let body = body(&bytes)
+        .with_context(|| format!("{} is not valid for this command", file.display()))?;
+    let client = RegistryClient::new(&api.api)?;
+    let genesis = client.genesis().await?;
+    let gov = client.record(did_method::state::KEY_GOVERNANCE).await?;
+    let sequence = gov["sequence"].as_u64().unwrap_or(0) + 1;
+    let keys = keys
+        .iter()
+        .map(|k| config::read_secret_key(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let refs: Vec<&SecretKey> = keys.iter().collect();
+    let op = Operation {
+        chain_id: genesis.chain_id,
+        sequence,
+        body,
+    }
+    .sign(&refs);
+    let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
+    print_result(
+        json,
+        serde_json::json!({"operation": op.operation.body.name(), "height": height, "operationId": op.id()}),
+        format!(
+            "{} committed at height {height}; in force from height {}",
+            op.operation.body.name(),
+            height + 1
         ),
     );
     Ok(())
@@ -652,6 +751,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Did(c) => did_cmd(c).await?,
         Cmd::Issuer(c) => issuer_cmd(c).await?,
+        Cmd::Governance(c) => governance_cmd(c).await?,
         Cmd::Proof(ProofCmd::Verify {
             file,
             genesis,

@@ -220,6 +220,16 @@ impl Snapshot {
             .transpose()
     }
 
+    pub fn header_raw(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.tx.open_table(HEADERS)?;
+        Ok(t.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn certificate_raw(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.tx.open_table(CERTS)?;
+        Ok(t.get(height)?.map(|v| v.value().to_vec()))
+    }
+
     pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StoreError> {
         let t = self.tx.open_table(CERTS)?;
         t.get(height)?

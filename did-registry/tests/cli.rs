@@ -224,6 +224,49 @@ fn devnet_did_lifecycle_and_offline_proofs() {
         "X",
     ]);
     assert_eq!(code, 1, "a non-authority cannot accredit: {err}");
+    // Governance through the CLI: hand root authority to a new key; the old one loses it.
+    let new_root = d.join("new-root.key");
+    let new_root_key = did_method::SecretKey::from_seed(&[77; 32]);
+    std::fs::write(&new_root, format!("{}\n", new_root_key.to_multibase())).unwrap();
+    let authorities = d.join("authorities.json");
+    let new_pk = new_root_key.public_key().to_string();
+    std::fs::write(
+        &authorities,
+        format!("[{{\"name\":\"new-root\",\"publicKey\":\"{new_pk}\"}}]"),
+    )
+    .unwrap();
+    ok(&[
+        "governance",
+        "set-authorities",
+        authorities.to_str().unwrap(),
+        "--api",
+        &api,
+        "--threshold",
+        "1",
+        "--authority-key",
+        &authority,
+    ]);
+    let (code, _, err) = run(&[
+        "issuer",
+        "withdraw",
+        &did,
+        "--api",
+        &api,
+        "--authority-key",
+        &authority,
+    ]);
+    assert_eq!(code, 1, "the replaced authority can no longer act: {err}");
+    ok(&[
+        "issuer",
+        "withdraw",
+        &did,
+        "--api",
+        &api,
+        "--authority-key",
+        new_root.to_str().unwrap(),
+        "--reason",
+        "test",
+    ]);
     ok(&[
         "did", "update", &did, "--api", &api, "--key", keys_s, "--rotate",
     ]);
@@ -285,6 +328,8 @@ fn usage_errors_exit_2_and_help_everywhere() {
         &["did", "resolve", "--help"],
         &["did", "prove", "--help"],
         &["issuer", "accredit", "--help"],
+        &["governance", "set-validators", "--help"],
+        &["governance", "set-authorities", "--help"],
         &["proof", "verify", "--help"],
     ] {
         let (code, out, _) = run(sub);
