@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use did_method::operation::{MAX_OPERATION_BYTES, OpError, RejectKind, SignedOperation};
+use did_method::operation::{MAX_OPERATION_BYTES, OpError, RejectKind};
 use did_method::state::{self, DidRecord};
 use did_method::{Did, Hash};
 use serde::Deserialize;
@@ -179,10 +179,9 @@ async fn submit(
     Q(q): Q<WaitQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let op = SignedOperation::from_json(&body).map_err(ApiError::rejected)?;
     let app2 = app.clone();
     let permit = app.admission.acquire().await;
-    let id = tokio::task::spawn_blocking(move || app2.submit(op, false))
+    let id = tokio::task::spawn_blocking(move || app2.submit_raw(&body, false))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(ApiError::rejected)?;
@@ -200,7 +199,7 @@ async fn submit(
 }
 
 async fn submit_many(app: Arc<App>, body: Bytes, from_peer: bool) -> ApiResult<Vec<Value>> {
-    let ops: Vec<Value> = serde_json::from_slice(&body).map_err(|e| {
+    let ops: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -214,19 +213,23 @@ async fn submit_many(app: Arc<App>, body: Bytes, from_peer: bool) -> ApiResult<V
             format!("at most {MAX_BATCH} operations per batch"),
         ));
     }
+    let count = ops.len();
+    drop(ops);
     let permit_owner = app.clone();
     let _permit = permit_owner.admission.acquire().await;
     tokio::task::spawn_blocking(move || {
+        // Parsed again inside the blocking task (the borrowed slices cannot cross into it);
+        // each operation is then taken from its own bytes, which are also what is gossiped.
+        let ops: Vec<&serde_json::value::RawValue> =
+            serde_json::from_slice(&body).unwrap_or_default();
+        debug_assert_eq!(ops.len(), count);
         ops.into_iter()
-            .map(|v| {
-                let parsed = serde_json::to_vec(&v)
-                    .map_err(|e| OpError::new(RejectKind::Malformed, e.to_string()))
-                    .and_then(|b| SignedOperation::from_json(&b));
-                match parsed.and_then(|op| app.submit(op, from_peer)) {
+            .map(
+                |raw| match app.submit_raw(raw.get().as_bytes(), from_peer) {
                     Ok(id) => json!({"id": id.to_hex(), "status": "pending"}),
                     Err(e) => json!({"status": "rejected", "reason": e.kind, "message": e.message}),
-                }
-            })
+                },
+            )
             .collect()
     })
     .await

@@ -117,7 +117,7 @@ pub struct App {
     /// The parts of a proof shared by every key at a height, for the last few heights.
     proof_cache: Mutex<VecDeque<(u64, std::sync::Arc<str>)>>,
     rejected: Mutex<Rejected>,
-    gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
+    gossip: Option<mpsc::UnboundedSender<Vec<u8>>>,
     committed_tx: watch::Sender<u64>,
     pub metrics: Metrics,
     /// Admission (signature checks and execution of submitted operations) runs one batch
@@ -152,7 +152,7 @@ impl App {
     pub fn open(
         genesis: Genesis,
         store: Store,
-        gossip: Option<mpsc::UnboundedSender<SignedOperation>>,
+        gossip: Option<mpsc::UnboundedSender<Vec<u8>>>,
     ) -> Result<Self, AppError> {
         store.init_genesis(&genesis.initial_state())?;
         let snap = store.reader()?;
@@ -226,8 +226,23 @@ impl App {
 
     /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
     pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
+        self.submit_with(op, from_peer, None)
+    }
+
+    /// Admits an operation given as JSON; what is gossiped is these bytes, as received.
+    pub fn submit_raw(&self, raw: &[u8], from_peer: bool) -> Result<Hash, OpError> {
+        let op = SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))?;
+        self.submit_with(op, from_peer, Some(raw))
+    }
+
+    fn submit_with(
+        &self,
+        op: SignedOperation,
+        from_peer: bool,
+        raw: Option<&[u8]>,
+    ) -> Result<Hash, OpError> {
         let id = op.id();
-        let result = self.admit(op, from_peer);
+        let result = self.admit(op, from_peer, raw);
         // A client can ask later why its operation was refused (peers' copies are not
         // remembered: the origin node answers for them).
         if let Err(e) = &result
@@ -239,7 +254,12 @@ impl App {
         result
     }
 
-    fn admit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
+    fn admit(
+        &self,
+        op: SignedOperation,
+        from_peer: bool,
+        raw: Option<&[u8]>,
+    ) -> Result<Hash, OpError> {
         // Cheap checks first: an operation already known is not verified again (peers
         // gossip what this node may already hold or have committed).
         let id = op.id();
@@ -314,7 +334,11 @@ impl App {
         drop(mp);
         self.metrics.submitted.inc();
         if !from_peer && let Some(g) = &self.gossip {
-            let _ = g.send(op);
+            let bytes = match raw {
+                Some(r) => r.to_vec(),
+                None => serde_json::to_vec(&op).unwrap_or_default(),
+            };
+            let _ = g.send(bytes);
         }
         Ok(id)
     }

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use did_method::operation::SignedOperation;
 use tokio::sync::{mpsc, watch};
 
 use crate::app::App;
@@ -64,7 +63,7 @@ pub async fn run(dir: NodeDir, mut shutdown: watch::Receiver<bool>) -> anyhow::R
 /// its own sender so a slow or dead peer does not hold the others back; batches for a peer
 /// that is far behind are dropped (the operations stay in this node's mempool and are
 /// proposed from here).
-async fn gossip_loop(mut rx: mpsc::UnboundedReceiver<SignedOperation>, peers: Vec<String>) {
+async fn gossip_loop(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, peers: Vec<String>) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -96,19 +95,23 @@ async fn gossip_loop(mut rx: mpsc::UnboundedReceiver<SignedOperation>, peers: Ve
             tx
         })
         .collect();
-    let mut batch = Vec::with_capacity(GOSSIP_BATCH);
     while let Some(op) = rx.recv().await {
-        batch.push(op);
-        while batch.len() < GOSSIP_BATCH {
+        // A JSON array of the operations' JSON, as they were received.
+        let mut body = Vec::with_capacity(op.len() * 64);
+        body.push(b'[');
+        body.extend_from_slice(&op);
+        let mut n = 1;
+        while n < GOSSIP_BATCH {
             match rx.try_recv() {
-                Ok(op) => batch.push(op),
+                Ok(op) => {
+                    body.push(b',');
+                    body.extend_from_slice(&op);
+                    n += 1;
+                }
                 Err(_) => break,
             }
         }
-        let Ok(body) = serde_json::to_vec(&batch) else {
-            continue;
-        };
-        batch.clear();
+        body.push(b']');
         for s in &senders {
             let _ = s.try_send(body.clone());
         }
