@@ -12,6 +12,8 @@
 //! it, so a proof that one accepts every other accepts too. The method itself is specified in
 //! `docs/did-alliance.md`.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod chain;
 pub mod crypto;
 pub mod did;

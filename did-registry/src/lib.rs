@@ -10,6 +10,8 @@
 //! It is **not** where the method's rules live (that is `did-method`, which a verifier uses
 //! offline without this crate), and not a wallet or issuer.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod api;
 pub mod app;
 pub mod client;
