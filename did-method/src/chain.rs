@@ -49,6 +49,8 @@ pub enum ChainError {
     InvalidValidatorSet(String),
     #[error("malformed block: {0}")]
     Malformed(String),
+    #[error("invalid hash: {0}")]
+    InvalidHash(String),
 }
 
 /// A network's chain id, e.g. `alliance-devnet`. It is also the `<network>` part of its DIDs.
@@ -123,7 +125,7 @@ impl Hash {
     pub fn from_hex(s: &str) -> Result<Self, ChainError> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(s, &mut out)
-            .map_err(|e| ChainError::Malformed(format!("not a 64-digit hex hash {s:?}: {e}")))?;
+            .map_err(|e| ChainError::InvalidHash(format!("not 64 hex digits {s:?}: {e}")))?;
         Ok(Hash(out))
     }
 }
@@ -250,7 +252,7 @@ impl ValidatorSet {
         }
         Hash::digest(&w.finish())
     }
-    /// Checks every consensus and registrar key is a valid full-order point.
+    /// Checks every consensus and registrar key is a valid point not of small order.
     pub fn validate_keys(&self) -> Result<(), ChainError> {
         for v in &self.validators {
             for k in [&v.public_key, &v.registrar_key] {

@@ -45,7 +45,8 @@ impl PublicKey {
         Ok(Self(*bytes))
     }
 
-    /// Checks that the key is a curve point of full order (not a weak key).
+    /// Checks that the key decodes to a curve point that is not of small order (not a
+    /// weak key).
     pub fn validate(&self) -> Result<VerifyingKey, CryptoError> {
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
         if vk.is_weak() {

@@ -159,36 +159,32 @@ impl DidDocument {
                 "capabilityInvocation needs at least one key (it controls registry updates)".into(),
             );
         }
-        let size = self.approx_size();
+        let size = self.json_size();
         if size > MAX_DOCUMENT_BYTES {
             return err(format!(
-                "document is about {size} bytes; at most {MAX_DOCUMENT_BYTES}"
+                "document is {size} bytes; at most {MAX_DOCUMENT_BYTES}"
             ));
         }
         Ok(())
     }
 
-    /// An upper estimate of the JSON size, without serializing (strings plus a margin
-    /// for keys and punctuation per entry).
-    fn approx_size(&self) -> usize {
-        let strings = |v: &[String]| v.iter().map(|s| s.len() + 4).sum::<usize>();
-        64 + self.id.len()
-            + strings(&self.context)
-            + strings(&self.also_known_as)
-            + strings(&self.authentication)
-            + strings(&self.assertion_method)
-            + strings(&self.capability_invocation)
-            + strings(&self.capability_delegation)
-            + self
-                .verification_method
-                .iter()
-                .map(|vm| vm.id.len() + vm.type_.len() + vm.controller.len() + 48 + 80)
-                .sum::<usize>()
-            + self
-                .service
-                .iter()
-                .map(|s| s.id.len() + s.type_.len() + s.service_endpoint.len() + 48)
-                .sum::<usize>()
+    /// The exact size of the document's JSON, counted without building it.
+    fn json_size(&self) -> usize {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut c = Count(0);
+        match serde_json::to_writer(&mut c, self) {
+            Ok(()) => c.0,
+            Err(_) => usize::MAX,
+        }
     }
 
     fn keys_in(&self, rel: &[String]) -> impl Iterator<Item = &PublicKey> {
@@ -233,24 +229,23 @@ mod tests {
     }
 
     #[test]
-    fn size_estimate_bounds_the_real_size() {
+    fn size_limit_counts_the_real_json() {
         let (d, k) = did();
         let mut doc = DidDocument::with_single_key(&d, &k);
         for i in 0..10 {
             doc.service.push(Service {
                 id: d.url(&format!("s{i}")),
-                type_: "T".repeat(i * 7),
+                type_: "T".repeat(i * 7 + 1),
                 service_endpoint: "https://x.example/".repeat(i + 1),
             });
             doc.also_known_as.push("a".repeat(i * 13));
         }
         let real = serde_json::to_vec(&doc).unwrap().len();
-        assert!(
-            doc.approx_size() >= real,
-            "estimate {} < real {real}",
-            doc.approx_size()
-        );
-        assert!(doc.approx_size() < real * 2);
+        assert_eq!(doc.json_size(), real);
+        doc.validate(&d).unwrap();
+        // Characters JSON escapes count as they are sent.
+        doc.also_known_as.push("\"".repeat(MAX_DOCUMENT_BYTES / 2));
+        assert!(doc.validate(&d).unwrap_err().0.contains("bytes"));
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl Genesis {
         g.validators
             .validate_keys()
             .map_err(|e| GenesisError(e.to_string()))?;
+        for a in &g.governance.authorities {
+            a.public_key
+                .validate()
+                .map_err(|e| GenesisError(format!("authority {}: {e}", a.name)))?;
+        }
         Ok(g)
     }
 

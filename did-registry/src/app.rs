@@ -628,6 +628,11 @@ impl App {
             mp.ops.remove(&op.id());
             cleared.extend(state::footprint(&op.operation.body).writes);
         }
+        let Ok(snap) = self.store.reader() else {
+            // Cannot read the new state now: the next commit re-admits everything.
+            mp.dirty = true;
+            return;
+        };
         let full = std::mem::take(&mut mp.dirty);
         let mut affected: HashSet<Hash> = HashSet::new();
         loop {
@@ -650,9 +655,7 @@ impl App {
             mp.overlay.remove(k);
         }
         let mut dropped = vec![];
-        if !affected.is_empty()
-            && let Ok(snap) = self.store.reader()
-        {
+        if !affected.is_empty() {
             let height = block.header.height;
             let ctx = BlockContext {
                 chain_id: self.genesis.chain_id.clone(),

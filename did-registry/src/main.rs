@@ -71,7 +71,7 @@ struct InitArgs {
     /// Root authorities of governance (each gets a key file).
     #[arg(long, default_value_t = 1)]
     authorities: usize,
-    /// Authorities needed to change the validator set.
+    /// Authorities needed for governance (validator-set and authority changes).
     #[arg(long, default_value_t = 1)]
     threshold: u32,
     /// First port (each node uses two: API, p2p). Default: free ports.

@@ -46,7 +46,7 @@ pub struct EngineConfig {
     pub p2p_listen: SocketAddr,
     /// The other validators' p2p addresses (persistent peers, redialled when lost).
     pub peers: Vec<SocketAddr>,
-    /// Propose timeout of round 0 (grows by half of it per round), e.g. 300 ms.
+    /// Propose timeout of round 0 (grows by half of it per round), e.g. 1000 ms.
     pub propose_timeout: Duration,
     /// Prevote and precommit timeouts of round 0 (grow by half per round), e.g. 200 ms.
     pub vote_timeout: Duration,
@@ -55,7 +55,7 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// A configuration with the recommended timeouts (propose 300 ms, votes 200 ms) and no
+    /// A configuration with the recommended timeouts (propose 1000 ms, votes 200 ms) and no
     /// target block time.
     pub fn new(
         home: PathBuf,
@@ -70,7 +70,7 @@ impl EngineConfig {
             secret,
             p2p_listen,
             peers,
-            propose_timeout: Duration::from_millis(300),
+            propose_timeout: Duration::from_millis(1000),
             vote_timeout: Duration::from_millis(200),
             target_block_time: None,
         }
@@ -357,7 +357,7 @@ mod tests {
             vec!["/ip4/127.0.0.1/tcp/26657", "/ip6/::1/tcp/26658"]
         );
         let t = cfg.timeouts().unwrap();
-        assert_eq!(t.propose, Duration::from_millis(300));
+        assert_eq!(t.propose, Duration::from_millis(1000));
         assert_eq!(t.precommit, Duration::from_millis(200));
     }
 }
