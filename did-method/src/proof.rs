@@ -48,7 +48,54 @@ pub struct RegistryProof {
     pub certificate: CommitCertificate,
     #[serde(default)]
     pub validator_updates: Vec<ValidatorUpdate>,
+    /// The Jellyfish Merkle proof, as unpadded base64url of its Borsh encoding.
+    #[serde(with = "merkle_text")]
     pub merkle_proof: SparseMerkleProof<Sha256>,
+}
+
+/// Longest text form of a Merkle proof accepted (256 siblings of 65 bytes, base64url).
+pub const MAX_MERKLE_PROOF_TEXT: usize = 23_000;
+
+/// The text form of a Jellyfish Merkle proof: unpadded base64url of its Borsh encoding
+/// (`Option<leaf>` as a 0/1 byte then key hash and value hash; the siblings as a u32
+/// little-endian count then, per sibling, a variant byte — 0 null, 1 internal (left, right),
+/// 2 leaf (key hash, value hash) — and its 32-byte hashes), listed from the leaf up.
+pub fn merkle_proof_to_text(p: &SparseMerkleProof<Sha256>) -> String {
+    use base64::Engine as _;
+    // Borsh encoding of plain fixed-size data into a Vec cannot fail.
+    let bytes = borsh::to_vec(p).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn merkle_proof_from_text(s: &str) -> Result<SparseMerkleProof<Sha256>, ProofError> {
+    use base64::Engine as _;
+    if s.len() > MAX_MERKLE_PROOF_TEXT {
+        return Err(ProofError::Malformed(format!(
+            "merkle proof longer than {MAX_MERKLE_PROOF_TEXT} characters"
+        )));
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| ProofError::Malformed(format!("merkle proof is not base64url: {e}")))?;
+    borsh::from_slice(&bytes).map_err(|e| ProofError::Malformed(format!("merkle proof: {e}")))
+}
+
+mod merkle_text {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(
+        p: &SparseMerkleProof<Sha256>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&merkle_proof_to_text(p))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<SparseMerkleProof<Sha256>, D::Error> {
+        let s = String::deserialize(d)?;
+        merkle_proof_from_text(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// What a valid proof establishes.

@@ -603,13 +603,40 @@ fn proof_verifies_and_every_tamper_fails() {
             ..
         })
     ));
-    // Tampered Merkle path.
+    // Tampered Merkle path: the leaf's value hash changed, a sibling's hash changed, or the
+    // encoding cut short.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = did_method::proof::merkle_proof_to_text(&proof.merkle_proof);
+    let bytes = b64.decode(&text).unwrap();
+    assert_eq!(bytes[0], 1, "an inclusion proof carries its leaf");
+    let with = |b: &[u8]| {
+        let mut v = serde_json::to_value(&proof).unwrap();
+        v["merkleProof"] = serde_json::json!(b64.encode(b));
+        serde_json::from_value::<RegistryProof>(v)
+    };
+    let mut leaf = bytes.clone();
+    leaf[40] ^= 1;
+    assert!(matches!(
+        with(&leaf).unwrap().verify(&anchor),
+        Err(ProofError::Merkle(_))
+    ));
+    // The first sibling: variant byte at 69; an internal or leaf node has hashes after it.
+    if bytes.len() > 70 && bytes[69] != 0 {
+        let mut sib = bytes.clone();
+        sib[75] ^= 0x80;
+        assert!(matches!(
+            with(&sib).unwrap().verify(&anchor),
+            Err(ProofError::Merkle(_))
+        ));
+    }
+    assert!(with(&bytes[..bytes.len() - 1]).is_err());
+    // Not a proof at all.
     let mut v = serde_json::to_value(&proof).unwrap();
-    let sib = v["merkleProof"]["siblings"].as_array_mut().unwrap();
-    assert!(!sib.is_empty());
-    sib.pop();
-    let p: RegistryProof = serde_json::from_value(v).unwrap();
-    assert!(matches!(p.verify(&anchor), Err(ProofError::Merkle(_))));
+    v["merkleProof"] = serde_json::json!("not base64 !");
+    assert!(serde_json::from_value::<RegistryProof>(v).is_err());
+    // Compact: the whole proof stays small enough for a QR sequence.
+    assert!(serde_json::to_vec(&proof).unwrap().len() < 4_000);
 }
 
 #[test]

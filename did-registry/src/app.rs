@@ -729,8 +729,8 @@ impl App {
         }
         let common = self.proof_common(&snap, h)?;
         let (value, merkle_proof) = snap.get_with_proof(key, h)?;
-        let merkle =
-            serde_json::to_vec(&merkle_proof).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let merkle = serde_json::to_vec(&did_method::proof::merkle_proof_to_text(&merkle_proof))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let key_json = serde_json::to_vec(key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut out = Vec::with_capacity(
             common.len() + merkle.len() + value.as_ref().map_or(4, |v| v.len()) + 64,
