@@ -89,7 +89,7 @@ fn make_ops(chain: &ChainId, registrar: &SecretKey, n: usize) -> Vec<(Did, Signe
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let rate = arg(&args, "--rate", 2500);
+    let rate = arg(&args, "--rate", 2000);
     let seconds = arg(&args, "--seconds", 10);
     let block_time = arg(&args, "--block-time-ms", 100);
     let validators = 4;
