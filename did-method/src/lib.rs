@@ -36,4 +36,4 @@ pub use genesis::Genesis;
 pub use operation::{
     CheckedOperation, OpError, Operation, OperationBody, RejectKind, SignedOperation,
 };
-pub use proof::{RegistryProof, TrustAnchor, VerifiedEntry};
+pub use proof::{Checkpoint, RegistryProof, TrustAnchor, VerifiedEntry};

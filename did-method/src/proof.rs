@@ -142,62 +142,118 @@ pub enum ProofError {
     Malformed(String),
 }
 
+/// Checks that `header` was committed under the validator set the anchor leads to through
+/// `updates` (validator-set changes in height order; those at or below the anchor skipped).
+/// Returns the set that signed `header`.
+fn verify_committed_header(
+    anchor: &TrustAnchor,
+    updates: &[ValidatorUpdate],
+    header: &Header,
+    certificate: &CommitCertificate,
+) -> Result<ValidatorSet, ProofError> {
+    let chain = &anchor.chain_id;
+    if &header.chain_id != chain {
+        return Err(ProofError::WrongChain {
+            expected: chain.to_string(),
+            got: header.chain_id.to_string(),
+        });
+    }
+    if updates.len() > MAX_VALIDATOR_UPDATES {
+        return Err(ProofError::Malformed(format!(
+            "more than {MAX_VALIDATOR_UPDATES} validator updates"
+        )));
+    }
+    let mut trusted = anchor.validators.clone();
+    let mut last_height = anchor.height;
+    for (index, u) in updates.iter().enumerate() {
+        let height = u.header.height;
+        if height <= anchor.height {
+            // Already covered by the trust anchor (a checkpoint after this change).
+            continue;
+        }
+        if height <= last_height || height >= header.height {
+            return Err(ProofError::UpdateOrder { index });
+        }
+        u.certificate
+            .verify_header(&u.header, chain, &trusted)
+            .map_err(|source| ProofError::Update {
+                index,
+                height,
+                source,
+            })?;
+        if u.next_validators.hash() != u.header.next_validators_hash {
+            return Err(ProofError::Update {
+                index,
+                height,
+                source: ChainError::NextValidatorsMismatch,
+            });
+        }
+        trusted = u.next_validators.clone();
+        last_height = height;
+    }
+    if header.height <= anchor.height {
+        return Err(ProofError::BeforeAnchor {
+            height: header.height,
+            anchor: anchor.height,
+        });
+    }
+    certificate
+        .verify_header(header, chain, &trusted)
+        .map_err(|source| ProofError::Header {
+            height: header.height,
+            source,
+        })?;
+    Ok(trusted)
+}
+
+/// A later trust anchor that proves itself from an earlier one: a committed header, the
+/// validator-set changes leading to it, and the set that decides the next height. A verifier
+/// checks it once against the genesis (or a previous checkpoint), then verifies proofs
+/// against the anchor it yields without walking the older changes again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Checkpoint {
+    pub header: Header,
+    pub certificate: CommitCertificate,
+    #[serde(default)]
+    pub validator_updates: Vec<ValidatorUpdate>,
+    /// The set that decides `header.height + 1` (hashes to `header.nextValidatorsHash`).
+    pub next_validators: ValidatorSet,
+}
+
+impl Checkpoint {
+    /// Verifies the checkpoint against `anchor` and returns the anchor it establishes.
+    pub fn verify(&self, anchor: &TrustAnchor) -> Result<TrustAnchor, ProofError> {
+        verify_committed_header(
+            anchor,
+            &self.validator_updates,
+            &self.header,
+            &self.certificate,
+        )?;
+        if self.next_validators.hash() != self.header.next_validators_hash {
+            return Err(ProofError::Header {
+                height: self.header.height,
+                source: ChainError::NextValidatorsMismatch,
+            });
+        }
+        Ok(TrustAnchor {
+            chain_id: self.header.chain_id.clone(),
+            height: self.header.height,
+            time_ms: self.header.time_ms,
+            validators: self.next_validators.clone(),
+        })
+    }
+}
+
 impl RegistryProof {
     /// Verifies the proof against `anchor`, offline.
     pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedEntry, ProofError> {
-        let chain = &anchor.chain_id;
-        if &self.header.chain_id != chain {
-            return Err(ProofError::WrongChain {
-                expected: chain.to_string(),
-                got: self.header.chain_id.to_string(),
-            });
-        }
-        if self.validator_updates.len() > MAX_VALIDATOR_UPDATES {
-            return Err(ProofError::Malformed(format!(
-                "more than {MAX_VALIDATOR_UPDATES} validator updates"
-            )));
-        }
-        // Walk the validator-set changes from the anchor.
-        let mut trusted = anchor.validators.clone();
-        let mut last_height = anchor.height;
-        for (index, u) in self.validator_updates.iter().enumerate() {
-            let height = u.header.height;
-            if height <= anchor.height {
-                // Already covered by the trust anchor (a checkpoint after this change).
-                continue;
-            }
-            if height <= last_height || height >= self.header.height {
-                return Err(ProofError::UpdateOrder { index });
-            }
-            u.certificate
-                .verify_header(&u.header, chain, &trusted)
-                .map_err(|source| ProofError::Update {
-                    index,
-                    height,
-                    source,
-                })?;
-            if u.next_validators.hash() != u.header.next_validators_hash {
-                return Err(ProofError::Update {
-                    index,
-                    height,
-                    source: ChainError::NextValidatorsMismatch,
-                });
-            }
-            trusted = u.next_validators.clone();
-            last_height = height;
-        }
-        if self.header.height <= anchor.height {
-            return Err(ProofError::BeforeAnchor {
-                height: self.header.height,
-                anchor: anchor.height,
-            });
-        }
-        self.certificate
-            .verify_header(&self.header, chain, &trusted)
-            .map_err(|source| ProofError::Header {
-                height: self.header.height,
-                source,
-            })?;
+        verify_committed_header(
+            anchor,
+            &self.validator_updates,
+            &self.header,
+            &self.certificate,
+        )?;
         // The value against the state root.
         let root = RootHash(self.header.state_root.0);
         let key_hash = KeyHash::with::<Sha256>(self.key.as_bytes());

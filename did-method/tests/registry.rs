@@ -803,3 +803,63 @@ fn checkpoint_anchor_after_a_validator_change_accepts_the_proof() {
     proof.verify(&checkpoint).unwrap();
     proof.verify(&c.genesis.trust_anchor()).unwrap();
 }
+
+#[test]
+fn checkpoint_proves_itself_from_genesis_and_anchors_later_proofs() {
+    let mut c = TestChain::new();
+    let (did, _, _) = c.create_did(10);
+    let mut vals: Vec<Validator> = c.set.validators().to_vec();
+    vals.retain(|v| v.public_key != c.vals[3].public_key());
+    vals.push(Validator {
+        name: "newcomer".into(),
+        public_key: sk(40).public_key(),
+        power: 10,
+        registrar_key: sk(41).public_key(),
+        operator_did: None,
+    });
+    let next = ValidatorSet::new(vals).unwrap();
+    let op = c
+        .op(
+            1,
+            OperationBody::ChangeValidators {
+                validators: next.clone(),
+            },
+        )
+        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let change = c.height();
+    c.vals[3] = sk(40);
+    c.block_signed_by(vec![], &[0, 1, 3]);
+    let cp_height = c.height();
+    let (ch, ccert) = c.blocks[change as usize - 1].clone();
+    let (h, cert) = c.blocks[cp_height as usize - 1].clone();
+    let checkpoint = Checkpoint {
+        header: h,
+        certificate: cert,
+        validator_updates: vec![ValidatorUpdate {
+            header: ch,
+            certificate: ccert,
+            next_validators: next.clone(),
+        }],
+        next_validators: next.clone(),
+    };
+    let anchor = checkpoint.verify(&c.genesis.trust_anchor()).unwrap();
+    assert_eq!(anchor.height, cp_height);
+    // JSON round trip.
+    let back: Checkpoint =
+        serde_json::from_str(&serde_json::to_string(&checkpoint).unwrap()).unwrap();
+    assert_eq!(back.verify(&c.genesis.trust_anchor()).unwrap(), anchor);
+    // A later proof needs no validator updates against the checkpoint's anchor.
+    c.block_signed_by(vec![], &[0, 1, 3]);
+    let proof = c.prove(&state::did_key(&did), c.height());
+    assert!(proof.validator_updates.is_empty());
+    proof.verify(&anchor).unwrap();
+    assert!(proof.verify(&c.genesis.trust_anchor()).is_err());
+    // A forged next set, or a checkpoint without its validator change, fails.
+    let mut forged = checkpoint.clone();
+    forged.next_validators = c.genesis.validators.clone();
+    assert!(forged.verify(&c.genesis.trust_anchor()).is_err());
+    let mut missing = checkpoint.clone();
+    missing.validator_updates.clear();
+    assert!(missing.verify(&c.genesis.trust_anchor()).is_err());
+}

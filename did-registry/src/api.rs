@@ -42,6 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/validators", get(validators))
+        .route("/v1/checkpoint", get(checkpoint))
         .route("/v1/genesis", get(genesis))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -461,6 +462,13 @@ async fn validators(State(app): State<Arc<App>>, Q(q): Q<HeightQuery>) -> ApiRes
     Ok(Json(
         json!({"height": h, "hash": set.hash(), "totalPower": set.total_power(), "validators": set}),
     ))
+}
+
+async fn checkpoint(State(app): State<Arc<App>>, Q(q): Q<HeightQuery>) -> ApiResult<Json<Value>> {
+    let cp = app.checkpoint(q.height)?;
+    Ok(Json(serde_json::to_value(cp).map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    })?))
 }
 
 async fn genesis(State(app): State<Arc<App>>) -> Json<Value> {

@@ -790,6 +790,42 @@ impl App {
         Ok(common)
     }
 
+    /// A checkpoint at `height` (latest when `None`): the committed header, its certificate,
+    /// the validator-set changes since genesis, and the set that decides the next height.
+    pub fn checkpoint(&self, height: Option<u64>) -> Result<did_method::Checkpoint, AppError> {
+        let snap = self.store.reader()?;
+        let latest = snap.height()?;
+        let h = height.unwrap_or(latest);
+        if h == 0 || h > latest {
+            return Err(AppError::NotFound(format!(
+                "no committed block at height {h} (latest is {latest})"
+            )));
+        }
+        let missing = |what: &str, at: u64| AppError::NotFound(format!("{what} {at} not found"));
+        let header = snap.header(h)?.ok_or_else(|| missing("block", h))?;
+        let certificate = snap
+            .certificate(h)?
+            .ok_or_else(|| missing("certificate", h))?;
+        let mut validator_updates = vec![];
+        for (ch, set) in snap.validator_changes(h - 1)? {
+            validator_updates.push(ValidatorUpdate {
+                header: snap.header(ch)?.ok_or_else(|| missing("block", ch))?,
+                certificate: snap
+                    .certificate(ch)?
+                    .ok_or_else(|| missing("certificate", ch))?,
+                next_validators: set,
+            });
+        }
+        drop(snap);
+        let next_validators = self.validators_at(h + 1)?;
+        Ok(did_method::Checkpoint {
+            header,
+            certificate,
+            validator_updates,
+            next_validators,
+        })
+    }
+
     /// A DID's record at `height` (latest when `None`).
     pub fn did_record(
         &self,

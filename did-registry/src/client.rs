@@ -199,6 +199,18 @@ impl RegistryClient {
             .await
     }
 
+    pub async fn checkpoint(
+        &self,
+        height: Option<u64>,
+    ) -> Result<did_method::Checkpoint, ClientError> {
+        let path = match height {
+            Some(h) => format!("/v1/checkpoint?height={h}"),
+            None => "/v1/checkpoint".to_owned(),
+        };
+        let v = self.get(&path).await?;
+        serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     pub async fn block(&self, height: u64) -> Result<Value, ClientError> {
         self.get(&format!("/v1/blocks/{height}")).await
     }

@@ -55,6 +55,19 @@ enum Cmd {
     /// Change the validator set or the root authorities (needs the governance threshold).
     #[command(subcommand)]
     Governance(GovernanceCmd),
+    /// Fetch a checkpoint (a later trust anchor), check it against the genesis, and save it.
+    Checkpoint {
+        #[command(flatten)]
+        api: Api,
+        #[arg(long)]
+        genesis: PathBuf,
+        #[arg(long)]
+        height: Option<u64>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check registry proofs offline.
     #[command(subcommand)]
     Proof(ProofCmd),
@@ -240,6 +253,10 @@ enum ProofCmd {
         file: PathBuf,
         #[arg(long)]
         genesis: PathBuf,
+        /// A checkpoint (from `checkpoint`) to verify the proof against, itself checked
+        /// against the genesis first.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -646,14 +663,37 @@ async fn governance_cmd(cmd: GovernanceCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn proof_verify(file: &Path, genesis: &Path, json: bool) -> anyhow::Result<bool> {
-    let genesis = Genesis::from_json(
-        &std::fs::read(genesis).with_context(|| format!("reading {}", genesis.display()))?,
-    )?;
+fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    Ok(Genesis::from_json(
+        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    )?)
+}
+
+fn proof_verify(
+    file: &Path,
+    genesis: &Path,
+    checkpoint: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let genesis = read_genesis(genesis)?;
+    let anchor = match checkpoint {
+        None => Ok(genesis.trust_anchor()),
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_slice::<did_method::Checkpoint>(&bytes)
+                .map_err(|e| format!("not a checkpoint: {e}"))
+                .and_then(|cp| {
+                    cp.verify(&genesis.trust_anchor())
+                        .map_err(|e| format!("checkpoint: {e}"))
+                })
+        }
+    };
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let outcome = serde_json::from_slice::<RegistryProof>(&text)
-        .map_err(|e| format!("not a registry proof: {e}"))
-        .and_then(|p| p.verify(&genesis.trust_anchor()).map_err(|e| e.to_string()));
+    let outcome = anchor.and_then(|anchor| {
+        serde_json::from_slice::<RegistryProof>(&text)
+            .map_err(|e| format!("not a registry proof: {e}"))
+            .and_then(|p| p.verify(&anchor).map_err(|e| e.to_string()))
+    });
     match outcome {
         Ok(entry) => {
             let value = serde_json::json!({"valid": true, "key": entry.key, "height": entry.height, "blockId": entry.block_id, "value": entry.value});
@@ -755,11 +795,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Proof(ProofCmd::Verify {
             file,
             genesis,
+            checkpoint,
             json,
         }) => {
-            if !proof_verify(&file, &genesis, json)? {
+            if !proof_verify(&file, &genesis, checkpoint.as_deref(), json)? {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Cmd::Checkpoint {
+            api,
+            genesis,
+            height,
+            out,
+            json,
+        } => {
+            let genesis = read_genesis(&genesis)?;
+            let client = RegistryClient::new(&api.api)?;
+            let cp = client.checkpoint(height).await?;
+            let anchor = cp.verify(&genesis.trust_anchor()).map_err(|e| {
+                anyhow::anyhow!("the node's checkpoint does not verify against the genesis: {e}")
+            })?;
+            config::write_json(&out, &cp)?;
+            print_result(
+                json,
+                serde_json::json!({"height": anchor.height, "validators": anchor.validators.len(), "file": out}),
+                format!(
+                    "checkpoint at height {} ({} validators) verified against the genesis and written to {}",
+                    anchor.height,
+                    anchor.validators.len(),
+                    out.display()
+                ),
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -177,6 +177,48 @@ fn devnet_did_lifecycle_and_offline_proofs() {
     ]);
     assert_eq!(code, 1);
     assert!(out.contains("not enough voting power"), "{out}");
+    // A checkpoint, checked against the genesis, then used as the anchor.
+    let cp = d.join("checkpoint.json");
+    ok(&[
+        "checkpoint",
+        "--api",
+        &api,
+        "--genesis",
+        &genesis,
+        "--out",
+        cp.to_str().unwrap(),
+    ]);
+    let fresh = d.join("fresh-proof.json");
+    std::thread::sleep(Duration::from_millis(300));
+    ok(&[
+        "did",
+        "prove",
+        &did,
+        "--api",
+        &api,
+        "--out",
+        fresh.to_str().unwrap(),
+    ]);
+    ok(&[
+        "proof",
+        "verify",
+        fresh.to_str().unwrap(),
+        "--genesis",
+        &genesis,
+        "--checkpoint",
+        cp.to_str().unwrap(),
+    ]);
+    // A proof older than the checkpoint is refused against it.
+    let (code, out, _) = run(&[
+        "proof",
+        "verify",
+        proof.to_str().unwrap(),
+        "--genesis",
+        &genesis,
+        "--checkpoint",
+        cp.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
     // Another network's genesis.
     let other = tempfile::tempdir().unwrap();
     ok(&[
@@ -331,6 +373,7 @@ fn usage_errors_exit_2_and_help_everywhere() {
         &["governance", "set-validators", "--help"],
         &["governance", "set-authorities", "--help"],
         &["proof", "verify", "--help"],
+        &["checkpoint", "--help"],
     ] {
         let (code, out, _) = run(sub);
         assert_eq!(code, 0, "{sub:?}");

@@ -100,5 +100,16 @@ async fn removing_a_validator_by_governance_and_proving_across_the_change() {
     let mut stripped = proof.clone();
     stripped.validator_updates.clear();
     assert!(stripped.verify(&genesis.trust_anchor()).is_err());
+    // A checkpoint after the change anchors proofs without walking the change again.
+    let checkpoint = net.client(others[2]).checkpoint(None).await.unwrap();
+    let anchor = checkpoint.verify(&genesis.trust_anchor()).unwrap();
+    assert!(anchor.height >= h);
+    assert_eq!(anchor.validators, next);
+    let later = net.client(others[0]).prove_did(&did, None).await.unwrap();
+    let mut bare = later.clone();
+    bare.validator_updates.clear();
+    if bare.header.height > anchor.height {
+        bare.verify(&anchor).unwrap();
+    }
     net.assert_no_fork(&others).await;
 }
