@@ -753,26 +753,18 @@ impl App {
     /// `"header":…,"certificate":…,"validatorUpdates":[…]` for height `h`, cached.
     fn proof_common(&self, snap: &Snapshot, h: u64) -> Result<std::sync::Arc<str>, AppError> {
         if let Ok(cache) = self.proof_cache.lock()
-            && let Some((ch, common)) = cache.iter().find(|(ch, _)| *ch == h)
+            && let Some(common) = cache
+                .iter()
+                .find_map(|(ch, c)| (*ch == h).then(|| c.clone()))
         {
-            let _ = ch;
-            return Ok(common.clone());
+            return Ok(common);
         }
         let missing = |what: &str, at: u64| AppError::NotFound(format!("{what} {at} not found"));
         let header = snap.header_raw(h)?.ok_or_else(|| missing("block", h))?;
         let cert = snap
             .certificate_raw(h)?
             .ok_or_else(|| missing("certificate", h))?;
-        let mut updates = vec![];
-        for (ch, set) in snap.validator_changes(h - 1)? {
-            updates.push(ValidatorUpdate {
-                header: snap.header(ch)?.ok_or_else(|| missing("block", ch))?,
-                certificate: snap
-                    .certificate(ch)?
-                    .ok_or_else(|| missing("certificate", ch))?,
-                next_validators: set,
-            });
-        }
+        let updates = validator_updates(snap, h)?;
         let updates =
             serde_json::to_string(&updates).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let common: std::sync::Arc<str> = format!(
@@ -806,16 +798,7 @@ impl App {
         let certificate = snap
             .certificate(h)?
             .ok_or_else(|| missing("certificate", h))?;
-        let mut validator_updates = vec![];
-        for (ch, set) in snap.validator_changes(h - 1)? {
-            validator_updates.push(ValidatorUpdate {
-                header: snap.header(ch)?.ok_or_else(|| missing("block", ch))?,
-                certificate: snap
-                    .certificate(ch)?
-                    .ok_or_else(|| missing("certificate", ch))?,
-                next_validators: set,
-            });
-        }
+        let validator_updates = validator_updates(&snap, h)?;
         drop(snap);
         let next_validators = self.validators_at(h + 1)?;
         Ok(did_method::Checkpoint {
@@ -898,6 +881,24 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// Every validator-set change below height `h`, with its header and certificate: what a
+/// light client walks from the genesis to trust the signers of block `h`.
+fn validator_updates(snap: &Snapshot, h: u64) -> Result<Vec<ValidatorUpdate>, AppError> {
+    let missing = |what: &str, at: u64| AppError::NotFound(format!("{what} {at} not found"));
+    snap.validator_changes(h.saturating_sub(1))?
+        .into_iter()
+        .map(|(ch, next_validators)| {
+            Ok(ValidatorUpdate {
+                header: snap.header(ch)?.ok_or_else(|| missing("block", ch))?,
+                certificate: snap
+                    .certificate(ch)?
+                    .ok_or_else(|| missing("certificate", ch))?,
+                next_validators,
+            })
+        })
+        .collect()
 }
 
 fn internal(e: StoreError) -> OpError {
