@@ -212,6 +212,36 @@ impl TestChain {
         }
     }
 
+    /// Governance (2 of 3 authorities) replaces validator 3 with a newcomer (seed 40); the
+    /// newcomer then signs in its place. Returns the change height and the new set, after one
+    /// more block signed by the new set.
+    fn replace_member_3(&mut self) -> (u64, ValidatorSet) {
+        let mut vals: Vec<Validator> = self.set.validators().to_vec();
+        vals.retain(|v| v.public_key != self.vals[3].public_key());
+        vals.push(Validator {
+            name: "newcomer".into(),
+            public_key: sk(40).public_key(),
+            power: 10,
+            registrar_key: sk(41).public_key(),
+            operator_did: None,
+        });
+        let next = ValidatorSet::new(vals).unwrap();
+        let authorities = [self.authorities[0].clone(), self.authorities[1].clone()];
+        let op = self
+            .op(
+                1,
+                OperationBody::ChangeValidators {
+                    validators: next.clone(),
+                },
+            )
+            .sign(&[&authorities[0], &authorities[1]]);
+        assert_eq!(self.block(vec![op]), vec![Ok(())]);
+        let change = self.height();
+        self.vals[3] = sk(40);
+        self.block_signed_by(vec![], &[0, 1, 3]);
+        (change, next)
+    }
+
     fn op(&self, sequence: u64, body: OperationBody) -> Operation {
         Operation {
             chain_id: self.chain.clone(),
@@ -764,28 +794,7 @@ fn governance_can_replace_its_authorities_with_threshold() {
 fn checkpoint_anchor_after_a_validator_change_accepts_the_proof() {
     let mut c = TestChain::new();
     let (did, _, _) = c.create_did(10);
-    let mut vals: Vec<Validator> = c.set.validators().to_vec();
-    vals.retain(|v| v.public_key != c.vals[3].public_key());
-    vals.push(Validator {
-        name: "newcomer".into(),
-        public_key: sk(40).public_key(),
-        power: 10,
-        registrar_key: sk(41).public_key(),
-        operator_did: None,
-    });
-    let next = ValidatorSet::new(vals).unwrap();
-    let op = c
-        .op(
-            1,
-            OperationBody::ChangeValidators {
-                validators: next.clone(),
-            },
-        )
-        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
-    assert_eq!(c.block(vec![op]), vec![Ok(())]);
-    let change = c.height();
-    c.vals[3] = sk(40);
-    c.block_signed_by(vec![], &[0, 1, 3]);
+    let (change, next) = c.replace_member_3();
     let mut proof = c.prove(&state::did_key(&did), c.height());
     let (uh, ucert) = c.blocks[change as usize - 1].clone();
     proof.validator_updates.push(ValidatorUpdate {
@@ -808,28 +817,7 @@ fn checkpoint_anchor_after_a_validator_change_accepts_the_proof() {
 fn checkpoint_proves_itself_from_genesis_and_anchors_later_proofs() {
     let mut c = TestChain::new();
     let (did, _, _) = c.create_did(10);
-    let mut vals: Vec<Validator> = c.set.validators().to_vec();
-    vals.retain(|v| v.public_key != c.vals[3].public_key());
-    vals.push(Validator {
-        name: "newcomer".into(),
-        public_key: sk(40).public_key(),
-        power: 10,
-        registrar_key: sk(41).public_key(),
-        operator_did: None,
-    });
-    let next = ValidatorSet::new(vals).unwrap();
-    let op = c
-        .op(
-            1,
-            OperationBody::ChangeValidators {
-                validators: next.clone(),
-            },
-        )
-        .sign(&[&c.authorities[0].clone(), &c.authorities[1].clone()]);
-    assert_eq!(c.block(vec![op]), vec![Ok(())]);
-    let change = c.height();
-    c.vals[3] = sk(40);
-    c.block_signed_by(vec![], &[0, 1, 3]);
+    let (change, next) = c.replace_member_3();
     let cp_height = c.height();
     let (ch, ccert) = c.blocks[change as usize - 1].clone();
     let (h, cert) = c.blocks[cp_height as usize - 1].clone();

@@ -308,6 +308,23 @@ fn parse_service(did: &Did, s: &str) -> anyhow::Result<Service> {
 
 const COMMIT_WAIT: Duration = Duration::from_secs(20);
 
+/// Submits a DID operation, waits for its commit and reports it (`verb`: "updated", …).
+async fn commit_did_op(
+    client: &RegistryClient,
+    op: &did_method::SignedOperation,
+    did: &Did,
+    verb: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let height = client.submit_and_commit(op, COMMIT_WAIT).await?;
+    print_result(
+        json,
+        serde_json::json!({"did": did, "height": height, "operationId": op.id()}),
+        format!("{verb} {did} at height {height}"),
+    );
+    Ok(())
+}
+
 fn print_result(json: bool, value: serde_json::Value, human: String) {
     if json {
         println!(
@@ -424,12 +441,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
                 // The new key is on disk (old one kept) before the rotation is submitted.
                 keys.save(&key)?;
             }
-            let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
-            print_result(
-                json,
-                serde_json::json!({"did": did, "height": height, "operationId": op.id()}),
-                format!("updated {did} at height {height}"),
-            );
+            commit_did_op(&client, &op, &did, "updated", json).await?;
         }
         DidCmd::Deactivate {
             did,
@@ -451,12 +463,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
                 },
             }
             .sign(&[&recovery]);
-            let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
-            print_result(
-                json,
-                serde_json::json!({"did": did, "height": height, "operationId": op.id()}),
-                format!("deactivated {did} at height {height}"),
-            );
+            commit_did_op(&client, &op, &did, "deactivated", json).await?;
         }
         DidCmd::Recover {
             did,
@@ -490,12 +497,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             keys.update_key = update.to_multibase();
             keys.recovery_key = next_recovery.to_multibase();
             keys.save(&key)?;
-            let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
-            print_result(
-                json,
-                serde_json::json!({"did": did, "height": height, "operationId": op.id()}),
-                format!("recovered {did} at height {height}"),
-            );
+            commit_did_op(&client, &op, &did, "recovered", json).await?;
         }
         DidCmd::Resolve { did, api, height } => {
             let client = RegistryClient::new(&api.api)?;
