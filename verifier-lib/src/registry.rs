@@ -1,0 +1,179 @@
+//! Registry evidence: the registry proofs stapled to a presentation, verified offline against
+//! the verifier's trust anchor and freshness policy, then queried for issuer DID documents,
+//! accreditations and status-list anchors.
+
+use std::collections::HashMap;
+
+use did_method::proof::VerifiedEntry;
+use did_method::state::{self, Accreditation, DidRecord, StatusAnchor};
+use did_method::{Did, DidDocument, Hash, RegistryProof, TrustAnchor};
+use sha2::{Digest, Sha256};
+
+use crate::verdict::{Check, CheckKind};
+
+/// What the verifier trusts and how old registry evidence may be.
+#[derive(Clone, Debug)]
+pub struct RegistryPolicy {
+    /// The network's genesis anchor, or a checkpoint's.
+    pub anchor: TrustAnchor,
+    /// Oldest acceptable proof: its block time at most this far before `now`.
+    pub max_proof_age_ms: u64,
+    /// Tolerated clock difference for block times after `now`.
+    pub clock_skew_ms: u64,
+}
+
+/// The state entries proven by valid, fresh stapled proofs (the newest per key).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryEvidence {
+    entries: HashMap<String, VerifiedEntry>,
+}
+
+impl RegistryEvidence {
+    /// Verifies every proof (at `now_ms`, milliseconds since the Unix epoch) and keeps the
+    /// valid and fresh ones. One check per proof is appended to `checks`.
+    pub fn verify(
+        proofs: &[RegistryProof],
+        policy: &RegistryPolicy,
+        now_ms: u64,
+        checks: &mut Vec<Check>,
+    ) -> Self {
+        let mut entries: HashMap<String, VerifiedEntry> = HashMap::new();
+        for proof in proofs {
+            let entry = match proof.verify(&policy.anchor) {
+                Ok(e) => e,
+                Err(e) => {
+                    checks.push(Check::fail(
+                        CheckKind::RegistryProof,
+                        &proof.key,
+                        format!("registry proof is invalid: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let age_limit = now_ms.saturating_sub(policy.max_proof_age_ms);
+            if entry.time_ms < age_limit {
+                checks.push(Check::fail(
+                    CheckKind::ProofFreshness,
+                    &entry.key,
+                    format!(
+                        "registry proof is from height {} ({} s old); the policy accepts at most {} s",
+                        entry.height,
+                        now_ms.saturating_sub(entry.time_ms) / 1000,
+                        policy.max_proof_age_ms / 1000
+                    ),
+                ));
+                continue;
+            }
+            if entry.time_ms > now_ms.saturating_add(policy.clock_skew_ms) {
+                checks.push(Check::fail(
+                    CheckKind::ProofFreshness,
+                    &entry.key,
+                    format!(
+                        "registry proof's block time is {} ms in the future",
+                        entry.time_ms - now_ms
+                    ),
+                ));
+                continue;
+            }
+            checks.push(Check::pass(
+                CheckKind::RegistryProof,
+                &entry.key,
+                format!(
+                    "proven at height {} (block {})",
+                    entry.height, entry.block_id
+                ),
+            ));
+            let newer = entries
+                .get(&entry.key)
+                .is_none_or(|old| entry.height > old.height);
+            if newer {
+                entries.insert(entry.key.clone(), entry);
+            }
+        }
+        Self { entries }
+    }
+
+    fn record<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> Result<(T, &VerifiedEntry), String> {
+        let entry = self
+            .entries
+            .get(key)
+            .ok_or_else(|| format!("no valid registry proof of {what} was stapled"))?;
+        let rec = entry
+            .record::<T>()
+            .map_err(|e| format!("the proven {what} is malformed: {e}"))?
+            .ok_or_else(|| {
+                format!(
+                    "the registry proves that {what} does not exist (height {})",
+                    entry.height
+                )
+            })?;
+        Ok((rec, entry))
+    }
+
+    /// The DID document of `did`, if proven and not deactivated.
+    pub fn did_document(&self, did: &Did) -> Result<DidDocument, String> {
+        let (rec, entry) =
+            self.record::<DidRecord>(&state::did_key(did), &format!("the DID document of {did}"))?;
+        if rec.deactivated {
+            return Err(format!("{did} is deactivated (height {})", entry.height));
+        }
+        Ok(rec.document)
+    }
+
+    /// The issuer's accreditation, if it covers `credential_type` at `at_ms`.
+    pub fn accreditation(
+        &self,
+        issuer: &Did,
+        credential_type: &str,
+        at_ms: u64,
+    ) -> Result<Accreditation, String> {
+        let (acc, _) = self.record::<Accreditation>(
+            &state::issuer_key(issuer),
+            &format!("the accreditation of {issuer}"),
+        )?;
+        if let Some(w) = &acc.withdrawal {
+            return Err(format!(
+                "{issuer}'s accreditation was withdrawn by {} at height {}: {}",
+                w.authority, w.height, w.reason
+            ));
+        }
+        if !acc.credential_types.iter().any(|t| t == credential_type) {
+            return Err(format!(
+                "{issuer} is accredited for {} but not for {credential_type}",
+                acc.credential_types.join(", ")
+            ));
+        }
+        if !acc.covers(credential_type, at_ms) {
+            return Err(format!(
+                "{issuer}'s accreditation for {credential_type} is not valid at that time"
+            ));
+        }
+        Ok(acc)
+    }
+
+    /// The anchor of an issuer's status list, if `list_bytes` (the status list credential as
+    /// served) hashes to the anchored value.
+    pub fn status_anchor(
+        &self,
+        issuer: &Did,
+        list_id: &str,
+        list_bytes: &[u8],
+    ) -> Result<StatusAnchor, String> {
+        let (anchor, _) = self.record::<StatusAnchor>(
+            &state::status_key(issuer, list_id),
+            &format!("the status list anchor {list_id}"),
+        )?;
+        let hash = Hash(Sha256::digest(list_bytes).into());
+        if hash != anchor.list_hash {
+            return Err(format!(
+                "the status list {list_id} hashes to {hash}, but the registry anchored {} at height {}",
+                anchor.list_hash, anchor.anchored_height
+            ));
+        }
+        Ok(anchor)
+    }
+}
