@@ -162,11 +162,8 @@ impl App {
         } else {
             None
         };
-        let validators = state::validators(&LatestState {
-            snapshot: &snap,
-            version: height,
-        })
-        .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))?;
+        let validators = state::validators(&LatestState::new(&snap, height))
+            .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))?;
         drop(snap);
         let (committed_tx, _) = watch::channel(height);
         let metrics = Metrics::new();
@@ -307,14 +304,18 @@ impl App {
         };
         let writes = {
             let view = MempoolView {
-                base: LatestState {
-                    snapshot: &snap,
-                    version: height,
-                },
+                base: LatestState::new(&snap, height),
                 overlay: &mp.overlay,
             };
             let mut attempt = Overlay::new(&view);
-            if let Err(e) = state::execute(&mut attempt, &checked, &ctx) {
+            let result = state::execute(&mut attempt, &checked, &ctx);
+            if let Some(e) = view.base.read_error() {
+                return Err(OpError::new(
+                    RejectKind::Unavailable,
+                    format!("node storage error: {e}"),
+                ));
+            }
+            if let Err(e) = result {
                 drop(mp);
                 return Err(self.reject_at_submit(e));
             }
@@ -402,15 +403,16 @@ impl App {
         ops: &[CheckedOperation],
         strict: bool,
     ) -> Result<BlockExecution, String> {
-        let base = LatestState {
-            snapshot: snap,
-            version: ctx.height - 1,
-        };
+        let base = LatestState::new(snap, ctx.height - 1);
         let mut block_state = Overlay::new(&base);
         let mut included = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let mut attempt = Overlay::new(&block_state);
-            match state::execute(&mut attempt, op, ctx) {
+            let result = state::execute(&mut attempt, op, ctx);
+            if let Some(e) = base.read_error() {
+                return Err(format!("storage error while executing the block: {e}"));
+            }
+            match result {
                 Ok(()) => {
                     let writes = attempt.into_writes();
                     for (k, v) in writes {
@@ -423,8 +425,12 @@ impl App {
             }
         }
         state::finish_block(&mut block_state, ctx);
+        let next = state::validators(&block_state).map_err(|e| e.to_string());
+        if let Some(e) = base.read_error() {
+            return Err(format!("storage error while executing the block: {e}"));
+        }
+        let next = next?;
         let changed_validators = block_state.writes().contains_key(state::KEY_VALIDATORS);
-        let next = state::validators(&block_state).map_err(|e| e.to_string())?;
         let writes = block_state.into_writes();
         let tree = JellyfishMerkleTree::<_, Sha256>::new(snap);
         let (root, batch) = tree
@@ -655,6 +661,7 @@ impl App {
             mp.overlay.remove(k);
         }
         let mut dropped = vec![];
+        let mut storage_failed = false;
         if !affected.is_empty() {
             let height = block.header.height;
             let ctx = BlockContext {
@@ -672,14 +679,17 @@ impl App {
                 let Some(p) = ops.get(id) else { continue };
                 let writes = {
                     let view = MempoolView {
-                        base: LatestState {
-                            snapshot: &snap,
-                            version: height,
-                        },
+                        base: LatestState::new(&snap, height),
                         overlay,
                     };
                     let mut attempt = Overlay::new(&view);
-                    match state::execute(&mut attempt, &p.op, &ctx) {
+                    let result = state::execute(&mut attempt, &p.op, &ctx);
+                    if view.base.read_error().is_some() {
+                        // Storage failed: keep the operation; the next commit re-admits all.
+                        storage_failed = true;
+                        continue;
+                    }
+                    match result {
                         Ok(()) => attempt.into_writes(),
                         Err(e) => {
                             dropped.push((*id, e));
@@ -693,6 +703,12 @@ impl App {
                 ops.remove(id);
             }
             order.retain(|id| ops.contains_key(id));
+        }
+        if storage_failed {
+            tracing::warn!(
+                "storage error while re-admitting pending operations; retrying at the next commit"
+            );
+            mp.dirty = true;
         }
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);

@@ -335,16 +335,43 @@ impl TreeReader for Snapshot {
 }
 
 /// The latest committed state, as the state machine reads it.
+///
+/// The state machine's reads cannot fail, but storage can: a failed read is recorded, and
+/// callers must check [`LatestState::read_error`] after executing, so that a storage failure
+/// is reported as such and never mistaken for an absent record.
 pub struct LatestState<'a> {
-    pub snapshot: &'a Snapshot,
-    pub version: u64,
+    snapshot: &'a Snapshot,
+    version: u64,
+    read_error: std::cell::RefCell<Option<String>>,
+}
+
+impl<'a> LatestState<'a> {
+    pub fn new(snapshot: &'a Snapshot, version: u64) -> Self {
+        Self {
+            snapshot,
+            version,
+            read_error: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The first storage error met while reading, if any.
+    pub fn read_error(&self) -> Option<String> {
+        self.read_error.borrow().clone()
+    }
 }
 
 impl StateView for LatestState<'_> {
     fn get(&self, key: &str) -> Option<Vec<u8>> {
-        // A read error here means the database is failing; the block cannot be executed
-        // correctly and the caller's root check will not match, so it is surfaced there.
-        self.snapshot.get_at(key, self.version).ok().flatten()
+        match self.snapshot.get_at(key, self.version) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut slot = self.read_error.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(format!("reading {key}: {e}"));
+                }
+                None
+            }
+        }
     }
 }
 
