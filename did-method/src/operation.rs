@@ -166,6 +166,29 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// The creation of a DID controlled by one key (authentication, assertion and registry
+    /// updates), with its recovery key committed by `recovery_commitment`. Returns the DID
+    /// and the operation, to be signed by `key` and a member registrar's key.
+    pub fn create_single_key(
+        chain_id: &ChainId,
+        key: &PublicKey,
+        recovery_commitment: Hash,
+    ) -> (Did, Operation) {
+        let did = Did::derive(chain_id, key, &recovery_commitment.0);
+        let document = DidDocument::with_single_key(&did, key);
+        let op = Operation {
+            chain_id: chain_id.clone(),
+            sequence: 0,
+            body: OperationBody::CreateDid {
+                did: did.clone(),
+                document,
+                initial_key: *key,
+                recovery_commitment,
+            },
+        };
+        (did, op)
+    }
+
     /// Tag ‖ JCS(operation).
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);

@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use did_method::operation::{Operation, OperationBody, SignedOperation};
+use did_method::operation::{Operation, SignedOperation};
 use did_method::state::recovery_commitment;
-use did_method::{ChainId, Did, DidDocument, Genesis, Hash, RegistryProof, SecretKey};
+use did_method::{ChainId, Did, Genesis, Hash, RegistryProof, SecretKey};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_alliance-registry");
@@ -59,19 +59,9 @@ fn make_ops(chain: &ChainId, registrar: &SecretKey, n: usize) -> Vec<(Did, Signe
                             let commitment = recovery_commitment(
                                 &SecretKey::from_seed(&[i as u8; 32]).public_key(),
                             );
-                            let did = Did::derive(&chain, &key.public_key(), &commitment.0);
-                            let document = DidDocument::with_single_key(&did, &key.public_key());
-                            let op = Operation {
-                                chain_id: chain.clone(),
-                                sequence: 0,
-                                body: OperationBody::CreateDid {
-                                    did: did.clone(),
-                                    document,
-                                    initial_key: key.public_key(),
-                                    recovery_commitment: commitment,
-                                },
-                            }
-                            .sign(&[&key, &registrar]);
+                            let (did, op) =
+                                Operation::create_single_key(&chain, &key.public_key(), commitment);
+                            let op = op.sign(&[&key, &registrar]);
                             (did, op)
                         })
                         .collect()

@@ -129,18 +129,9 @@ fn issuer_setup() -> (Chain, Did, SecretKey, Vec<u8>) {
     let key = sk(10);
     let recovery = sk(11);
     let commitment = recovery_commitment(&recovery.public_key());
-    let did = Did::derive(&c.genesis.chain_id, &key.public_key(), &commitment.0);
-    let create = c
-        .op(
-            0,
-            OperationBody::CreateDid {
-                did: did.clone(),
-                document: DidDocument::with_single_key(&did, &key.public_key()),
-                initial_key: key.public_key(),
-                recovery_commitment: commitment,
-            },
-        )
-        .sign(&[&key, &sk(50)]);
+    let (did, create) =
+        Operation::create_single_key(&c.genesis.chain_id, &key.public_key(), commitment);
+    let create = create.sign(&[&key, &sk(50)]);
     c.block(vec![create]);
     let accredit = c
         .op(

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use did_method::operation::{Operation, OperationBody, SignedOperation};
+use did_method::operation::{Operation, SignedOperation};
 use did_method::state::recovery_commitment;
-use did_method::{ChainId, Did, DidDocument, SecretKey};
+use did_method::{ChainId, Did, SecretKey};
 use did_registry::client::RegistryClient;
 use serde_json::Value;
 
@@ -208,20 +208,8 @@ pub fn create_op(
     registrar: &SecretKey,
 ) -> (Did, SignedOperation) {
     let commitment = recovery_commitment(&SecretKey::from_seed(&[0xAA; 32]).public_key());
-    let did = Did::derive(chain, &key.public_key(), &commitment.0);
-    let document = DidDocument::with_single_key(&did, &key.public_key());
-    let op = Operation {
-        chain_id: chain.clone(),
-        sequence: 0,
-        body: OperationBody::CreateDid {
-            did: did.clone(),
-            document,
-            initial_key: key.public_key(),
-            recovery_commitment: commitment,
-        },
-    }
-    .sign(&[key, registrar]);
-    (did, op)
+    let (did, op) = Operation::create_single_key(chain, &key.public_key(), commitment);
+    (did, op.sign(&[key, registrar]))
 }
 
 pub fn key(i: u64) -> SecretKey {
