@@ -52,3 +52,67 @@ impl Writer {
 pub fn jcs<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     serde_jcs::to_vec(value)
 }
+
+/// RFC 8785 canonical JSON of a `serde_json::Value`, whatever features `serde_json` was
+/// built with. With `arbitrary_precision` (which some dependencies of a larger build turn on
+/// workspace-wide) a `Number` serializes as a private structure that `serde_jcs` cannot
+/// handle; here each number is given to the serializer as the integer or double it denotes.
+pub fn jcs_value(value: &serde_json::Value) -> Result<Vec<u8>, serde_json::Error> {
+    serde_jcs::to_vec(&Plain(value))
+}
+
+struct Plain<'a>(&'a serde_json::Value);
+
+impl Serialize for Plain<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        use serde_json::Value;
+        match self.0 {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::String(t) => s.serialize_str(t),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    s.serialize_u64(u)
+                } else if let Some(i) = n.as_i64() {
+                    s.serialize_i64(i)
+                } else if let Some(f) = n.as_f64() {
+                    s.serialize_f64(f)
+                } else {
+                    Err(S::Error::custom(format!("number {n} is not representable")))
+                }
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&Plain(x))?;
+                }
+                seq.end()
+            }
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, &Plain(v))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_of_values_sorts_keys_and_writes_plain_numbers() {
+        // Parsed from text, so the numbers are whatever serde_json's features make of them.
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"b":[1,-2,1.5,1e3],"a":{"z":9007199254740991,"y":null}}"#)
+                .unwrap();
+        assert_eq!(
+            String::from_utf8(jcs_value(&v).unwrap()).unwrap(),
+            r#"{"a":{"y":null,"z":9007199254740991},"b":[1,-2,1.5,1000]}"#
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub use chain::{
 pub use crypto::{PublicKey, SecretKey, Signature};
 pub use did::Did;
 pub use document::DidDocument;
-pub use encoding::jcs;
+pub use encoding::{jcs, jcs_value};
 pub use genesis::Genesis;
 pub use operation::{
     CheckedOperation, OpError, Operation, OperationBody, RejectKind, SignedOperation,

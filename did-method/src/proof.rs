@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::chain::{ChainError, ChainId, CommitCertificate, Hash, Header, ValidatorSet};
-use crate::encoding::jcs;
+use crate::encoding::jcs_value;
 
 /// Most validator-set changes one proof may walk through.
 pub const MAX_VALIDATOR_UPDATES: usize = 1024;
@@ -258,7 +258,9 @@ impl RegistryProof {
         let root = RootHash(self.header.state_root.0);
         let key_hash = KeyHash::with::<Sha256>(self.key.as_bytes());
         let value_bytes = match &self.value {
-            Some(v) => Some(jcs(v).map_err(|e| ProofError::Malformed(format!("value: {e}")))?),
+            Some(v) => {
+                Some(jcs_value(v).map_err(|e| ProofError::Malformed(format!("value: {e}")))?)
+            }
             None => None,
         };
         self.merkle_proof

@@ -4,18 +4,32 @@
 //! verification time. Every decision is a [`Verdict`]: the list of checks made, each passed or
 //! failed with its reason, never a bare true/false.
 //!
-//! This version holds the **registry evidence** layer: the registry proofs stapled to a
-//! presentation (issuer DID documents, issuer accreditations, status-list anchors) are
-//! verified against the verifier's trust anchor and freshness policy, then queried. The
-//! credential and presentation formats (W3C VC with Data Integrity, IETF SD-JWT VC) build on
-//! it (issue 3; plan in `docs/adr/0008-credential-stack.md`). It is not a resolver: it never
-//! fetches anything, and a `did:alliance` document exists for it only if a valid stapled
-//! proof carries it.
+//! A [`Verifier`] takes a presentation bundle (`docs/presentation-bundle.md`): a W3C VC 2.0
+//! presentation secured with Data Integrity `eddsa-rdfc-2022`, the registry proofs of its
+//! issuers' DID documents, accreditations and status-list anchors, and the status lists
+//! themselves. It checks signatures ([`rdfc`]: ssi's canonicalization with cached, pinned
+//! [`contexts`]), issuer and holder binding ([`dids`]), challenge and domain, validity dates,
+//! accreditation and revocation against a [`Policy`], and the registry evidence against a trust
+//! anchor ([`registry`]). Input is bounded before it is parsed ([`input`]).
+//!
+//! It is not a resolver and not a wallet: it never fetches anything (a `did:alliance` document
+//! exists for it only if a valid stapled proof carries it; `did:key` and `did:jwk` are read
+//! from the DID itself), and it signs only through [`rdfc::Rdfc2022::sign`], which issuers and
+//! holders share so both sides canonicalize identically.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod contexts;
+pub mod dids;
+pub mod input;
+pub mod policy;
+pub mod rdfc;
 pub mod registry;
+pub mod sdjwt;
 pub mod verdict;
+pub mod verify;
 
+pub use policy::Policy;
 pub use registry::{RegistryEvidence, RegistryPolicy};
 pub use verdict::{Check, CheckKind, Outcome, Verdict};
+pub use verify::Verifier;

@@ -16,6 +16,28 @@ pub enum CheckKind {
     Accreditation,
     /// The status list matches the hash anchored in the registry.
     StatusAnchor,
+    /// The input is within size and depth limits, well-formed, with no duplicate keys.
+    Input,
+    /// The document has the shape its format requires (types, fields, contexts).
+    Format,
+    /// The proof's signature verifies over the canonical document.
+    Signature,
+    /// The signing key is the issuer's, listed for the proof's purpose.
+    IssuerBinding,
+    /// The presentation is signed by the credential's subject (or its `cnf` key).
+    HolderBinding,
+    /// The proof's purpose is the one the document calls for.
+    ProofPurpose,
+    /// Challenge, domain, nonce and audience are the expected ones.
+    Challenge,
+    /// Validity dates (`validFrom`, `validUntil`, proof `created` / `expires`, `iat`, `exp`).
+    Validity,
+    /// The credential's type is one the policy accepts.
+    CredentialType,
+    /// The credential is not revoked or suspended.
+    Status,
+    /// The status list is recent enough for the policy.
+    StatusFreshness,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

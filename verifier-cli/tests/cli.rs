@@ -1,0 +1,260 @@
+//! `alliance-verify` as a user runs it: exit codes, human and JSON verdicts, and the VC-API
+//! server over real HTTP on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use did_method::SecretKey;
+use serde_json::{Value, json};
+use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
+use verifier_lib::dids::did_key;
+use verifier_lib::rdfc::{ProofOptions, Rdfc2022};
+
+const BIN: &str = env!("CARGO_BIN_EXE_alliance-verify");
+
+/// A did:key issuer's credential presented by a did:key holder (no registry needed).
+fn presentation(challenge: &str) -> Value {
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let issuer = SecretKey::from_seed(&[1; 32]);
+    let holder = SecretKey::from_seed(&[2; 32]);
+    let (issuer_did, issuer_vm) = did_key(&issuer.public_key());
+    let (holder_did, holder_vm) = did_key(&holder.public_key());
+    let vc = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", ALLIANCE_CREDENTIALS_V1],
+        "type": ["VerifiableCredential", "LibraryCard"],
+        "issuer": issuer_did,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": holder_did, "name": "Ada"},
+    });
+    let opts = |vm: String, purpose: &str, challenge: Option<String>| ProofOptions {
+        verification_method: vm,
+        proof_purpose: purpose.into(),
+        created: "2025-06-01T00:00:00Z".into(),
+        challenge,
+        domain: None,
+        nonce: None,
+    };
+    let vc = rdfc
+        .sign(&vc, &issuer, &opts(issuer_vm, "assertionMethod", None))
+        .unwrap();
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder_did,
+        "verifiableCredential": [vc],
+    });
+    rdfc.sign(
+        &vp,
+        &holder,
+        &opts(holder_vm, "authentication", Some(challenge.into())),
+    )
+    .unwrap()
+}
+
+fn setup() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bundle.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!({"presentation": presentation("c-1")})).unwrap(),
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"requireAccreditation": false, "requireStatusAnchor": false}"#,
+    )
+    .unwrap();
+    let (f, p) = (
+        file.to_string_lossy().into_owned(),
+        policy.to_string_lossy().into_owned(),
+    );
+    (dir, f, p)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn accepts_with_exit_0_and_lists_the_checks() {
+    let (_d, file, policy) = setup();
+    let (code, out, err) = run(&[
+        &file,
+        "--policy",
+        &policy,
+        "--challenge",
+        "c-1",
+        "--at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ACCEPTED"), "{out}");
+    assert!(out.contains("issuer_binding"), "{out}");
+
+    let (code, out, _) = run(&[
+        &file,
+        "--policy",
+        &policy,
+        "--nonce",
+        "c-1",
+        "--json",
+        "--at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verified"], true);
+    assert!(v["errors"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn rejects_with_exit_1_and_the_reason() {
+    let (_d, file, policy) = setup();
+    let (code, out, _) = run(&[
+        &file,
+        "--policy",
+        &policy,
+        "--challenge",
+        "other",
+        "--at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("REJECTED"), "{out}");
+    assert!(
+        out.contains("FAIL  challenge") && out.contains("expected other"),
+        "{out}"
+    );
+    // The default policy requires accreditation: a did:key issuer cannot have it.
+    let (code, out, _) = run(&[
+        &file,
+        "--challenge",
+        "c-1",
+        "--json",
+        "--at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["check"] == "accreditation"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (_d, file, policy) = setup();
+    assert_eq!(run(&["/nonexistent/bundle.json"]).0, 2);
+    assert_eq!(run(&[&file, "--no-such-flag"]).0, 2);
+    assert_eq!(run(&[&file, "--challenge", "a", "--nonce", "b"]).0, 2);
+    assert_eq!(run(&[&file, "--at", "yesterday"]).0, 2);
+    let bad_policy = format!("{policy}.bad");
+    std::fs::write(&bad_policy, r#"{"requireAcreditation": false}"#).unwrap();
+    let (code, _, err) = run(&[&file, "--policy", &bad_policy]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown field"), "{err}");
+    assert_eq!(run(&["--help"]).0, 0);
+    assert_eq!(run(&["serve", "--help"]).0, 0);
+}
+
+#[test]
+fn serves_the_vc_api_verify_endpoints() {
+    let (_d, _file, policy) = setup();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy", &policy])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let vp = presentation("c-9");
+        let ok = client
+            .post(format!("{url}/presentations/verify"))
+            .json(&json!({"verifiablePresentation": vp, "options": {"challenge": "c-9"}}))
+            .send()
+            .await
+            .unwrap();
+        let ok_status = ok.status().as_u16();
+        let ok_body: Value = ok.json().await.unwrap();
+        let bad = client
+            .post(format!("{url}/presentations/verify"))
+            .json(&json!({"verifiablePresentation": vp, "options": {"challenge": "c-10"}}))
+            .send()
+            .await
+            .unwrap();
+        let bad_status = bad.status().as_u16();
+        let bad_body: Value = bad.json().await.unwrap();
+        let dup = client
+            .post(format!("{url}/credentials/verify"))
+            .header("content-type", "application/json")
+            .body(r#"{"verifiableCredential": {}, "verifiableCredential": {}}"#)
+            .send()
+            .await
+            .unwrap();
+        let dup_status = dup.status().as_u16();
+        let dup_body: Value = dup.json().await.unwrap();
+        let vc = vp["verifiableCredential"][0].clone();
+        let cred = client
+            .post(format!("{url}/credentials/verify"))
+            .json(&json!({"verifiableCredential": vc}))
+            .send()
+            .await
+            .unwrap();
+        let cred_status = cred.status().as_u16();
+        (
+            ok_status,
+            ok_body,
+            bad_status,
+            bad_body,
+            dup_status,
+            dup_body,
+            cred_status,
+        )
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (ok_status, ok_body, bad_status, bad_body, dup_status, dup_body, cred_status) = result;
+    assert_eq!(ok_status, 200, "{ok_body:#}");
+    assert_eq!(ok_body["verified"], true);
+    assert_eq!(bad_status, 400);
+    assert!(
+        bad_body["errors"].to_string().contains("expected c-10"),
+        "{bad_body:#}"
+    );
+    assert_eq!(dup_status, 400);
+    assert!(
+        dup_body["errors"]
+            .to_string()
+            .contains("duplicate JSON key"),
+        "{dup_body:#}"
+    );
+    assert_eq!(
+        cred_status, 200,
+        "a bare credential verifies on /credentials/verify"
+    );
+}

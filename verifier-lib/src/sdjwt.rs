@@ -1,0 +1,469 @@
+//! IETF SD-JWT VC (`dc+sd-jwt`) verification, on ssi's SD-JWT parsing and disclosure
+//! handling, with the checks ssi leaves to us: the header `typ`, the issuer key bound to
+//! `iss` (its DID document lists the `kid` for assertion), `vct` against the policy, `cnf`
+//! present and the key-binding JWT signed by exactly that key, with the expected `aud` and
+//! `nonce`, a matching `sd_hash` and a recent `iat`.
+
+use did_method::Did;
+use serde_json::Value;
+use ssi::JWK;
+use ssi::claims::sd_jwt::SdJwt;
+
+use crate::dids::{self, Relationship};
+use crate::policy::Policy;
+use crate::registry::RegistryEvidence;
+use crate::verdict::{Check, CheckKind, Verdict};
+
+/// Header `typ` of an IETF SD-JWT VC.
+pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
+/// Header `typ` of a key-binding JWT.
+pub const KB_JWT_TYP: &str = "kb+jwt";
+
+/// Where the issuer's key comes from.
+pub enum IssuerKey<'a> {
+    /// `iss` is a DID; the header's `kid` names one of its assertion methods.
+    Did(&'a RegistryEvidence),
+    /// A key given out of band (plain SD-JWTs such as the specification's test vectors).
+    Jwk(&'a JWK),
+}
+
+/// The disclosed claims of an accepted SD-JWT (`_sd`, `_sd_alg` removed).
+pub type Disclosed = serde_json::Map<String, Value>;
+
+/// Checks an SD-JWT presentation (compact, with or without a key-binding JWT). `vc`: require
+/// the SD-JWT VC profile (`typ`, `vct`). Returns the disclosed claims when the signature
+/// and disclosures are valid (the verdict says whether everything else is).
+pub fn verify(
+    text: &str,
+    issuer_key: IssuerKey<'_>,
+    policy: &Policy,
+    vc: bool,
+    now_ms: u64,
+    v: &mut Verdict,
+) -> Option<Disclosed> {
+    let subject = "sd-jwt";
+    let sd_jwt = match SdJwt::new(text.trim()) {
+        Ok(s) => s,
+        Err(e) => {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                format!("not a compact SD-JWT: {e}"),
+            ));
+            return None;
+        }
+    };
+    let decoded = match sd_jwt.decode() {
+        Ok(d) => d,
+        Err(e) => {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                format!("SD-JWT cannot be decoded: {e}"),
+            ));
+            return None;
+        }
+    };
+    let header = &decoded.jwt.signing_bytes.header;
+    if vc {
+        match header.type_.as_deref() {
+            Some(SD_JWT_VC_TYP) => v.push(Check::pass(CheckKind::Format, subject, "typ dc+sd-jwt")),
+            other => v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                format!("header typ is {other:?}, an SD-JWT VC has {SD_JWT_VC_TYP}"),
+            )),
+        }
+    }
+    let payload = &decoded.jwt.signing_bytes.payload.claims;
+    let iss = payload
+        .get("iss")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    // Issuer signature.
+    let signing_bytes = decoded.jwt.signing_bytes.bytes.to_vec();
+    let signature = decoded.jwt.signature.as_bytes().to_vec();
+    let algorithm = header.algorithm;
+    match issuer_key {
+        IssuerKey::Jwk(jwk) => {
+            match ssi::claims::jws::verify_bytes(algorithm, &signing_bytes, jwk, &signature) {
+                Ok(()) => v.push(Check::pass(
+                    CheckKind::Signature,
+                    subject,
+                    "issuer signature verifies",
+                )),
+                Err(e) => v.push(Check::fail(
+                    CheckKind::Signature,
+                    subject,
+                    format!("issuer signature: {e}"),
+                )),
+            }
+        }
+        IssuerKey::Did(evidence) => issuer_by_did(
+            header.key_id.as_deref(),
+            iss.as_deref(),
+            algorithm,
+            &signing_bytes,
+            &signature,
+            evidence,
+            subject,
+            v,
+        ),
+    }
+    // Disclosures: each must match a digest, none twice.
+    let revealed = match decoded.reveal_any() {
+        Ok(r) => r,
+        Err(e) => {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                format!("disclosures: {e}"),
+            ));
+            return None;
+        }
+    };
+    let claims = match serde_json::to_value(revealed.claims()) {
+        Ok(Value::Object(mut m)) => {
+            m.remove("_sd_alg");
+            m
+        }
+        _ => {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                "disclosed claims are not an object",
+            ));
+            return None;
+        }
+    };
+    let sd_alg = revealed.sd_alg;
+    validity(&claims, policy, now_ms, subject, v);
+    if vc {
+        match claims.get("vct").and_then(Value::as_str) {
+            Some(t)
+                if policy.accepted_types.is_empty()
+                    || policy.accepted_types.iter().any(|a| a == t) =>
+            {
+                v.push(Check::pass(
+                    CheckKind::CredentialType,
+                    subject,
+                    format!("vct {t}"),
+                ))
+            }
+            Some(t) => v.push(Check::fail(
+                CheckKind::CredentialType,
+                subject,
+                format!(
+                    "vct {t} is not one the policy accepts ({})",
+                    policy.accepted_types.join(", ")
+                ),
+            )),
+            None => v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                "an SD-JWT VC has a vct claim",
+            )),
+        }
+        if policy.require_accreditation {
+            accreditation(
+                iss.as_deref(),
+                claims.get("vct").and_then(Value::as_str),
+                &issuer_key,
+                now_ms,
+                subject,
+                v,
+            );
+        }
+    }
+    key_binding(sd_jwt, &claims, sd_alg, policy, now_ms, subject, v);
+    Some(claims)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issuer_by_did(
+    kid: Option<&str>,
+    iss: Option<&str>,
+    algorithm: ssi::jwk::Algorithm,
+    signing_bytes: &[u8],
+    signature: &[u8],
+    evidence: &RegistryEvidence,
+    subject: &str,
+    v: &mut Verdict,
+) {
+    let (Some(kid), Some(iss)) = (kid, iss) else {
+        v.push(Check::fail(
+            CheckKind::IssuerBinding,
+            subject,
+            "the issuer JWT needs iss (a DID) and kid (one of its keys)",
+        ));
+        return;
+    };
+    let kid = if kid.starts_with('#') {
+        format!("{iss}{kid}")
+    } else {
+        kid.to_owned()
+    };
+    let resolved = match dids::resolve(&kid, Relationship::AssertionMethod, evidence) {
+        Ok(r) => r,
+        Err(e) => {
+            v.push(Check::fail(CheckKind::IssuerBinding, subject, e));
+            return;
+        }
+    };
+    if resolved.controller == iss {
+        v.push(Check::pass(
+            CheckKind::IssuerBinding,
+            subject,
+            format!("kid {kid} is an assertion key of {iss}"),
+        ));
+    } else {
+        v.push(Check::fail(
+            CheckKind::IssuerBinding,
+            subject,
+            format!(
+                "iss is {iss} but kid {kid} belongs to {}",
+                resolved.controller
+            ),
+        ));
+    }
+    if !matches!(algorithm.as_str(), "EdDSA" | "Ed25519") {
+        v.push(Check::fail(
+            CheckKind::Signature,
+            subject,
+            format!("alg {} is not accepted (EdDSA only)", algorithm.as_str()),
+        ));
+        return;
+    }
+    let ok = did_method::Signature::from_slice(signature)
+        .ok()
+        .is_some_and(|s| resolved.key.verify(signing_bytes, &s).is_ok());
+    if ok {
+        v.push(Check::pass(
+            CheckKind::Signature,
+            subject,
+            "issuer signature verifies",
+        ));
+    } else {
+        v.push(Check::fail(
+            CheckKind::Signature,
+            subject,
+            "issuer signature does not verify",
+        ));
+    }
+}
+
+fn accreditation(
+    iss: Option<&str>,
+    vct: Option<&str>,
+    issuer_key: &IssuerKey<'_>,
+    now_ms: u64,
+    subject: &str,
+    v: &mut Verdict,
+) {
+    let (Some(iss), Some(vct), IssuerKey::Did(evidence)) = (iss, vct, issuer_key) else {
+        v.push(Check::fail(
+            CheckKind::Accreditation,
+            subject,
+            "the policy requires accreditation, which needs a did:alliance issuer and a vct",
+        ));
+        return;
+    };
+    let Ok(did) = Did::parse(iss) else {
+        v.push(Check::fail(
+            CheckKind::Accreditation,
+            subject,
+            format!("the policy requires accreditation, which only a did:alliance issuer can have; the issuer is {iss}"),
+        ));
+        return;
+    };
+    match evidence.accreditation(&did, vct, now_ms) {
+        Ok(a) => v.push(Check::pass(
+            CheckKind::Accreditation,
+            subject,
+            format!("{iss} is accredited for {vct} by {}", a.authority),
+        )),
+        Err(e) => v.push(Check::fail(CheckKind::Accreditation, subject, e)),
+    }
+}
+
+fn seconds(claims: &serde_json::Map<String, Value>, k: &str) -> Option<Result<u64, ()>> {
+    claims.get(k).map(|x| {
+        x.as_f64()
+            .filter(|f| *f >= 0.0)
+            .map(|f| (f * 1000.0) as u64)
+            .ok_or(())
+    })
+}
+
+fn validity(
+    claims: &serde_json::Map<String, Value>,
+    policy: &Policy,
+    now_ms: u64,
+    subject: &str,
+    v: &mut Verdict,
+) {
+    let skew = policy.clock_skew_s.saturating_mul(1000);
+    let mut ok = true;
+    let mut fail = |m: String| {
+        v.push(Check::fail(CheckKind::Validity, subject, m));
+        ok = false;
+    };
+    for k in ["iat", "nbf", "exp"] {
+        match seconds(claims, k) {
+            None => {}
+            Some(Err(())) => fail(format!("{k} is not a NumericDate")),
+            Some(Ok(t)) if k == "exp" && t.saturating_add(skew) < now_ms => {
+                fail("expired: exp has passed".into())
+            }
+            Some(Ok(t)) if k != "exp" && t > now_ms.saturating_add(skew) => {
+                fail(format!("not yet valid: {k} is in the future"))
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    if ok {
+        v.push(Check::pass(
+            CheckKind::Validity,
+            subject,
+            "within its validity period",
+        ));
+    }
+}
+
+fn key_binding(
+    sd_jwt: &SdJwt,
+    claims: &serde_json::Map<String, Value>,
+    sd_alg: ssi::claims::sd_jwt::SdAlg,
+    policy: &Policy,
+    now_ms: u64,
+    subject: &str,
+    v: &mut Verdict,
+) {
+    let kb = match sd_jwt.decode_kb() {
+        Ok(Some(kb)) => kb,
+        Ok(None) => {
+            if policy.require_holder_binding {
+                v.push(Check::fail(
+                    CheckKind::HolderBinding,
+                    subject,
+                    "no key-binding JWT: the presenter is not shown to hold the credential",
+                ));
+            }
+            return;
+        }
+        Err(e) => {
+            v.push(Check::fail(
+                CheckKind::HolderBinding,
+                subject,
+                format!("key-binding JWT cannot be decoded: {e}"),
+            ));
+            return;
+        }
+    };
+    let Some(cnf) = claims.get("cnf").and_then(|c| c.get("jwk")) else {
+        v.push(Check::fail(
+            CheckKind::HolderBinding,
+            subject,
+            "the credential has no cnf.jwk to bind a holder key",
+        ));
+        return;
+    };
+    if kb.signing_bytes.header.type_.as_deref() != Some(KB_JWT_TYP) {
+        v.push(Check::fail(
+            CheckKind::HolderBinding,
+            subject,
+            format!("key-binding JWT typ must be {KB_JWT_TYP}"),
+        ));
+    }
+    let bytes = &kb.signing_bytes.bytes;
+    let sig = kb.signature.as_bytes();
+    let alg = kb.signing_bytes.header.algorithm;
+    let verified = match dids::public_key_from_jwk(cnf) {
+        Ok(key) => {
+            matches!(alg.as_str(), "EdDSA" | "Ed25519")
+                && did_method::Signature::from_slice(sig)
+                    .ok()
+                    .is_some_and(|s| key.verify(bytes, &s).is_ok())
+        }
+        Err(_) => serde_json::from_value::<JWK>(cnf.clone())
+            .ok()
+            .is_some_and(|jwk| ssi::claims::jws::verify_bytes(alg, bytes, &jwk, sig).is_ok()),
+    };
+    if verified {
+        v.push(Check::pass(
+            CheckKind::HolderBinding,
+            subject,
+            "key-binding JWT signed by the cnf key",
+        ));
+    } else {
+        v.push(Check::fail(
+            CheckKind::HolderBinding,
+            subject,
+            "key-binding JWT is not signed by the credential's cnf key",
+        ));
+    }
+    let p = &kb.signing_bytes.payload;
+    if p.sd_hash.verify(sd_alg, sd_jwt) {
+        v.push(Check::pass(
+            CheckKind::HolderBinding,
+            subject,
+            "sd_hash covers the issuer JWT and the disclosures presented",
+        ));
+    } else {
+        v.push(Check::fail(
+            CheckKind::HolderBinding,
+            subject,
+            "sd_hash does not match the presented SD-JWT",
+        ));
+    }
+    for (expected, got, what) in [
+        (&policy.challenge, p.nonce.0.as_str(), "nonce"),
+        (&policy.domain, p.aud.as_str(), "aud"),
+    ] {
+        match expected {
+            Some(e) if e == got => v.push(Check::pass(
+                CheckKind::Challenge,
+                subject,
+                format!("{what} is the expected one"),
+            )),
+            Some(e) => v.push(Check::fail(
+                CheckKind::Challenge,
+                subject,
+                format!("{what} is {got}, expected {e}"),
+            )),
+            None => {}
+        }
+    }
+    let iat = serde_json::to_value(p.iat)
+        .ok()
+        .and_then(|x| x.as_f64())
+        .map(|f| (f * 1000.0) as u64);
+    let skew = policy.clock_skew_s.saturating_mul(1000);
+    let max_age = policy.max_key_binding_age_s.saturating_mul(1000);
+    match iat {
+        Some(t) if t > now_ms.saturating_add(skew) => v.push(Check::fail(
+            CheckKind::Validity,
+            subject,
+            "key-binding JWT iat is in the future",
+        )),
+        Some(t) if t.saturating_add(max_age).saturating_add(skew) < now_ms => v.push(Check::fail(
+            CheckKind::Validity,
+            subject,
+            format!(
+                "key-binding JWT is {} s old; the policy accepts at most {} s",
+                now_ms.saturating_sub(t) / 1000,
+                policy.max_key_binding_age_s
+            ),
+        )),
+        Some(_) => v.push(Check::pass(
+            CheckKind::Validity,
+            subject,
+            "key-binding JWT is recent",
+        )),
+        None => v.push(Check::fail(
+            CheckKind::Validity,
+            subject,
+            "key-binding JWT iat is not a NumericDate",
+        )),
+    }
+}

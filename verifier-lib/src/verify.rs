@@ -1,0 +1,797 @@
+//! The verifier: a presentation bundle (or a bare presentation or credential) in, a
+//! [`Verdict`] out, with no network call. Every check is made and reported, not only the
+//! first that fails.
+//!
+//! Data Integrity (`eddsa-rdfc-2022`) presentations and credentials are checked here: the
+//! proof's signature over the canonical document (ssi's RDF canonicalization, cached
+//! contexts), its purpose, the binding of the signing key to the issuer or holder, the
+//! challenge and domain, validity dates, the credential type, the issuer's accreditation and
+//! the credential's status, from the registry proofs and status lists stapled to the bundle.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use did_method::{Did, RegistryProof, TrustAnchor};
+use serde_json::Value;
+
+use crate::contexts::PinnedContexts;
+use crate::dids::{self, Relationship};
+use crate::input::{self, Limits};
+use crate::policy::Policy;
+use crate::rdfc::Rdfc2022;
+use crate::registry::RegistryEvidence;
+use crate::verdict::{Check, CheckKind, Verdict};
+
+const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+
+/// Offline verifier for one policy. Build once and share (it is `Sync`): it caches processed
+/// JSON-LD contexts.
+pub struct Verifier {
+    rdfc: Arc<Rdfc2022>,
+    policy: Policy,
+    anchor: Option<TrustAnchor>,
+    limits: Limits,
+}
+
+/// The material stapled beside a presentation.
+struct Stapled {
+    evidence: RegistryEvidence,
+    /// Status list credential URL → its exact text, as served by the issuer.
+    status_lists: HashMap<String, String>,
+}
+
+impl Verifier {
+    /// A verifier with the standard pinned contexts. `anchor` (the network's genesis or a
+    /// checkpoint) is needed for `did:alliance` issuers and registry evidence.
+    pub fn new(policy: Policy, anchor: Option<TrustAnchor>) -> Self {
+        Self::with_contexts(policy, anchor, PinnedContexts::standard())
+    }
+
+    pub fn with_contexts(
+        policy: Policy,
+        anchor: Option<TrustAnchor>,
+        contexts: PinnedContexts,
+    ) -> Self {
+        Self {
+            rdfc: Arc::new(Rdfc2022::new(contexts)),
+            policy,
+            anchor,
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The same verifier (sharing its context cache) under another policy: for per-request
+    /// challenges and domains.
+    pub fn with_policy(&self, policy: Policy) -> Self {
+        Self {
+            rdfc: self.rdfc.clone(),
+            policy,
+            anchor: self.anchor.clone(),
+            limits: self.limits,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Verifies a bundle (`{"presentation", "registryProofs", "statusLists"}`), or a bare
+    /// presentation or credential, given as bytes. `now_ms`: milliseconds since the epoch.
+    pub fn verify_bytes(&self, bytes: &[u8], now_ms: u64) -> Verdict {
+        let mut v = Verdict::default();
+        let doc = match input::parse_json(bytes, self.limits) {
+            Ok(d) => d,
+            Err(e) => {
+                v.push(Check::fail(CheckKind::Input, "input", e.to_string()));
+                return v;
+            }
+        };
+        v.push(Check::pass(
+            CheckKind::Input,
+            "input",
+            "well-formed JSON within limits, no duplicate keys",
+        ));
+        self.verify_value(&doc, now_ms, &mut v);
+        v
+    }
+
+    /// Verifies an already parsed document. Parse it with [`input::parse_json`] so that size,
+    /// depth and duplicate keys were checked on the raw bytes.
+    pub fn verify_parsed(&self, doc: &Value, now_ms: u64) -> Verdict {
+        let mut v = Verdict::default();
+        self.verify_value(doc, now_ms, &mut v);
+        v
+    }
+
+    fn verify_value(&self, doc: &Value, now_ms: u64, v: &mut Verdict) {
+        let (subject, stapled) = if doc.get("presentation").is_some() {
+            match self.stapled(doc, now_ms, v) {
+                Some(s) => (&doc["presentation"], s),
+                None => return,
+            }
+        } else {
+            (
+                doc,
+                Stapled {
+                    evidence: RegistryEvidence::default(),
+                    status_lists: HashMap::new(),
+                },
+            )
+        };
+        if let Some(text) = subject.as_str() {
+            let claims = crate::sdjwt::verify(
+                text,
+                crate::sdjwt::IssuerKey::Did(&stapled.evidence),
+                &self.policy,
+                true,
+                now_ms,
+                v,
+            );
+            if let Some(c) = claims
+                && c.contains_key("status")
+            {
+                v.push(Check::fail(
+                    CheckKind::Status,
+                    "sd-jwt",
+                    "the credential has a Token Status List entry, which this version cannot check yet",
+                ));
+            }
+            return;
+        }
+        let types = types_of(subject);
+        if types.iter().any(|t| t == "VerifiablePresentation") {
+            self.presentation(subject, &stapled, now_ms, v);
+        } else if types.iter().any(|t| t == "VerifiableCredential") {
+            self.credential(subject, "credential", None, &stapled, now_ms, v);
+        } else {
+            v.push(Check::fail(
+                CheckKind::Format,
+                "input",
+                "neither a bundle, a VerifiablePresentation nor a VerifiableCredential",
+            ));
+        }
+    }
+
+    fn stapled(&self, doc: &Value, now_ms: u64, v: &mut Verdict) -> Option<Stapled> {
+        let proofs: Vec<RegistryProof> = match doc.get("registryProofs") {
+            None => vec![],
+            Some(p) => match serde_json::from_value(p.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    v.push(Check::fail(
+                        CheckKind::Format,
+                        "registryProofs",
+                        format!("registryProofs is not a list of registry proofs: {e}"),
+                    ));
+                    return None;
+                }
+            },
+        };
+        let status_lists: HashMap<String, String> = match doc.get("statusLists") {
+            None => HashMap::new(),
+            Some(s) => match serde_json::from_value(s.clone()) {
+                Ok(s) => s,
+                Err(_) => {
+                    v.push(Check::fail(
+                        CheckKind::Format,
+                        "statusLists",
+                        "statusLists must map each status list URL to the list's text",
+                    ));
+                    return None;
+                }
+            },
+        };
+        let evidence = match (&self.anchor, proofs.is_empty()) {
+            (_, true) => RegistryEvidence::default(),
+            (None, false) => {
+                v.push(Check::fail(
+                    CheckKind::RegistryProof,
+                    "registryProofs",
+                    "registry proofs are stapled but the verifier has no trust anchor (genesis or checkpoint)",
+                ));
+                RegistryEvidence::default()
+            }
+            (Some(anchor), false) => RegistryEvidence::verify(
+                &proofs,
+                &self.policy.registry(anchor.clone()),
+                now_ms,
+                &mut v.checks,
+            ),
+        };
+        Some(Stapled {
+            evidence,
+            status_lists,
+        })
+    }
+
+    fn presentation(&self, vp: &Value, st: &Stapled, now_ms: u64, v: &mut Verdict) {
+        let subject = vp
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("presentation")
+            .to_owned();
+        if !self.format_ok(vp, &subject, v) {
+            return;
+        }
+        let signer = self.proof_checks(
+            vp,
+            &subject,
+            Relationship::Authentication,
+            &st.evidence,
+            now_ms,
+            v,
+        );
+        // Challenge and domain: the verifier's own, so an old presentation cannot be replayed.
+        if let Ok(info) = Rdfc2022::proof_info(vp) {
+            match &self.policy.challenge {
+                Some(c) if info.challenge.as_deref() == Some(c) => v.push(Check::pass(
+                    CheckKind::Challenge,
+                    &subject,
+                    "challenge is the expected one",
+                )),
+                Some(c) => v.push(Check::fail(
+                    CheckKind::Challenge,
+                    &subject,
+                    format!(
+                        "challenge is {}, expected {c}",
+                        info.challenge.as_deref().unwrap_or("missing")
+                    ),
+                )),
+                None => {}
+            }
+            match &self.policy.domain {
+                Some(d) if info.domain.iter().any(|x| x == d) => v.push(Check::pass(
+                    CheckKind::Challenge,
+                    &subject,
+                    "domain is the expected one",
+                )),
+                Some(d) => v.push(Check::fail(
+                    CheckKind::Challenge,
+                    &subject,
+                    format!("domain is {:?}, expected {d}", info.domain),
+                )),
+                None => {}
+            }
+        }
+        let holder = vp.get("holder").and_then(|h| match h {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str),
+            _ => None,
+        });
+        let holder = match (&signer, holder) {
+            (Some(s), Some(h)) if s == h => {
+                v.push(Check::pass(
+                    CheckKind::HolderBinding,
+                    &subject,
+                    format!("signed by its holder {h}"),
+                ));
+                Some(h.to_owned())
+            }
+            (Some(s), Some(h)) => {
+                v.push(Check::fail(
+                    CheckKind::HolderBinding,
+                    &subject,
+                    format!("holder is {h} but the presentation is signed by {s}"),
+                ));
+                None
+            }
+            (Some(s), None) => Some(s.clone()),
+            (None, _) => None,
+        };
+        let creds: Vec<&Value> = match vp.get("verifiableCredential") {
+            None => vec![],
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one) => vec![one],
+        };
+        if creds.is_empty() {
+            v.push(Check::fail(
+                CheckKind::Format,
+                &subject,
+                "the presentation holds no credential",
+            ));
+        }
+        for (i, c) in creds.into_iter().enumerate() {
+            let name = c
+                .get("id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("credential[{i}]"), str::to_owned);
+            self.credential(c, &name, Some(holder.as_deref()), st, now_ms, v);
+        }
+    }
+
+    /// `holder`: `None` for a bare credential; `Some(signer)` inside a presentation (the
+    /// signer is `None` when the presentation's own key could not be resolved).
+    fn credential(
+        &self,
+        vc: &Value,
+        subject: &str,
+        holder: Option<Option<&str>>,
+        st: &Stapled,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) {
+        if !self.format_ok(vc, subject, v) {
+            return;
+        }
+        let issuer = vc.get("issuer").and_then(|i| match i {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        });
+        let Some(issuer) = issuer else {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                "the credential has no issuer",
+            ));
+            return;
+        };
+        let types: Vec<String> = types_of(vc)
+            .into_iter()
+            .filter(|t| t != "VerifiableCredential")
+            .collect();
+        if self.policy.accepted_types.is_empty()
+            || types.iter().any(|t| self.policy.accepted_types.contains(t))
+        {
+            v.push(Check::pass(
+                CheckKind::CredentialType,
+                subject,
+                format!("type {}", types.join(", ")),
+            ));
+        } else {
+            v.push(Check::fail(
+                CheckKind::CredentialType,
+                subject,
+                format!(
+                    "type {} is not one the policy accepts ({})",
+                    types.join(", "),
+                    self.policy.accepted_types.join(", ")
+                ),
+            ));
+        }
+        let signer = self.proof_checks(
+            vc,
+            subject,
+            Relationship::AssertionMethod,
+            &st.evidence,
+            now_ms,
+            v,
+        );
+        match &signer {
+            Some(s) if *s == issuer => v.push(Check::pass(
+                CheckKind::IssuerBinding,
+                subject,
+                format!("signed with a key its issuer {issuer} lists for assertion"),
+            )),
+            Some(s) => v.push(Check::fail(
+                CheckKind::IssuerBinding,
+                subject,
+                format!("issuer is {issuer} but the signing key belongs to {s}"),
+            )),
+            None => {}
+        }
+        self.validity(vc, subject, now_ms, v);
+        if let Some(holder) = holder {
+            self.holder_binding(vc, subject, holder, v);
+        }
+        if self.policy.require_accreditation {
+            self.accreditation(&issuer, &types, subject, &st.evidence, now_ms, v);
+        }
+        self.status(vc, &issuer, subject, st, now_ms, v);
+    }
+
+    fn format_ok(&self, doc: &Value, subject: &str, v: &mut Verdict) -> bool {
+        let first = match doc.get("@context") {
+            Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        if first != Some(VC_V2) {
+            v.push(Check::fail(
+                CheckKind::Format,
+                subject,
+                format!("the first @context must be {VC_V2} (VC Data Model 2.0)"),
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Purpose, key resolution for `relationship`, signature and proof dates. Returns the
+    /// DID that controls the signing key when it could be resolved.
+    fn proof_checks(
+        &self,
+        doc: &Value,
+        subject: &str,
+        relationship: Relationship,
+        evidence: &RegistryEvidence,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) -> Option<String> {
+        let info = match Rdfc2022::proof_info(doc) {
+            Ok(i) => i,
+            Err(e) => {
+                v.push(Check::fail(CheckKind::Signature, subject, e.to_string()));
+                return None;
+            }
+        };
+        let purpose = relationship.proof_purpose();
+        if info.proof_purpose == purpose {
+            v.push(Check::pass(
+                CheckKind::ProofPurpose,
+                subject,
+                format!("proof purpose {purpose}"),
+            ));
+        } else {
+            v.push(Check::fail(
+                CheckKind::ProofPurpose,
+                subject,
+                format!(
+                    "proof purpose is {}, expected {purpose}",
+                    info.proof_purpose
+                ),
+            ));
+        }
+        let skew = self.policy.clock_skew_s * 1000;
+        if let Some(created) = &info.created {
+            match parse_time(created) {
+                Some(t) if t > now_ms.saturating_add(skew) => v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("the proof was created in the future ({created})"),
+                )),
+                Some(_) => {}
+                None => v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("proof created {created} is not a date-time"),
+                )),
+            }
+        }
+        if let Some(expires) = &info.expires {
+            match parse_time(expires) {
+                Some(t) if t.saturating_add(skew) < now_ms => v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("the proof expired at {expires}"),
+                )),
+                Some(_) => {}
+                None => v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("proof expires {expires} is not a date-time"),
+                )),
+            }
+        }
+        let resolved = match dids::resolve(&info.verification_method, relationship, evidence) {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = match relationship {
+                    Relationship::AssertionMethod => CheckKind::IssuerBinding,
+                    Relationship::Authentication => CheckKind::HolderBinding,
+                };
+                v.push(Check::fail(kind, subject, e));
+                return None;
+            }
+        };
+        match self.rdfc.verify(doc, &resolved.key) {
+            Ok(()) => v.push(Check::pass(
+                CheckKind::Signature,
+                subject,
+                format!(
+                    "eddsa-rdfc-2022 signature by {} verifies",
+                    info.verification_method
+                ),
+            )),
+            Err(e) => v.push(Check::fail(CheckKind::Signature, subject, e.to_string())),
+        }
+        Some(resolved.controller)
+    }
+
+    fn validity(&self, vc: &Value, subject: &str, now_ms: u64, v: &mut Verdict) {
+        let skew = self.policy.clock_skew_s * 1000;
+        let mut ok = true;
+        for (field, not_before) in [("validFrom", true), ("validUntil", false)] {
+            let Some(raw) = vc.get(field) else { continue };
+            let Some(t) = raw.as_str().and_then(parse_time) else {
+                v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("{field} is not a date-time"),
+                ));
+                ok = false;
+                continue;
+            };
+            let text = raw.as_str().unwrap_or_default();
+            if not_before && t > now_ms.saturating_add(skew) {
+                v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("not yet valid: validFrom is {text}"),
+                ));
+                ok = false;
+            }
+            if !not_before && t.saturating_add(skew) < now_ms {
+                v.push(Check::fail(
+                    CheckKind::Validity,
+                    subject,
+                    format!("expired: validUntil was {text}"),
+                ));
+                ok = false;
+            }
+        }
+        if ok {
+            v.push(Check::pass(
+                CheckKind::Validity,
+                subject,
+                "within its validity period",
+            ));
+        }
+    }
+
+    fn holder_binding(&self, vc: &Value, subject: &str, holder: Option<&str>, v: &mut Verdict) {
+        if !self.policy.require_holder_binding {
+            return;
+        }
+        let Some(holder) = holder else {
+            v.push(Check::fail(
+                CheckKind::HolderBinding,
+                subject,
+                "the presentation's signer is unknown, so the credential cannot be bound to it",
+            ));
+            return;
+        };
+        let subjects: Vec<&Value> = match vc.get("credentialSubject") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(o) => vec![o],
+            None => vec![],
+        };
+        if subjects
+            .iter()
+            .any(|s| s.get("id").and_then(Value::as_str) == Some(holder))
+        {
+            v.push(Check::pass(
+                CheckKind::HolderBinding,
+                subject,
+                format!("its subject {holder} signed the presentation"),
+            ));
+        } else {
+            v.push(Check::fail(
+                CheckKind::HolderBinding,
+                subject,
+                format!("the credential's subject is not the presentation's signer {holder}"),
+            ));
+        }
+    }
+
+    fn accreditation(
+        &self,
+        issuer: &str,
+        types: &[String],
+        subject: &str,
+        evidence: &RegistryEvidence,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) {
+        let Ok(did) = Did::parse(issuer) else {
+            v.push(Check::fail(
+                CheckKind::Accreditation,
+                subject,
+                format!("the policy requires accreditation, which only a did:alliance issuer can have; the issuer is {issuer}"),
+            ));
+            return;
+        };
+        if types.is_empty() {
+            v.push(Check::fail(
+                CheckKind::Accreditation,
+                subject,
+                "the credential names no type to be accredited for",
+            ));
+        }
+        for t in types {
+            match evidence.accreditation(&did, t, now_ms) {
+                Ok(a) => v.push(Check::pass(
+                    CheckKind::Accreditation,
+                    subject,
+                    format!("{issuer} is accredited for {t} by {}", a.authority),
+                )),
+                Err(e) => v.push(Check::fail(CheckKind::Accreditation, subject, e)),
+            }
+        }
+    }
+
+    fn status(
+        &self,
+        vc: &Value,
+        issuer: &str,
+        subject: &str,
+        st: &Stapled,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) {
+        let entries: Vec<&Value> = match vc.get("credentialStatus") {
+            None => vec![],
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one) => vec![one],
+        };
+        if entries.is_empty() {
+            if self.policy.require_status {
+                v.push(Check::fail(
+                    CheckKind::Status,
+                    subject,
+                    "the policy requires a status entry; the credential has none",
+                ));
+            }
+            return;
+        }
+        for e in entries {
+            if let Err(reason) = self.status_entry(e, issuer, subject, st, now_ms, v) {
+                v.push(Check::fail(CheckKind::Status, subject, reason));
+            }
+        }
+    }
+
+    fn status_entry(
+        &self,
+        entry: &Value,
+        issuer: &str,
+        subject: &str,
+        st: &Stapled,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) -> Result<(), String> {
+        let field = |k: &str| entry.get(k).and_then(Value::as_str);
+        if field("type") != Some("BitstringStatusListEntry") {
+            return Err(format!(
+                "status entry type {:?} is not supported",
+                entry.get("type")
+            ));
+        }
+        let purpose = field("statusPurpose").ok_or("status entry has no statusPurpose")?;
+        let index: usize = field("statusListIndex")
+            .and_then(|i| i.parse().ok())
+            .ok_or("statusListIndex is not a decimal string")?;
+        let url =
+            field("statusListCredential").ok_or("status entry has no statusListCredential")?;
+        let text = st
+            .status_lists
+            .get(url)
+            .ok_or_else(|| format!("the status list {url} is not stapled"))?;
+        let list = input::parse_json_str(text, self.limits)
+            .map_err(|e| format!("status list {url}: {e}"))?;
+        if list.get("id").and_then(Value::as_str) != Some(url) {
+            return Err(format!("the stapled list's id is not {url}"));
+        }
+        if !types_of(&list)
+            .iter()
+            .any(|t| t == "BitstringStatusListCredential")
+        {
+            return Err(format!("{url} is not a BitstringStatusListCredential"));
+        }
+        let list_issuer = list.get("issuer").and_then(|i| match i {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str),
+            _ => None,
+        });
+        if list_issuer != Some(issuer) {
+            return Err(format!("the status list {url} was not issued by {issuer}"));
+        }
+        // The list is a credential of the same issuer: same signature and binding checks.
+        let mut sub = Verdict::default();
+        let signer = self.proof_checks(
+            &list,
+            url,
+            Relationship::AssertionMethod,
+            &st.evidence,
+            now_ms,
+            &mut sub,
+        );
+        if let Some(f) = sub.failures().next() {
+            return Err(format!("status list {url}: {}", f.reason));
+        }
+        if signer.as_deref() != Some(issuer) {
+            return Err(format!("the status list {url} is not signed by {issuer}"));
+        }
+        // Anchored in the registry: the verifier knows this is the list the issuer published.
+        if self.policy.require_status_anchor {
+            let did = Did::parse(issuer)
+                .map_err(|_| format!("status list anchors exist only for did:alliance issuers; {issuer} cannot anchor {url}"))?;
+            match st.evidence.status_anchor(&did, url, text.as_bytes()) {
+                Ok(a) => v.push(Check::pass(
+                    CheckKind::StatusAnchor,
+                    url,
+                    format!("list hash anchored at height {}", a.anchored_height),
+                )),
+                Err(e) => {
+                    v.push(Check::fail(CheckKind::StatusAnchor, url, e));
+                }
+            }
+        }
+        let listed = list
+            .get("validFrom")
+            .and_then(Value::as_str)
+            .and_then(parse_time);
+        let max_age = self.policy.max_status_age_s.saturating_mul(1000);
+        match listed {
+            Some(t) if t.saturating_add(max_age) >= now_ms => v.push(Check::pass(
+                CheckKind::StatusFreshness,
+                url,
+                format!(
+                    "status list issued {} s ago",
+                    now_ms.saturating_sub(t) / 1000
+                ),
+            )),
+            Some(t) => v.push(Check::fail(
+                CheckKind::StatusFreshness,
+                url,
+                format!(
+                    "status list is {} s old; the policy accepts at most {} s",
+                    now_ms.saturating_sub(t) / 1000,
+                    self.policy.max_status_age_s
+                ),
+            )),
+            None => v.push(Check::fail(
+                CheckKind::StatusFreshness,
+                url,
+                "status list has no validFrom date",
+            )),
+        }
+        let cs = &list["credentialSubject"];
+        if cs.get("statusPurpose").and_then(Value::as_str) != Some(purpose) {
+            return Err(format!("the status list {url} is not a {purpose} list"));
+        }
+        let subject_json: ssi::status::bitstring_status_list::BitstringStatusList =
+            serde_json::from_value(cs.clone()).map_err(|e| format!("status list {url}: {e}"))?;
+        let bits = subject_json
+            .decode()
+            .map_err(|e| format!("status list {url} cannot be decoded: {e}"))?;
+        let one = ssi::status::bitstring_status_list::StatusSize::try_from(1u8)
+            .map_err(|_| "status size".to_string())?;
+        match bits.get(one, index) {
+            Some(0) => v.push(Check::pass(
+                CheckKind::Status,
+                subject,
+                format!("not set in the {purpose} list {url}"),
+            )),
+            Some(_) => v.push(Check::fail(
+                CheckKind::Status,
+                subject,
+                match purpose {
+                    "revocation" => format!("revoked (index {index} of {url})"),
+                    "suspension" => format!("suspended (index {index} of {url})"),
+                    p => format!("status {p} is set (index {index} of {url})"),
+                },
+            )),
+            None => return Err(format!("index {index} is beyond the end of {url}")),
+        }
+        Ok(())
+    }
+}
+
+fn types_of(doc: &Value) -> Vec<String> {
+    match doc.get("type") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// An RFC 3339 / xsd:dateTime with a time zone, in milliseconds since the epoch.
+pub fn parse_time(s: &str) -> Option<u64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+}

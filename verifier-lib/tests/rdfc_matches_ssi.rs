@@ -1,0 +1,103 @@
+//! Differential test: our cached-context `eddsa-rdfc-2022` path and ssi's own agree. A
+//! credential signed by ssi verifies with ours, and one signed by ours verifies with ssi.
+
+use did_method::SecretKey;
+use serde_json::json;
+use ssi::JWK;
+use ssi::claims::data_integrity::suites::EdDsaRdfc2022;
+use ssi::claims::data_integrity::{CryptographicSuite, DataIntegrity, ProofOptions as SsiOptions};
+use ssi::claims::vc::v2::JsonCredential;
+use ssi::claims::{SignatureEnvironment, VerificationParameters};
+use ssi::dids::{DIDKey, VerificationMethodDIDResolver};
+use ssi::verification_methods::{Multikey, ReferenceOrOwned, SingleSecretSigner};
+use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
+use verifier_lib::dids::did_key;
+use verifier_lib::rdfc::{ProofOptions, Rdfc2022};
+
+fn jwk(seed: &[u8; 32]) -> JWK {
+    let sk = ed25519_dalek::SigningKey::from_bytes(seed);
+    JWK::from(ssi::jwk::Params::OKP(ssi::jwk::OctetParams {
+        curve: "Ed25519".to_owned(),
+        public_key: ssi::jwk::Base64urlUInt(sk.verifying_key().to_bytes().to_vec()),
+        private_key: Some(ssi::jwk::Base64urlUInt(seed.to_vec())),
+    }))
+}
+
+fn credential(issuer: &str, n: u32) -> serde_json::Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", ALLIANCE_CREDENTIALS_V1],
+        "type": ["VerifiableCredential", "DriverLicense"],
+        "id": format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+        "issuer": issuer,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": "did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r",
+            "name": format!("Holder {n}"),
+            "address": {"street": "1 Main St", "city": "Springfield"},
+            "licenseClass": ["B", "C"],
+            "points": n,
+        }
+    })
+}
+
+#[test]
+fn ssi_signed_credentials_verify_with_ours_and_ours_with_ssi() {
+    let seed = [7u8; 32];
+    let ours_key = SecretKey::from_seed(&seed);
+    let (did, vm) = did_key(&ours_key.public_key());
+    let contexts = PinnedContexts::standard();
+    let rdfc = Rdfc2022::new(contexts.clone());
+    let resolver = VerificationMethodDIDResolver::<_, Multikey>::new(DIDKey);
+    let params =
+        VerificationParameters::from_resolver(&resolver).with_json_ld_loader(contexts.clone());
+    let key = jwk(&seed);
+
+    for n in 0..5 {
+        let unsigned = credential(&did, n);
+        // ssi signs, we verify.
+        let cred: JsonCredential = serde_json::from_value(unsigned.clone()).unwrap();
+        let env = SignatureEnvironment {
+            json_ld_loader: contexts.clone(),
+            eip712_loader: (),
+        };
+        let vm_iri = ssi::json_ld::IriBuf::new(vm.clone()).unwrap();
+        let signed = pollster::block_on(EdDsaRdfc2022.sign_with(
+            env,
+            cred,
+            &resolver,
+            SingleSecretSigner::new(key.clone()),
+            SsiOptions::from_method(ReferenceOrOwned::Reference(vm_iri)),
+            (),
+        ))
+        .unwrap();
+        let signed_json = serde_json::to_value(&signed).unwrap();
+        rdfc.verify(&signed_json, &ours_key.public_key())
+            .unwrap_or_else(|e| panic!("ours refused ssi's signature: {e}\n{signed_json:#}"));
+
+        // We sign, ssi verifies.
+        let created = signed_json["proof"]["created"].as_str().unwrap().to_owned();
+        let ours = rdfc
+            .sign(
+                &unsigned,
+                &ours_key,
+                &ProofOptions {
+                    verification_method: vm.clone(),
+                    proof_purpose: "assertionMethod".into(),
+                    created,
+                    challenge: None,
+                    domain: None,
+                    nonce: None,
+                },
+            )
+            .unwrap();
+        let parsed: DataIntegrity<JsonCredential, EdDsaRdfc2022> =
+            serde_json::from_value(ours.clone()).unwrap();
+        let result = pollster::block_on(parsed.verify(&params)).unwrap();
+        assert!(result.is_ok(), "ssi refused ours: {result:?}");
+        // Same inputs, same deterministic signature.
+        assert_eq!(
+            ours["proof"]["proofValue"],
+            signed_json["proof"]["proofValue"]
+        );
+    }
+}
