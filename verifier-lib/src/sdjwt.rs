@@ -467,3 +467,95 @@ fn key_binding(
         )),
     }
 }
+
+/// Issues an SD-JWT VC: `claims` (with `iss`, `vct`, `cnf`, dates) signed with EdDSA by
+/// `key`, the method `kid` of the issuer's DID; the claims named by `disclosable` (JSON
+/// pointers such as `/given_name`) are concealed behind salted SHA-256 digests. Returns the
+/// compact form, `<issuer JWT>~<disclosure>~…~`.
+pub fn issue(
+    claims: &serde_json::Map<String, Value>,
+    disclosable: &[&str],
+    kid: &str,
+    key: &did_method::SecretKey,
+) -> Result<String, String> {
+    use ssi::claims::sd_jwt::{JsonPointerBuf, SdAlg, SdJwtPayload};
+    let pointers = disclosable
+        .iter()
+        .map(|p| {
+            JsonPointerBuf::new(p.to_string()).map_err(|_| format!("{p} is not a JSON pointer"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (payload, disclosures) =
+        SdJwtPayload::conceal(claims, SdAlg::Sha256, &pointers).map_err(|e| e.to_string())?;
+    let header = serde_json::json!({"alg": "EdDSA", "typ": SD_JWT_VC_TYP, "kid": kid});
+    let mut out = sign_jwt(
+        &header,
+        &serde_json::to_value(&payload).map_err(|e| e.to_string())?,
+        key,
+    )?;
+    for d in &disclosures {
+        out.push('~');
+        out.push_str(d.encoded.as_str());
+    }
+    out.push('~');
+    Ok(out)
+}
+
+/// Presents an SD-JWT: keeps the disclosures of the claims named in `reveal` (top-level
+/// claim names; all when `None`) and appends a key-binding JWT signed by `holder_key` (the
+/// credential's `cnf` key) for `aud` and `nonce`, issued at `iat_s` (seconds).
+pub fn present(
+    sd_jwt: &str,
+    reveal: Option<&[&str]>,
+    holder_key: &did_method::SecretKey,
+    aud: &str,
+    nonce: &str,
+    iat_s: u64,
+) -> Result<String, String> {
+    use ssi::claims::sd_jwt::{DecodedDisclosure, DisclosureDescription, SdAlg, SdHash};
+    let mut parts = sd_jwt.trim_end_matches('~').split('~');
+    let jwt = parts.next().ok_or("empty SD-JWT")?;
+    let mut out = format!("{jwt}~");
+    for d in parts {
+        let decoded = DecodedDisclosure::new(d).map_err(|e| format!("disclosure: {e}"))?;
+        let keep = match (&decoded.desc, reveal) {
+            (_, None) => true,
+            (DisclosureDescription::ObjectEntry { key, .. }, Some(names)) => {
+                names.contains(&key.as_str())
+            }
+            (DisclosureDescription::ArrayItem(_), Some(_)) => true,
+        };
+        if keep {
+            out.push_str(d);
+            out.push('~');
+        }
+    }
+    let sd = SdJwt::new(&out).map_err(|e| format!("SD-JWT: {e}"))?;
+    let sd_hash = SdHash::new(SdAlg::Sha256, sd);
+    let header = serde_json::json!({"alg": "EdDSA", "typ": KB_JWT_TYP});
+    let payload =
+        serde_json::json!({"iat": iat_s, "aud": aud, "nonce": nonce, "sd_hash": sd_hash.0});
+    out.push_str(&sign_jwt(&header, &payload, holder_key)?);
+    Ok(out)
+}
+
+fn sign_jwt(
+    header: &Value,
+    payload: &Value,
+    key: &did_method::SecretKey,
+) -> Result<String, String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+    let p = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(h),
+        URL_SAFE_NO_PAD.encode(p)
+    );
+    let sig = key.sign(signing_input.as_bytes());
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    ))
+}

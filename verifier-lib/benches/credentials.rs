@@ -1,0 +1,257 @@
+//! Credential benchmark (single core, release): offline verification of
+//! (a) a Data Integrity presentation holding one credential, with its stapled registry proofs
+//!     and status list, through `Verifier::verify_bytes`;
+//! (b) an SD-JWT VC with a key-binding JWT, with its stapled registry proofs;
+//! (c) ssi's own verification of a bare Data Integrity credential of the same shape (the
+//!     baseline), and ours of the same bare credential.
+//! Ends with `credential-bench di_vp_per_s=… sdjwt_vp_per_s=… ssi_di_vc_per_s=… issue_flows_per_s=…`.
+//!
+//! `cargo bench -p verifier-lib --bench credentials [-- --seconds S]`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use did_method::state::{self, recovery_commitment};
+use did_method::*;
+use serde_json::{Value, json};
+use ssi::claims::VerificationParameters;
+use ssi::claims::data_integrity::DataIntegrity;
+use ssi::claims::data_integrity::suites::EdDsaRdfc2022;
+use ssi::claims::vc::v2::JsonCredential;
+use ssi::dids::{DIDKey, VerificationMethodDIDResolver};
+use ssi::status::bitstring_status_list::{StatusList, StatusPurpose, TimeToLive};
+use ssi::verification_methods::Multikey;
+use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
+use verifier_lib::dids::{did_key, jwk_of};
+use verifier_lib::rdfc::{ProofOptions, Rdfc2022};
+use verifier_lib::{Policy, Verifier, sdjwt};
+
+const LIST: &str = "https://issuer.example/status/1";
+
+fn rfc3339(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
+fn rate(name: &str, secs: f64, mut f: impl FnMut() -> bool) -> f64 {
+    // Warm up (context cache, allocator).
+    for _ in 0..20 {
+        assert!(f(), "{name}: verification failed");
+    }
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(secs) {
+        for _ in 0..10 {
+            assert!(f(), "{name}: verification failed");
+        }
+        n += 10;
+    }
+    let r = n as f64 / start.elapsed().as_secs_f64();
+    println!("{name:<48} {r:>10.0}/s  ({:.1} µs each)", 1e6 / r);
+    r
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let secs: f64 = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+
+    // The registry: an accredited did:alliance issuer with an anchored status list.
+    let chain = Chain::new();
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let issuer_key = sk(10);
+    let (issuer, create) = Operation::create_single_key(
+        &chain.genesis.chain_id,
+        &issuer_key.public_key(),
+        recovery_commitment(&sk(11).public_key()),
+    );
+    chain.block(vec![create.sign(&[&issuer_key, &sk(50)])]);
+    let vm = issuer.url("key-1");
+    let opts = |vm: &str, purpose: &str, created: u64, challenge: Option<&str>| ProofOptions {
+        verification_method: vm.into(),
+        proof_purpose: purpose.into(),
+        created: rfc3339(created),
+        challenge: challenge.map(str::to_owned),
+        domain: challenge.map(|_| "verifier.example".to_owned()),
+        nonce: None,
+    };
+    let subject = serde_json::to_value(
+        StatusList::from_bytes(vec![0u8; 16 * 1024], TimeToLive::default())
+            .to_credential_subject(None, StatusPurpose::Revocation),
+    )
+    .unwrap();
+    let list = rdfc
+        .sign(
+            &json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "id": LIST,
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "issuer": issuer.to_string(),
+                "validFrom": rfc3339(T0),
+                "credentialSubject": subject,
+            }),
+            &issuer_key,
+            &opts(&vm, "assertionMethod", T0, None),
+        )
+        .unwrap();
+    let list_text = serde_json::to_string(&list).unwrap();
+    let ops = vec![
+        chain
+            .op(
+                0,
+                OperationBody::AccreditIssuer {
+                    issuer: issuer.clone(),
+                    credential_types: vec![
+                        "DriverLicense".into(),
+                        "urn:alliance:vct:driver-license".into(),
+                    ],
+                    valid_until_ms: None,
+                },
+            )
+            .sign(&[&sk(100)]),
+        chain
+            .op(
+                0,
+                OperationBody::AnchorStatusList {
+                    issuer: issuer.clone(),
+                    list_id: LIST.into(),
+                    list_hash: Hash::digest(list_text.as_bytes()),
+                },
+            )
+            .sign(&[&issuer_key]),
+    ];
+    let h = chain.block(ops);
+    let now = T0 + h * 1000 + 500;
+    let proofs: Vec<RegistryProof> = [
+        state::did_key(&issuer),
+        state::issuer_key(&issuer),
+        state::status_key(&issuer, LIST),
+    ]
+    .iter()
+    .map(|k| chain.prove(k))
+    .collect();
+
+    // (a) Data Integrity presentation bundle.
+    let holder_key = sk(20);
+    let (holder, holder_vm) = did_key(&holder_key.public_key());
+    let credential = |issuer: &str| {
+        json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2", ALLIANCE_CREDENTIALS_V1],
+            "id": "urn:uuid:6f1c1a2e-5d0b-4a57-9b7e-3c1f4a3b2d10",
+            "type": ["VerifiableCredential", "DriverLicense"],
+            "issuer": issuer,
+            "validFrom": rfc3339(T0),
+            "validUntil": rfc3339(T0 + 365 * 86_400_000),
+            "credentialSubject": {"id": holder, "name": "Ada Lovelace", "licenseClass": "B",
+                                  "birthDate": "1815-12-10", "address": {"locality": "London", "country": "GB"}},
+            "credentialStatus": {"id": format!("{LIST}#42"), "type": "BitstringStatusListEntry",
+                                 "statusPurpose": "revocation", "statusListIndex": "42", "statusListCredential": LIST},
+        })
+    };
+    let vc = rdfc
+        .sign(
+            &credential(&issuer.to_string()),
+            &issuer_key,
+            &opts(&vm, "assertionMethod", T0, None),
+        )
+        .unwrap();
+    let vp = rdfc
+        .sign(
+            &json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+                    "holder": holder, "verifiableCredential": [vc]}),
+            &holder_key,
+            &opts(&holder_vm, "authentication", now - 1000, Some("c-1")),
+        )
+        .unwrap();
+    let di_bundle = serde_json::to_vec(&json!({
+        "presentation": vp, "registryProofs": proofs, "statusLists": {LIST: list_text},
+    }))
+    .unwrap();
+    let policy = Policy {
+        challenge: Some("c-1".into()),
+        domain: Some("verifier.example".into()),
+        ..Policy::default()
+    };
+    let verifier = Verifier::new(policy.clone(), Some(chain.genesis.trust_anchor()));
+    let di = rate("(a) DI presentation + stapled proofs, ours", secs, || {
+        verifier.verify_bytes(&di_bundle, now).accepted()
+    });
+
+    // (b) SD-JWT VC with key binding.
+    let claims = json!({
+        "iss": issuer.to_string(), "vct": "urn:alliance:vct:driver-license",
+        "iat": now / 1000 - 100, "exp": now / 1000 + 86_400,
+        "cnf": {"jwk": jwk_of(&holder_key.public_key())},
+        "given_name": "Ada", "family_name": "Lovelace", "birthdate": "1815-12-10",
+    });
+    let sd = sdjwt::issue(
+        claims.as_object().unwrap(),
+        &["/given_name", "/family_name", "/birthdate"],
+        &vm,
+        &issuer_key,
+    )
+    .unwrap();
+    let presented = sdjwt::present(
+        &sd,
+        Some(&["given_name", "birthdate"]),
+        &holder_key,
+        "verifier.example",
+        "c-1",
+        now / 1000,
+    )
+    .unwrap();
+    let sd_bundle =
+        serde_json::to_vec(&json!({"presentation": presented, "registryProofs": proofs[..2]}))
+            .unwrap();
+    let sdjwt_rate = rate("(b) SD-JWT VC + key binding + stapled proofs", secs, || {
+        verifier.verify_bytes(&sd_bundle, now).accepted()
+    });
+
+    // (c) The same credential, issued by a did:key so that ssi can resolve it: ssi vs ours.
+    let (key_issuer, key_vm) = did_key(&issuer_key.public_key());
+    let bare = rdfc
+        .sign(
+            &credential(&key_issuer),
+            &issuer_key,
+            &opts(&key_vm, "assertionMethod", T0, None),
+        )
+        .unwrap();
+    let bare_text = serde_json::to_string(&bare).unwrap();
+    let resolver = VerificationMethodDIDResolver::<_, Multikey>::new(DIDKey);
+    let contexts = PinnedContexts::standard();
+    let params = VerificationParameters::from_resolver(&resolver).with_json_ld_loader(contexts);
+    let ssi_rate = rate(
+        "(c) bare DI credential, ssi verify (baseline)",
+        secs,
+        || {
+            let Ok(vc) =
+                serde_json::from_str::<DataIntegrity<JsonCredential, EdDsaRdfc2022>>(&bare_text)
+            else {
+                return false;
+            };
+            matches!(pollster::block_on(vc.verify(&params)), Ok(Ok(())))
+        },
+    );
+    let public = issuer_key.public_key();
+    rate(
+        "(c') bare DI credential, ours (signature only)",
+        secs,
+        || {
+            let v: Value = serde_json::from_str(&bare_text).unwrap_or_default();
+            rdfc.verify(&v, &public).is_ok()
+        },
+    );
+
+    println!(
+        "credential-bench di_vp_per_s={di:.0} sdjwt_vp_per_s={sdjwt_rate:.0} ssi_di_vc_per_s={ssi_rate:.0} issue_flows_per_s=na"
+    );
+}
