@@ -1,0 +1,251 @@
+//! HTTP: the OpenID4VCI endpoints (public), status lists (public), and the admin API
+//! (API key), including the VC-API `POST /credentials/issue`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::issuer::{CredentialType, IssueError, Issuer};
+
+type S = State<Arc<Issuer>>;
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 256 * 1024;
+
+impl IntoResponse for IssueError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut r = (
+            status,
+            axum::Json(json!({"error": self.code, "error_description": self.description})),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == 401 {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        r
+    }
+}
+
+fn no_store(v: Value) -> Response {
+    let mut r = axum::Json(v).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn router(issuer: Arc<Issuer>) -> Router {
+    Router::new()
+        .route("/.well-known/openid-credential-issuer", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(as_metadata))
+        .route("/.well-known/openid-configuration", get(as_metadata))
+        .route("/token", post(token))
+        .route("/nonce", post(nonce))
+        .route("/credential", post(credential))
+        .route("/offers/{id}", get(offer))
+        .route("/status/{purpose}", get(status_list))
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/admin/credential-types", get(list_types).post(define_type))
+        .route("/admin/offers", post(create_offer))
+        .route("/admin/issued", get(list_issued))
+        .route("/admin/issued/{id}/{action}", post(set_status))
+        .route("/admin/audit", get(audit))
+        .route("/credentials/issue", post(vc_api_issue))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(issuer)
+}
+
+fn json_body(body: &Bytes) -> Result<Value, IssueError> {
+    verifier_lib::input::parse_json(
+        body,
+        verifier_lib::input::Limits {
+            max_bytes: MAX_BODY,
+            max_depth: 32,
+        },
+    )
+    .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+async fn admin(issuer: &Issuer, headers: &HeaderMap) -> Result<String, IssueError> {
+    let key = bearer(headers).ok_or_else(|| {
+        IssueError::new(
+            401,
+            "invalid_token",
+            "the admin API needs an API key (Authorization: Bearer …)",
+        )
+    })?;
+    issuer
+        .api_key_actor(key)
+        .await?
+        .ok_or_else(|| IssueError::new(401, "invalid_token", "unknown API key"))
+}
+
+async fn metadata(State(i): S) -> Result<Response, IssueError> {
+    Ok(axum::Json(i.metadata().await?).into_response())
+}
+
+async fn as_metadata(State(i): S) -> Response {
+    axum::Json(i.authorization_server_metadata()).into_response()
+}
+
+async fn token(State(i): S, headers: HeaderMap, body: Bytes) -> Result<Response, IssueError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(IssueError::new(
+            400,
+            "invalid_request",
+            "the token request is form-encoded",
+        ));
+    }
+    let mut form = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        if form.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(IssueError::new(
+                400,
+                "invalid_request",
+                format!("parameter {k} is repeated"),
+            ));
+        }
+    }
+    Ok(no_store(i.token(&form).await?))
+}
+
+async fn nonce(State(i): S) -> Result<Response, IssueError> {
+    Ok(no_store(i.nonce().await?))
+}
+
+async fn credential(State(i): S, headers: HeaderMap, body: Bytes) -> Result<Response, IssueError> {
+    let token = bearer(&headers).map(str::to_owned);
+    let body = json_body(&body)
+        .map_err(|e| IssueError::new(400, "invalid_credential_request", e.description))?;
+    Ok(no_store(i.credential(token.as_deref(), &body).await?))
+}
+
+async fn offer(State(i): S, Path(id): Path<String>) -> Result<Response, IssueError> {
+    Ok(no_store(i.offer_by_reference(&id).await?))
+}
+
+async fn status_list(State(i): S, Path(purpose): Path<String>) -> Result<Response, IssueError> {
+    let text = i.status_list(&purpose).await?;
+    Ok(([(header::CONTENT_TYPE, "application/vc+ld+json")], text).into_response())
+}
+
+async fn list_types(State(i): S, headers: HeaderMap) -> Result<Response, IssueError> {
+    admin(&i, &headers).await?;
+    Ok(axum::Json(json!(i.types().await?)).into_response())
+}
+
+async fn define_type(State(i): S, headers: HeaderMap, body: Bytes) -> Result<Response, IssueError> {
+    let actor = admin(&i, &headers).await?;
+    let t: CredentialType = serde_json::from_value(json_body(&body)?)
+        .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))?;
+    i.define_type(&actor, t.clone()).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!(t))).into_response())
+}
+
+async fn create_offer(
+    State(i): S,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, IssueError> {
+    let actor = admin(&i, &headers).await?;
+    let b = json_body(&body)?;
+    let type_id = b
+        .get("credentialType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| IssueError::new(400, "invalid_request", "credentialType is required"))?;
+    let claims = b
+        .get("claims")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| IssueError::new(400, "invalid_request", "claims must be an object"))?;
+    let tx = b.get("txCode").and_then(Value::as_bool).unwrap_or(true);
+    let o = i.create_offer(&actor, type_id, claims, tx).await?;
+    Ok((StatusCode::CREATED, no_store(json!(o))).into_response())
+}
+
+async fn list_issued(
+    State(i): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, IssueError> {
+    admin(&i, &headers).await?;
+    Ok(axum::Json(json!(i.issued(q.get("offer").map(String::as_str)).await?)).into_response())
+}
+
+async fn set_status(
+    State(i): S,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, IssueError> {
+    let actor = admin(&i, &headers).await?;
+    let reason = if body.is_empty() {
+        String::new()
+    } else {
+        json_body(&body)?
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    Ok(axum::Json(i.set_status(&actor, &id, &action, &reason).await?).into_response())
+}
+
+async fn audit(
+    State(i): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, IssueError> {
+    admin(&i, &headers).await?;
+    let since = q.get("sinceMs").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let limit = q
+        .get("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000)
+        .min(10_000);
+    Ok(axum::Json(json!(i.store.audit_log(since, limit).await?)).into_response())
+}
+
+async fn vc_api_issue(
+    State(i): S,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, IssueError> {
+    let actor = admin(&i, &headers).await?;
+    let b = json_body(&body)?;
+    let c = b
+        .get("credential")
+        .ok_or_else(|| IssueError::new(400, "invalid_request", "credential is required"))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(i.issue_vc_api(&actor, c).await?),
+    )
+        .into_response())
+}

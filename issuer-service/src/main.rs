@@ -1,0 +1,402 @@
+//! `alliance-issuer`: set up an agency's issuer (`init`), run it (`serve`), and drive its
+//! admin API from the command line (`define-type`, `offer`, `revoke`, `suspend`,
+//! `unsuspend`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use did_method::SecretKey;
+use did_method::operation::Operation;
+use did_method::state::recovery_commitment;
+use issuer_service::issuer::Issuer;
+use issuer_service::keys;
+use issuer_service::store::Store;
+use issuer_service::{IssuerConfig, http};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "alliance-issuer",
+    version,
+    about = "An agency's credential issuer (OpenID4VCI 1.0) for Alliance ID"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the issuer: sealed keys (passphrase from ALLIANCE_ISSUER_PASSPHRASE), its DID
+    /// (registered on the registry when --registry is given, else a did:key), the database,
+    /// and an admin API key (printed once).
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The public base URL wallets reach (the OpenID4VCI credential issuer identifier).
+        #[arg(long)]
+        issuer_url: String,
+        /// Listen address for `serve` (default: the issuer URL's host and port).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Database URL (default: SQLite file issuer.db in --dir).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Registry API to register the issuer's did:alliance DID on.
+        #[arg(long, requires = "registrar_key")]
+        registry: Option<String>,
+        /// A member registrar's key file, to endorse the DID's creation.
+        #[arg(long)]
+        registrar_key: Option<PathBuf>,
+        /// Display name in the issuer metadata.
+        #[arg(long, default_value = "Alliance ID issuer")]
+        name: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the issuer (passphrase from ALLIANCE_ISSUER_PASSPHRASE).
+    Serve {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Define (or update) a credential type from a JSON file.
+    DefineType {
+        #[command(flatten)]
+        api: Api,
+        /// `{"id", "format": "ldp_vc"|"dc+sd-jwt", "credentialType", "claims": [..], "validityDays", "name"}`
+        file: PathBuf,
+    },
+    /// Create an offer for a citizen: prints the offer link, the transaction code and a QR code.
+    Offer {
+        #[command(flatten)]
+        api: Api,
+        /// Credential type id.
+        #[arg(long = "type")]
+        type_id: String,
+        /// The claims, as a JSON object (or @FILE).
+        #[arg(long)]
+        claims: String,
+        /// No transaction code (only for offers delivered over a channel already bound to the citizen).
+        #[arg(long)]
+        no_tx_code: bool,
+        /// Write the QR code (SVG) here.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an issued credential (final).
+    Revoke(StatusArgs),
+    /// Suspend an issued credential.
+    Suspend(StatusArgs),
+    /// Lift a suspension.
+    Unsuspend(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct Api {
+    /// The issuer's base URL.
+    #[arg(long, env = "ALLIANCE_ISSUER_API")]
+    api: String,
+    /// An admin API key.
+    #[arg(long, env = "ALLIANCE_ISSUER_API_KEY", hide_env_values = true)]
+    api_key: String,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    api: Api,
+    /// The issued credential's id (`urn:uuid:…`, from `GET /admin/issued`).
+    id: String,
+    #[arg(long, default_value = "")]
+    reason: String,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alliance-issuer: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Init {
+            dir,
+            issuer_url,
+            listen,
+            database_url,
+            registry,
+            registrar_key,
+            name,
+            json,
+        } => {
+            init(
+                &dir,
+                issuer_url,
+                listen,
+                database_url,
+                registry,
+                registrar_key,
+                name,
+                json,
+            )
+            .await
+        }
+        Command::Serve { dir } => serve(&dir).await,
+        Command::DefineType { api, file } => {
+            let body: Value = serde_json::from_slice(
+                &std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
+            )?;
+            let v = call(&api, "POST", "/admin/credential-types", Some(body)).await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        Command::Offer {
+            api,
+            type_id,
+            claims,
+            no_tx_code,
+            qr,
+            json,
+        } => {
+            let claims = match claims.strip_prefix('@') {
+                Some(f) => std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?,
+                None => claims,
+            };
+            let claims: Value = serde_json::from_str(&claims).context("--claims is not JSON")?;
+            let v = call(
+                &api,
+                "POST",
+                "/admin/offers",
+                Some(json!({"credentialType": type_id, "claims": claims, "txCode": !no_tx_code})),
+            )
+            .await?;
+            if let Some(q) = qr {
+                std::fs::write(&q, v["qrSvg"].as_str().unwrap_or_default())?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "offer:     {}",
+                    v["offerByReferenceUri"].as_str().unwrap_or_default()
+                );
+                if let Some(pin) = v["txCode"].as_str() {
+                    println!("tx code:   {pin}   (give it to the citizen separately)");
+                }
+                println!("offer id:  {}", v["offerId"].as_str().unwrap_or_default());
+            }
+            Ok(())
+        }
+        Command::Revoke(a) => status(a, "revoke").await,
+        Command::Suspend(a) => status(a, "suspend").await,
+        Command::Unsuspend(a) => status(a, "unsuspend").await,
+    }
+}
+
+async fn status(a: StatusArgs, action: &str) -> Result<()> {
+    let path = format!(
+        "/admin/issued/{}/{action}",
+        url::form_urlencoded::byte_serialize(a.id.as_bytes()).collect::<String>()
+    );
+    let v = call(&a.api, "POST", &path, Some(json!({"reason": a.reason}))).await?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    if v["published"] == false {
+        bail!(
+            "recorded, but the status list is not published yet: {}",
+            v["publishError"]
+        );
+    }
+    Ok(())
+}
+
+async fn call(api: &Api, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    let url = format!("{}{path}", api.api.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let mut req = match method {
+        "POST" => client.post(&url),
+        _ => client.get(&url),
+    }
+    .bearer_auth(&api.api_key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.with_context(|| format!("calling {url}"))?;
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{status}: {} ({})",
+            v["error_description"].as_str().unwrap_or(""),
+            v["error"].as_str().unwrap_or("")
+        );
+    }
+    Ok(v)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn init(
+    dir: &Path,
+    issuer_url: String,
+    listen: Option<String>,
+    database_url: Option<String>,
+    registry: Option<String>,
+    registrar_key: Option<PathBuf>,
+    name: String,
+    json_out: bool,
+) -> Result<()> {
+    let passphrase = keys::passphrase_from_env()?;
+    if IssuerConfig::path(dir).exists() {
+        bail!(
+            "{} already holds an issuer; refusing to overwrite its keys",
+            dir.display()
+        );
+    }
+    let parsed = url::Url::parse(&issuer_url).context("--issuer-url must be a URL")?;
+    let listen = match listen {
+        Some(l) => l,
+        None => format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("127.0.0.1"),
+            parsed.port_or_known_default().unwrap_or(8080)
+        ),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut rng = rand_core::OsRng;
+    let key = SecretKey::generate(&mut rng);
+    write_private(
+        &dir.join("issuer-key.json"),
+        keys::seal(&key, &passphrase)?.as_bytes(),
+    )?;
+    let (did, vm, recovery_key_file) = match (&registry, &registrar_key) {
+        (Some(api), Some(rk)) => {
+            let registrar = did_registry::config::read_secret_key(rk)?;
+            let recovery = SecretKey::generate(&mut rng);
+            write_private(
+                &dir.join("recovery-key.json"),
+                keys::seal(&recovery, &passphrase)?.as_bytes(),
+            )?;
+            let client = did_registry::client::RegistryClient::new(api)?;
+            let genesis = client.genesis().await.context("reaching the registry")?;
+            let (did, op) = Operation::create_single_key(
+                &genesis.chain_id,
+                &key.public_key(),
+                recovery_commitment(&recovery.public_key()),
+            );
+            let op = op.sign(&[&key, &registrar]);
+            let height = client
+                .submit_and_commit(&op, Duration::from_secs(30))
+                .await
+                .context("registering the issuer's DID")?;
+            eprintln!("registered {did} at height {height}");
+            (
+                did.to_string(),
+                did.url("key-1"),
+                Some("recovery-key.json".to_owned()),
+            )
+        }
+        _ => {
+            let (did, vm) = verifier_lib::dids::did_key(&key.public_key());
+            (did, vm, None)
+        }
+    };
+    let database_url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("issuer.db").display()));
+    let config = IssuerConfig {
+        issuer_url: issuer_url.trim_end_matches('/').to_owned(),
+        listen,
+        database_url,
+        did: did.clone(),
+        verification_method: vm,
+        key_file: "issuer-key.json".into(),
+        recovery_key_file,
+        registry_api: registry,
+        display_name: name,
+        offer_ttl_s: 24 * 3600,
+        token_ttl_s: 300,
+        nonce_ttl_s: 300,
+        max_tx_code_attempts: 5,
+        batch_size: 10,
+        status_list_size: 131_072,
+        status_refresh_s: 12 * 3600,
+    };
+    let store = Store::open(&config.database_url).await?;
+    let api_key = Issuer::create_api_key(&store, "admin").await?;
+    config.save(dir)?;
+    let out =
+        json!({"did": did, "adminApiKey": api_key, "issuerUrl": config.issuer_url, "dir": dir});
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("issuer DID:    {did}");
+        println!("admin API key: {api_key}   (shown once; keep it secret)");
+        println!(
+            "run it with:   alliance-issuer serve --dir {}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    did_registry::config::write_private(path, bytes)
+}
+
+async fn serve(dir: &Path) -> Result<()> {
+    let config = IssuerConfig::load(dir)?;
+    let passphrase = keys::passphrase_from_env()?;
+    let key_path = dir.join(&config.key_file);
+    let key = keys::open(
+        &std::fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?,
+        &passphrase,
+    )?;
+    let listen = config.listen.clone();
+    let issuer = Issuer::new(config, key).await?;
+    if let Err(e) = issuer.refresh_status_lists().await {
+        tracing::warn!("status lists not published yet: {e}; retrying in the background");
+    }
+    let refresher = issuer.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            if let Err(e) = refresher.refresh_status_lists().await {
+                tracing::warn!("status list refresh: {e}");
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    tracing::info!(did = %issuer.did, "issuer serving");
+    axum::serve(listener, http::router(issuer))
+        .with_graceful_shutdown(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        })
+        .await?;
+    Ok(())
+}

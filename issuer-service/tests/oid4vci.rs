@@ -1,0 +1,543 @@
+//! The issuer as agencies run it and wallets reach it: the real `alliance-issuer` binary with
+//! a real SQLite file, over HTTP on loopback; the wallet side is `wallet-core`. Issue → present
+//! → verify in both formats, revocation, and every refusal of the OpenID4VCI flow.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use did_method::SecretKey;
+use serde_json::{Value, json};
+use verifier_lib::contexts::PinnedContexts;
+use verifier_lib::rdfc::Rdfc2022;
+use verifier_lib::{CheckKind, Policy, Verifier};
+use wallet_core::oid4vci::{self, Offer};
+use wallet_core::{WalletError, present, staple};
+
+const BIN: &str = env!("CARGO_BIN_EXE_alliance-issuer");
+const PASS: &str = "agency passphrase 1";
+
+struct Issuer {
+    child: Child,
+    url: String,
+    api_key: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_serve(dir: &std::path::Path) -> Child {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--dir", dir.to_str().unwrap()])
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    child
+}
+
+impl Issuer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://127.0.0.1:{}", free_port());
+        let out = Command::new(BIN)
+            .args([
+                "init",
+                "--dir",
+                dir.path().to_str().unwrap(),
+                "--issuer-url",
+                &url,
+                "--json",
+                "--name",
+                "Test Agency",
+            ])
+            .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let child = spawn_serve(dir.path());
+        Self {
+            child,
+            url,
+            api_key: v["adminApiKey"].as_str().unwrap().to_owned(),
+            dir,
+        }
+    }
+
+    async fn admin(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.api_key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get_admin(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn define_types(&self) {
+        for t in [
+            json!({"id": "LibraryCard", "format": "ldp_vc", "credentialType": "LibraryCard", "claims": ["name", "cardNumber"], "validityDays": 365, "name": "Library card"}),
+            json!({"id": "LibraryCardSdJwt", "format": "dc+sd-jwt", "credentialType": "urn:test:library-card", "claims": ["name", "cardNumber"], "validityDays": 365, "name": "Library card"}),
+        ] {
+            let (s, v) = self.admin("/admin/credential-types", t).await;
+            assert_eq!(s, 201, "{v}");
+        }
+    }
+
+    async fn offer(&self, type_id: &str) -> (String, String) {
+        let (s, v) = self.admin("/admin/offers", json!({"credentialType": type_id, "claims": {"name": "Ada", "cardNumber": "L-1815"}})).await;
+        assert_eq!(s, 201, "{v}");
+        (
+            v["offerByReferenceUri"].as_str().unwrap().to_owned(),
+            v["txCode"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn policy() -> Policy {
+    Policy {
+        challenge: Some("c-1".into()),
+        domain: Some("shop.example".into()),
+        require_accreditation: false,
+        require_status_anchor: false,
+        ..Policy::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_present_verify_then_revoke_in_both_formats() {
+    let issuer = Issuer::start();
+    issuer.define_types().await;
+    let holder = SecretKey::from_seed(&[42; 32]);
+
+    // W3C VC + Data Integrity.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    assert!(offer.tx_code.is_some());
+    let got = oid4vci::receive(&offer, Some(&pin), &[&holder])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].format, "ldp_vc");
+    let vc = got[0].credential.clone();
+    assert_eq!(vc["credentialSubject"]["name"], "Ada");
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let vp = present::data_integrity(
+        &rdfc,
+        std::slice::from_ref(&vc),
+        &holder,
+        "c-1",
+        "shop.example",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
+        .await
+        .unwrap();
+    let verifier = Verifier::new(policy(), None);
+    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+
+    // Revoke through the CLI; a fresh bundle staples the new list and is refused.
+    let id = vc["id"].as_str().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "revoke",
+            "--api",
+            &issuer.url,
+            "--api-key",
+            &issuer.api_key,
+            id,
+            "--reason",
+            "card lost",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
+        .await
+        .unwrap();
+    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    assert!(
+        v.failures()
+            .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
+        "{v:#?}"
+    );
+
+    // SD-JWT VC.
+    let (link, pin) = issuer.offer("LibraryCardSdJwt").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let got = oid4vci::receive(&offer, Some(&pin), &[&holder])
+        .await
+        .unwrap();
+    assert_eq!(got[0].format, "dc+sd-jwt");
+    let sd = got[0].credential.as_str().unwrap();
+    let p = present::sd_jwt(
+        sd,
+        Some(&["name"]),
+        &holder,
+        "shop.example",
+        "c-1",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = json!({"presentation": p});
+    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+
+    // The audit log has every step, and the admin API needs its key.
+    let log = issuer.get_admin("/admin/audit").await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "credential_type.define",
+        "offer.create",
+        "token.grant",
+        "credential.issue",
+        "credential.revoke",
+        "status_list.publish",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    let r = reqwest::Client::new()
+        .get(format!("{}/admin/audit", issuer.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = reqwest::Client::new()
+        .get(format!("{}/admin/audit", issuer.url))
+        .bearer_auth("aik_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(issuer.dir.path().join("issuer.db").exists());
+}
+
+async fn token(url: &str, code: &str, pin: Option<&str>) -> (u16, Value) {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair(
+        "grant_type",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    );
+    form.append_pair("pre-authorized_code", code);
+    if let Some(p) = pin {
+        form.append_pair("tx_code", p);
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{url}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.finish())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
+    let issuer = Issuer::start();
+    issuer.define_types().await;
+    let holder = SecretKey::from_seed(&[7; 32]);
+
+    // A code works once.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    oid4vci::receive(&offer, Some(&pin), &[&holder])
+        .await
+        .unwrap();
+    let (s, v) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    // The by-reference link is gone once redeemed.
+    assert!(matches!(
+        Offer::resolve(&link).await,
+        Err(WalletError::Refused { .. })
+    ));
+
+    // Wrong PINs count down, then lock the offer even for the right PIN.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (s, v) = token(&issuer.url, &offer.pre_authorized_code, Some(wrong)).await;
+    assert_eq!(s, 400);
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("4 attempts left"),
+        "{v}"
+    );
+    for _ in 0..4 {
+        token(&issuer.url, &offer.pre_authorized_code, Some(wrong)).await;
+    }
+    let (_, v) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many wrong"),
+        "{v}"
+    );
+    let (s, v) = token(&issuer.url, "no-such-code", Some(&pin)).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")));
+
+    // Bad proofs of possession.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let (_, t) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let nonce = || async {
+        let v: Value = client
+            .post(format!("{}/nonce", issuer.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["c_nonce"].as_str().unwrap().to_owned()
+    };
+    let send = |proof: String| {
+        let client = client.clone();
+        let url = issuer.url.clone();
+        let access = access.clone();
+        async move {
+            let r = client
+                .post(format!("{url}/credential"))
+                .bearer_auth(access)
+                .json(&json!({"credential_configuration_id": "LibraryCard", "proofs": {"jwt": [proof]}}))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            (
+                s,
+                v["error"].as_str().unwrap_or("").to_owned(),
+                v["error_description"].as_str().unwrap_or("").to_owned(),
+            )
+        }
+    };
+    let now = now_ms() / 1000;
+    // Signed by another key than the one it names.
+    let p = oid4vci::proof_jwt(&holder, &issuer.url, &nonce().await, now);
+    let (h, rest) = p.split_once('.').unwrap();
+    let other = oid4vci::proof_jwt(&SecretKey::from_seed(&[8; 32]), &issuer.url, "x", now);
+    let forged = format!(
+        "{h}.{}.{}",
+        rest.split('.').next().unwrap(),
+        other.rsplit('.').next().unwrap()
+    );
+    assert_eq!(send(forged).await.1, "invalid_proof");
+    // For another issuer.
+    assert_eq!(
+        send(oid4vci::proof_jwt(
+            &holder,
+            "https://other.example",
+            &nonce().await,
+            now
+        ))
+        .await
+        .1,
+        "invalid_proof"
+    );
+    // A nonce the issuer never gave.
+    assert_eq!(
+        send(oid4vci::proof_jwt(&holder, &issuer.url, "made-up", now))
+            .await
+            .1,
+        "invalid_nonce"
+    );
+    // An old proof.
+    let (_, code, d) = send(oid4vci::proof_jwt(
+        &holder,
+        &issuer.url,
+        &nonce().await,
+        now - 3600,
+    ))
+    .await;
+    assert_eq!(code, "invalid_proof", "{d}");
+    // Without a token.
+    let r = client
+        .post(format!("{}/credential", issuer.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A good proof still works after the refusals, once.
+    let (s, code, d) = send(oid4vci::proof_jwt(
+        &holder,
+        &issuer.url,
+        &nonce().await,
+        now,
+    ))
+    .await;
+    assert_eq!((s, code.as_str()), (200, ""), "{d}");
+    let (_, code, _) = send(oid4vci::proof_jwt(
+        &holder,
+        &issuer.url,
+        &nonce().await,
+        now,
+    ))
+    .await;
+    assert_eq!(code, "credential_request_denied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_issuance_binds_each_key_with_its_own_status_index() {
+    let issuer = Issuer::start();
+    issuer.define_types().await;
+    let keys: Vec<SecretKey> = (0..3)
+        .map(|i| SecretKey::from_seed(&[60 + i; 32]))
+        .collect();
+    let refs: Vec<&SecretKey> = keys.iter().collect();
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let got = oid4vci::receive(&Offer::resolve(&link).await.unwrap(), Some(&pin), &refs)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 3);
+    let mut indices = std::collections::HashSet::new();
+    for (c, k) in got.iter().zip(&keys) {
+        assert_eq!(
+            c.credential["credentialSubject"]["id"],
+            verifier_lib::dids::did_key(&k.public_key()).0
+        );
+        indices.insert(
+            c.credential["credentialStatus"][0]["statusListIndex"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(indices.len(), 3);
+    let issued = issuer.get_admin("/admin/issued").await;
+    assert_eq!(issued.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
+    let mut issuer = Issuer::start();
+    issuer.define_types().await;
+    let mut offers = vec![];
+    for _ in 0..40 {
+        offers.push(issuer.offer("LibraryCard").await);
+    }
+    // Wallets run concurrently; the issuer is killed (-9) in the middle.
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = vec![];
+    for (i, (link, pin)) in offers.into_iter().enumerate() {
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = SecretKey::from_seed(&[i as u8 + 1; 32]);
+            if let Ok(offer) = Offer::resolve(&link).await
+                && let Ok(got) = oid4vci::receive(&offer, Some(&pin), &[&key]).await
+            {
+                received
+                    .lock()
+                    .unwrap()
+                    .extend(got.into_iter().map(|g| g.credential));
+            }
+        }));
+    }
+    // Kill once some wallets hold their credential and others are still in the flow.
+    let start = std::time::Instant::now();
+    while received.lock().unwrap().len() < 5 && start.elapsed() < std::time::Duration::from_secs(20) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    issuer.child.kill().unwrap();
+    issuer.child.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    issuer.child = spawn_serve(issuer.dir.path());
+    let issued = issuer.get_admin("/admin/issued").await;
+    let issued = issued.as_array().unwrap();
+    let ids: std::collections::HashSet<&str> =
+        issued.iter().filter_map(|r| r["id"].as_str()).collect();
+    let indices: std::collections::HashSet<i64> = issued
+        .iter()
+        .filter_map(|r| r["statusIndex"].as_i64())
+        .collect();
+    assert_eq!(indices.len(), issued.len(), "a status index was used twice");
+    for c in received.lock().unwrap().iter() {
+        assert!(
+            ids.contains(c["id"].as_str().unwrap()),
+            "a credential a wallet holds has no record"
+        );
+    }
+    // After the restart, issuance goes on with fresh indices.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let got = oid4vci::receive(
+        &Offer::resolve(&link).await.unwrap(),
+        Some(&pin),
+        &[&SecretKey::from_seed(&[200; 32])],
+    )
+    .await
+    .unwrap();
+    let idx: i64 = got[0].credential["credentialStatus"][0]["statusListIndex"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(!indices.contains(&idx));
+}

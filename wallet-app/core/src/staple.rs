@@ -1,0 +1,110 @@
+//! Stapling: while online, fetch what a verifier needs to decide offline (registry proofs of
+//! each issuer's DID document, accreditation and status-list anchors, and the status lists
+//! themselves, byte for byte) and wrap it with the presentation in a bundle
+//! (`docs/presentation-bundle.md`).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use did_method::{Did, state};
+use did_registry::client::RegistryClient;
+use serde_json::{Map, Value, json};
+
+use crate::WalletError;
+
+/// The issuers and status lists a set of credentials depends on.
+fn dependencies(credentials: &[&Value]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let mut issuers = BTreeSet::new();
+    let mut lists = BTreeSet::new();
+    for c in credentials {
+        let issuer = match &c["issuer"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        let Some(issuer) = issuer else { continue };
+        let entries: Vec<&Value> = match &c["credentialStatus"] {
+            Value::Array(a) => a.iter().collect(),
+            Value::Null => vec![],
+            one => vec![one],
+        };
+        for e in entries {
+            if let Some(u) = e["statusListCredential"].as_str() {
+                lists.insert((issuer.clone(), u.to_owned()));
+            }
+        }
+        issuers.insert(issuer);
+    }
+    (issuers, lists)
+}
+
+/// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
+/// string whose issuer is `sd_jwt_issuer`).
+pub async fn bundle(
+    registry_api: &str,
+    presentation: &Value,
+    sd_jwt_issuer: Option<&str>,
+) -> Result<Value, WalletError> {
+    let registry =
+        RegistryClient::new(registry_api).map_err(|e| WalletError::Other(e.to_string()))?;
+    let creds: Vec<&Value> = match &presentation["verifiableCredential"] {
+        Value::Array(a) => a.iter().collect(),
+        Value::Null => vec![],
+        one => vec![one],
+    };
+    let (mut issuers, lists) = dependencies(&creds);
+    if let Some(i) = sd_jwt_issuer {
+        issuers.insert(i.to_owned());
+    }
+    let mut proofs = vec![];
+    for issuer in issuers.iter().filter(|i| i.starts_with("did:alliance:")) {
+        let did = Did::parse(issuer).map_err(|e| WalletError::Other(e.to_string()))?;
+        for key in [state::did_key(&did), state::issuer_key(&did)] {
+            let p = registry
+                .prove_key(&key, None)
+                .await
+                .map_err(|e| WalletError::Network {
+                    url: registry_api.to_owned(),
+                    message: e.to_string(),
+                })?;
+            proofs.push(serde_json::to_value(p).map_err(|e| WalletError::Other(e.to_string()))?);
+        }
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| WalletError::Other(e.to_string()))?;
+    let mut status_lists = Map::new();
+    for (issuer, url) in &lists {
+        let resp = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| WalletError::Network {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+        if !resp.status().is_success() {
+            return Err(WalletError::BadResponse(format!(
+                "{url}: {}",
+                resp.status()
+            )));
+        }
+        let text = resp.text().await.map_err(|e| WalletError::Network {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if let Ok(did) = Did::parse(issuer) {
+            let p = registry
+                .prove_key(&state::status_key(&did, url), None)
+                .await
+                .map_err(|e| WalletError::Network {
+                    url: registry_api.to_owned(),
+                    message: e.to_string(),
+                })?;
+            proofs.push(serde_json::to_value(p).map_err(|e| WalletError::Other(e.to_string()))?);
+        }
+        status_lists.insert(url.clone(), Value::String(text));
+    }
+    Ok(json!({"presentation": presentation, "registryProofs": proofs, "statusLists": status_lists}))
+}
