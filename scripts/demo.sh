@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# The Alliance ID demo: a local 4-validator consortium, a DID registered, resolved on another
-# member's node, proven, and the proof verified offline against the genesis alone.
+# The Alliance ID demo: a local 4-validator consortium; a DID registered, resolved on another
+# member's node, proven, and the proof verified offline against the genesis alone; then an
+# agency's issuer registers its DID, is accredited, issues a credential over OpenID4VCI into a
+# holder's wallet, the holder presents it, and a business verifies it offline: accepted, then
+# refused after the agency revokes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-toolchain.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
-echo "== building alliance-registry"
-cargo build --quiet -p did-registry --bin alliance-registry
-BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/alliance-registry"
+echo "== building alliance-registry, alliance-issuer, alliance-wallet, alliance-verify"
+cargo build --quiet -p did-registry -p issuer-service -p wallet-core -p verifier-cli --bins
+TARGET="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug"
+BIN="$TARGET/alliance-registry"
+ISSUER="$TARGET/alliance-issuer"
+WALLET="$TARGET/alliance-wallet"
+VERIFY="$TARGET/alliance-verify"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/alliance-demo.XXXXXX")"
 DEVNET_PID=""
+ISSUER_PID=""
 cleanup() {
+  if [ -n "$ISSUER_PID" ] && kill -0 "$ISSUER_PID" 2>/dev/null; then
+    kill -TERM "$ISSUER_PID"; wait "$ISSUER_PID" || true
+  fi
   if [ -n "$DEVNET_PID" ] && kill -0 "$DEVNET_PID" 2>/dev/null; then
     kill -TERM "$DEVNET_PID"; wait "$DEVNET_PID" || true
   fi
@@ -64,4 +75,67 @@ if "$BIN" proof verify "$WORK/tampered.json" --genesis "$WORK/net/genesis.json";
 fi
 
 echo
-echo "demo complete (files in $WORK); stopping the devnet"
+echo "=================== credentials ==================="
+export ALLIANCE_ISSUER_PASSPHRASE="demo passphrase, not for production"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "== the transport agency sets up its issuer: sealed keys, and its DID registered on the chain"
+"$ISSUER" init --dir "$WORK/issuer" --issuer-url "http://127.0.0.1:$PORT" --registry "$API0" \
+    --registrar-key "$REGISTRAR" --name "Demo Transport Agency" --json > "$WORK/issuer-init.json"
+ISSUER_DID=$(python3 -c "import json; print(json.load(open('$WORK/issuer-init.json'))['did'])")
+export ALLIANCE_ISSUER_API="http://127.0.0.1:$PORT"
+export ALLIANCE_ISSUER_API_KEY=$(python3 -c "import json; print(json.load(open('$WORK/issuer-init.json'))['adminApiKey'])")
+echo "issuer DID: $ISSUER_DID"
+
+echo
+echo "== the root authority accredits it for DriverLicense (on chain)"
+"$BIN" issuer accredit "$ISSUER_DID" --api "$API0" --authority-key "$WORK/net/authority-0.key" --type DriverLicense
+
+echo
+echo "== the issuer starts (its status lists are signed and their hashes anchored on chain)"
+"$ISSUER" serve --dir "$WORK/issuer" > "$WORK/issuer.out" 2> "$WORK/issuer.log" &
+ISSUER_PID=$!
+for _ in $(seq 1 300); do
+  grep -q "listening on" "$WORK/issuer.out" 2>/dev/null && break
+  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$WORK/issuer.log"; exit 1; }
+  sleep 0.1
+done
+cat > "$WORK/driver-license.json" <<'JSON'
+{"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense",
+ "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}
+JSON
+"$ISSUER" define-type "$WORK/driver-license.json" > /dev/null
+
+echo
+echo "== at the desk, the agency creates an offer for the citizen (link + QR code + PIN)"
+"$ISSUER" offer --type DriverLicense --claims '{"name": "Ada Lovelace", "licenseClass": "B"}' \
+    --qr "$WORK/offer-qr.svg" --json > "$WORK/offer.json"
+LINK=$(python3 -c "import json; print(json.load(open('$WORK/offer.json'))['offerByReferenceUri'])")
+PIN=$(python3 -c "import json; print(json.load(open('$WORK/offer.json'))['txCode'])")
+echo "offer: $LINK   PIN: $PIN   (QR code: $WORK/offer-qr.svg)"
+
+echo
+echo "== the citizen's wallet receives the credential over OpenID4VCI"
+"$WALLET" new-key --out "$WORK/holder.key"
+"$WALLET" receive "$LINK" --tx-code "$PIN" --key "$WORK/holder.key" --out "$WORK/license.json"
+
+echo
+echo "== the citizen presents it to a shop (challenge c-123); the wallet staples registry proofs"
+"$WALLET" present "$WORK/license.json" --key "$WORK/holder.key" --challenge c-123 --domain shop.example \
+    --registry "$API2" --out "$WORK/bundle.json"
+
+echo
+echo "== offline, the shop verifies: signatures, issuer binding, accreditation, revocation, proofs"
+"$VERIFY" "$WORK/bundle.json" --anchor "$WORK/net/genesis.json" --challenge c-123 --domain shop.example
+
+echo
+echo "== the agency revokes the licence; the next presentation is refused"
+CRED_ID=$(python3 -c "import json; print(json.load(open('$WORK/license.json'))['credential']['id'])")
+"$ISSUER" revoke "$CRED_ID" --reason "licence withdrawn" > /dev/null
+"$WALLET" present "$WORK/license.json" --key "$WORK/holder.key" --challenge c-456 --domain shop.example \
+    --registry "$API2" --out "$WORK/bundle-after.json"
+if "$VERIFY" "$WORK/bundle-after.json" --anchor "$WORK/net/genesis.json" --challenge c-456 --domain shop.example; then
+  echo "a revoked credential was accepted"; exit 1
+fi
+
+echo
+echo "demo complete (files in $WORK); stopping the issuer and the devnet"

@@ -501,7 +501,8 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
     }
     // Kill once some wallets hold their credential and others are still in the flow.
     let start = std::time::Instant::now();
-    while received.lock().unwrap().len() < 5 && start.elapsed() < std::time::Duration::from_secs(20) {
+    while received.lock().unwrap().len() < 5 && start.elapsed() < std::time::Duration::from_secs(20)
+    {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     issuer.child.kill().unwrap();

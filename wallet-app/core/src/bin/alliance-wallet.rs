@@ -1,0 +1,173 @@
+//! `alliance-wallet`: a command-line holder on `wallet-core`, for agencies' desks, scripts and
+//! the demo (the citizen's wallet is the desktop app). Keys and credentials are plain files
+//! here; the desktop wallet keeps them in the OS keyring and an encrypted store.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use did_method::SecretKey;
+use serde_json::{Value, json};
+use verifier_lib::contexts::PinnedContexts;
+use verifier_lib::rdfc::Rdfc2022;
+use wallet_core::oid4vci::{self, Offer};
+use wallet_core::{present, staple};
+
+#[derive(Parser)]
+#[command(
+    name = "alliance-wallet",
+    version,
+    about = "A command-line holder for Alliance ID credentials"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a holder key (its did:key is printed).
+    NewKey {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Receive a credential from an offer link (OpenID4VCI), bound to the holder key.
+    Receive {
+        /// `openid-credential-offer://…` link (or the offer JSON).
+        offer: String,
+        /// The transaction code the agency gave you.
+        #[arg(long)]
+        tx_code: Option<String>,
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to store the credential (JSON: format and credential).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Present a stored credential for a verifier, with stapled registry proofs and status
+    /// lists, as a bundle file that verifies offline.
+    Present {
+        credential: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// The verifier's challenge (Data Integrity) or nonce (SD-JWT).
+        #[arg(long)]
+        challenge: String,
+        /// The verifier's domain (Data Integrity) or audience (SD-JWT).
+        #[arg(long)]
+        domain: String,
+        /// Claims to disclose (SD-JWT; comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        reveal: Option<Vec<String>>,
+        /// A registry node's API, to fetch the registry proofs.
+        #[arg(long)]
+        registry: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn read_key(path: &PathBuf) -> Result<SecretKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    SecretKey::from_multibase(text.trim())
+        .map_err(|e| anyhow::anyhow!("{} is not a holder key: {e}", path.display()))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::NewKey { out } => {
+            if out.exists() {
+                bail!("{} exists; refusing to overwrite a key", out.display());
+            }
+            let key = SecretKey::generate(&mut rand_core::OsRng);
+            did_registry::config::write_private(&out, key.to_multibase().as_bytes())?;
+            println!("{}", verifier_lib::dids::did_key(&key.public_key()).0);
+        }
+        Command::Receive {
+            offer,
+            tx_code,
+            key,
+            out,
+        } => {
+            let key = read_key(&key)?;
+            let offer = Offer::resolve(&offer).await?;
+            let got = oid4vci::receive(&offer, tx_code.as_deref(), &[&key]).await?;
+            let first = got.into_iter().next().context("no credential received")?;
+            let stored = json!({"format": first.format, "configurationId": first.configuration_id, "issuer": offer.credential_issuer, "credential": first.credential});
+            std::fs::write(&out, serde_json::to_string_pretty(&stored)?)?;
+            println!(
+                "received a {} credential ({}) into {}",
+                first.format,
+                first.configuration_id,
+                out.display()
+            );
+        }
+        Command::Present {
+            credential,
+            key,
+            challenge,
+            domain,
+            reveal,
+            registry,
+            out,
+        } => {
+            let key = read_key(&key)?;
+            let stored: Value = serde_json::from_slice(
+                &std::fs::read(&credential)
+                    .with_context(|| format!("reading {}", credential.display()))?,
+            )?;
+            let bundle = match stored["format"].as_str() {
+                Some("ldp_vc") => {
+                    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+                    let vp = present::data_integrity(
+                        &rdfc,
+                        std::slice::from_ref(&stored["credential"]),
+                        &key,
+                        &challenge,
+                        &domain,
+                        now_ms(),
+                    )?;
+                    staple::bundle(&registry, &vp, None).await?
+                }
+                Some("dc+sd-jwt") => {
+                    let sd = stored["credential"]
+                        .as_str()
+                        .context("the stored SD-JWT is not a string")?;
+                    let names: Option<Vec<&str>> = reveal
+                        .as_ref()
+                        .map(|r| r.iter().map(String::as_str).collect());
+                    let p =
+                        present::sd_jwt(sd, names.as_deref(), &key, &domain, &challenge, now_ms())?;
+                    let iss = issuer_of_sd_jwt(sd)?;
+                    let mut b = staple::bundle(&registry, &Value::Null, Some(&iss)).await?;
+                    b["presentation"] = Value::String(p);
+                    b
+                }
+                other => bail!("unknown credential format {other:?}"),
+            };
+            std::fs::write(&out, serde_json::to_vec_pretty(&bundle)?)?;
+            println!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn issuer_of_sd_jwt(sd: &str) -> Result<String> {
+    use base64::Engine;
+    let payload = sd.split('.').nth(1).context("malformed SD-JWT")?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
+    let v: Value = serde_json::from_slice(&bytes)?;
+    Ok(v["iss"]
+        .as_str()
+        .context("the SD-JWT has no iss")?
+        .to_owned())
+}
