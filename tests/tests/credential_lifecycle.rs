@@ -1,0 +1,321 @@
+//! The whole system, as the README demo runs it: a 4-validator devnet; an agency's issuer
+//! registers its `did:alliance` DID, is accredited by the root authority, anchors its status
+//! lists; a citizen receives credentials in both formats over OpenID4VCI; a business verifies
+//! the presentations offline against the genesis alone; a revocation is then refused.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use did_method::{Genesis, SecretKey};
+use serde_json::{Value, json};
+use verifier_lib::contexts::PinnedContexts;
+use verifier_lib::rdfc::Rdfc2022;
+use verifier_lib::{CheckKind, Policy, Verifier};
+use wallet_core::oid4vci::{self, Offer};
+use wallet_core::{present, staple};
+
+/// The workspace's binaries, beside this test's executable (`target/debug/deps/..`).
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        p.exists(),
+        "{} is not built (cargo test --workspace builds it)",
+        p.display()
+    );
+    p
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        unsafe_sigterm(&self.0);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SIGTERM through the `kill` command (no libc in this crate): the devnet stops its nodes.
+fn unsafe_sigterm(c: &Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(c.id().to_string())
+        .status();
+}
+
+const PASS: &str = "e2e issuer passphrase";
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn start_devnet(dir: &Path) -> (Proc, Value) {
+    let mut child = Command::new(bin("alliance-registry"))
+        .args([
+            "devnet",
+            "--validators",
+            "4",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let start = Instant::now();
+    loop {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 || start.elapsed() > Duration::from_secs(120) {
+            panic!("devnet did not start");
+        }
+        if line.contains("devnet ready") {
+            break;
+        }
+    }
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = vec![];
+        let _ = err.read_to_end(&mut sink);
+    });
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("devnet.json")).unwrap()).unwrap();
+    (Proc(child), info)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agency_issues_citizen_presents_business_verifies_offline() {
+    let work = tempfile::tempdir().unwrap();
+    let net = work.path().join("net");
+    let (_devnet, info) = start_devnet(&net);
+    let api0 = info["nodes"][0]["api"].as_str().unwrap().to_owned();
+    let api2 = info["nodes"][2]["api"].as_str().unwrap().to_owned();
+    let registrar = info["registrarKey"].as_str().unwrap().to_owned();
+    let genesis: Genesis =
+        serde_json::from_slice(&std::fs::read(net.join("genesis.json")).unwrap()).unwrap();
+
+    // The agency's issuer, registered on chain and accredited for both of its types.
+    let issuer_dir = work.path().join("issuer");
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let init: Value = serde_json::from_str(&run(Command::new(bin("alliance-issuer")).args([
+        "init",
+        "--dir",
+        issuer_dir.to_str().unwrap(),
+        "--issuer-url",
+        &url,
+        "--registry",
+        &api0,
+        "--registrar-key",
+        &registrar,
+        "--json",
+    ])))
+    .unwrap();
+    let did = init["did"].as_str().unwrap().to_owned();
+    let api_key = init["adminApiKey"].as_str().unwrap().to_owned();
+    assert!(did.starts_with("did:alliance:"));
+    run(Command::new(bin("alliance-registry")).args([
+        "issuer",
+        "accredit",
+        &did,
+        "--api",
+        &api0,
+        "--authority-key",
+        net.join("authority-0.key").to_str().unwrap(),
+        "--type",
+        "DriverLicense",
+        "--type",
+        "urn:alliance:vct:driver-license",
+    ]));
+    let mut serve = Command::new(bin("alliance-issuer"))
+        .args(["serve", "--dir", issuer_dir.to_str().unwrap()])
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let _issuer = Proc(serve);
+
+    let client = reqwest::Client::new();
+    for t in [
+        json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
+        json!({"id": "DriverLicenseSdJwt", "format": "dc+sd-jwt", "credentialType": "urn:alliance:vct:driver-license", "claims": ["name", "licenseClass", "birthdate"], "validityDays": 1825, "name": "Driver licence"}),
+    ] {
+        let r = client
+            .post(format!("{url}/admin/credential-types"))
+            .bearer_auth(&api_key)
+            .json(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let offer = |type_id: &'static str, claims: Value| {
+        let client = client.clone();
+        let (url, key) = (url.clone(), api_key.clone());
+        async move {
+            let v: Value = client
+                .post(format!("{url}/admin/offers"))
+                .bearer_auth(key)
+                .json(&json!({"credentialType": type_id, "claims": claims}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                v["offerByReferenceUri"].as_str().unwrap().to_owned(),
+                v["txCode"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let verifier = |challenge: &str| {
+        Verifier::new(
+            Policy {
+                challenge: Some(challenge.into()),
+                domain: Some("shop.example".into()),
+                ..Policy::default()
+            },
+            Some(genesis.trust_anchor()),
+        )
+    };
+    let holder = SecretKey::from_seed(&[11; 32]);
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+
+    // W3C VC with Data Integrity: accepted under the strict default policy.
+    let (link, pin) = offer(
+        "DriverLicense",
+        json!({"name": "Ada Lovelace", "licenseClass": "B"}),
+    )
+    .await;
+    let got = oid4vci::receive(
+        &Offer::resolve(&link).await.unwrap(),
+        Some(&pin),
+        &[&holder],
+    )
+    .await
+    .unwrap();
+    let vc = got[0].credential.clone();
+    let vp = present::data_integrity(
+        &rdfc,
+        std::slice::from_ref(&vc),
+        &holder,
+        "c-1",
+        "shop.example",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
+    let v = verifier("c-1").verify_bytes(&bundle, now_ms());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    for kind in [
+        CheckKind::Accreditation,
+        CheckKind::StatusAnchor,
+        CheckKind::IssuerBinding,
+        CheckKind::RegistryProof,
+    ] {
+        assert!(v.checks.iter().any(|c| c.kind == kind), "no {kind:?} check");
+    }
+
+    // SD-JWT VC with selective disclosure and key binding.
+    let (link, pin) = offer(
+        "DriverLicenseSdJwt",
+        json!({"name": "Ada Lovelace", "licenseClass": "B", "birthdate": "1815-12-10"}),
+    )
+    .await;
+    let got = oid4vci::receive(
+        &Offer::resolve(&link).await.unwrap(),
+        Some(&pin),
+        &[&holder],
+    )
+    .await
+    .unwrap();
+    let sd = got[0].credential.as_str().unwrap();
+    let p = present::sd_jwt(
+        sd,
+        Some(&["licenseClass"]),
+        &holder,
+        "shop.example",
+        "c-2",
+        now_ms(),
+    )
+    .unwrap();
+    let mut b = staple::bundle(&api2, &Value::Null, Some(&did))
+        .await
+        .unwrap();
+    b["presentation"] = Value::String(p);
+    let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+
+    // The agency revokes the W3C credential: a fresh presentation is refused.
+    let r: Value = client
+        .post(format!(
+            "{url}/admin/issued/{}/revoke",
+            vc["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&api_key)
+        .json(&json!({"reason": "withdrawn"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["published"], true, "{r}");
+    let vp = present::data_integrity(
+        &rdfc,
+        std::slice::from_ref(&vc),
+        &holder,
+        "c-3",
+        "shop.example",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
+    let v = verifier("c-3").verify_bytes(&bundle, now_ms());
+    assert!(
+        v.failures()
+            .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
+        "{v:#?}"
+    );
+}
