@@ -216,8 +216,162 @@ impl Rdfc2022 {
         let mut config = proof.clone();
         config.remove("proofValue");
         let config_lines = self.canonical_lines(&active, &Value::Object(config))?;
-        let doc_lines = self.canonical_lines(&active, &Value::Object(body))?;
+        let doc_lines = match self.presentation_lines(context, &body)? {
+            Some(lines) => lines,
+            None => self.canonical_lines(&active, &Value::Object(body))?,
+        };
         Ok((config_lines, doc_lines))
+    }
+
+    /// [`Self::canonical_forms`] without the presentation shortcut: every document expanded
+    /// as one (what the shortcut must equal; for tests).
+    pub fn canonical_forms_direct(
+        &self,
+        secured: &Value,
+    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
+        let Value::Object(doc) = secured else {
+            return Err(malformed("the document is not a JSON object"));
+        };
+        let proof = single_proof(secured)?;
+        let context = doc
+            .get("@context")
+            .ok_or_else(|| malformed("the document has no @context"))?;
+        let active = self.active_context(context)?;
+        let mut body = doc.clone();
+        body.remove("@context");
+        body.remove("proof");
+        let mut config = proof.clone();
+        config.remove("proofValue");
+        Ok((
+            self.canonical_lines(&active, &Value::Object(config))?,
+            self.canonical_lines(&active, &Value::Object(body))?,
+        ))
+    }
+
+    /// The canonical lines of a presentation document built from parts: the presentation's
+    /// own quads, and each embedded credential's quads (expanded with its own cached context)
+    /// moved into the named graph the `verifiableCredential` graph container gives it. This is
+    /// the dataset JSON-LD produces for the whole document, without re-processing each
+    /// credential's `@context` inside the presentation's expansion. It applies only when the
+    /// result is the same by construction: the presentation's contexts start with VC 2.0 (so
+    /// `verifiableCredential` is the protected `@graph` container of
+    /// `https://www.w3.org/2018/credentials#verifiableCredential`) and each credential is an
+    /// object whose `@context` starts with the presentation's (so its active context is the
+    /// same whether processed alone or nested). Otherwise `None`: expand the whole document.
+    fn presentation_lines(
+        &self,
+        context: &Value,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Vec<String>>, RdfcError> {
+        use rdf_types::{Id, LexicalQuad, Quad, Term};
+        const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+        const VC_PREDICATE: &str = "https://www.w3.org/2018/credentials#verifiableCredential";
+        const VP_TYPE: &str = "https://www.w3.org/2018/credentials#VerifiablePresentation";
+        const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+        let vp_contexts: Vec<&Value> = match context {
+            Value::Array(a) => a.iter().collect(),
+            one => vec![one],
+        };
+        if vp_contexts.first().and_then(|c| c.as_str()) != Some(VC_V2) {
+            return Ok(None);
+        }
+        let is_vp = match body.get("type") {
+            Some(Value::String(t)) => t == "VerifiablePresentation",
+            Some(Value::Array(a)) => a.iter().any(|t| t == "VerifiablePresentation"),
+            _ => false,
+        };
+        let credentials: Vec<&Value> = match body.get("verifiableCredential") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v @ Value::Object(_)) => vec![v],
+            _ => return Ok(None),
+        };
+        if !is_vp || credentials.is_empty() {
+            return Ok(None);
+        }
+        for c in &credentials {
+            let ok = match c.get("@context") {
+                Some(Value::Array(a)) => {
+                    a.len() >= vp_contexts.len() && a.iter().zip(&vp_contexts).all(|(x, y)| x == *y)
+                }
+                Some(one) => vp_contexts.len() == 1 && one == vp_contexts[0],
+                None => false,
+            };
+            if !ok || c.get("@graph").is_some() || c.get("@id").is_some() {
+                return Ok(None);
+            }
+        }
+        let blank = |prefix: &str, b: &rdf_types::BlankIdBuf| {
+            rdf_types::BlankIdBuf::from_suffix(&format!("{prefix}{}", b.suffix()))
+                .map_err(|_| RdfcError::Rdf("blank node label".into()))
+        };
+        let relabel_id = |prefix: &str, id: Id| -> Result<Id, RdfcError> {
+            Ok(match id {
+                Id::Blank(b) => Id::Blank(blank(prefix, &b)?),
+                iri => iri,
+            })
+        };
+        let relabel = |prefix: &str,
+                       q: LexicalQuad,
+                       default_graph: Option<Id>|
+         -> Result<LexicalQuad, RdfcError> {
+            let Quad(s, p, o, g) = q;
+            let o = match o {
+                Term::Id(id) => Term::Id(relabel_id(prefix, id)?),
+                lit => lit,
+            };
+            let g = match g {
+                Some(g) => Some(relabel_id(prefix, g)?),
+                None => default_graph,
+            };
+            Ok(Quad(relabel_id(prefix, s)?, p, o, g))
+        };
+        let active = self.active_context(context)?;
+        let mut vp_body = body.clone();
+        vp_body.remove("verifiableCredential");
+        let mut all: Vec<LexicalQuad> = vec![];
+        for q in self.quads(&active, &Value::Object(vp_body))? {
+            all.push(relabel("p", q, None)?);
+        }
+        let subject = all
+            .iter()
+            .find(|Quad(_, p, o, g)| {
+                g.is_none()
+                    && p.as_str() == RDF_TYPE
+                    && matches!(o, Term::Id(Id::Iri(i)) if i.as_str() == VP_TYPE)
+            })
+            .map(|q| q.0.clone())
+            .ok_or_else(|| RdfcError::Rdf("the presentation node was not found".into()))?;
+        let predicate = rdf_types::IriBuf::new(VC_PREDICATE.to_owned())
+            .map_err(|_| RdfcError::Rdf("predicate IRI".into()))?;
+        for (i, c) in credentials.into_iter().enumerate() {
+            let Value::Object(cred) = c else {
+                return Ok(None);
+            };
+            let cred_context = cred
+                .get("@context")
+                .ok_or_else(|| malformed("a credential has no @context"))?;
+            let active = self.active_context(cred_context)?;
+            let mut cred_body = cred.clone();
+            cred_body.remove("@context");
+            let graph = Id::Blank(blank(
+                &format!("g{i}x"),
+                &rdf_types::BlankIdBuf::from_suffix("0")
+                    .map_err(|_| RdfcError::Rdf("blank node label".into()))?,
+            )?);
+            all.push(Quad(
+                subject.clone(),
+                predicate.clone(),
+                Term::Id(graph.clone()),
+                None,
+            ));
+            for q in self.quads(&active, &Value::Object(cred_body))? {
+                all.push(relabel(&format!("c{i}x"), q, Some(graph.clone()))?);
+            }
+        }
+        Ok(Some(
+            ssi::rdf::urdna2015::normalize(all.iter().map(|q| q.as_lexical_quad_ref()))
+                .into_nquads_lines(),
+        ))
     }
 
     fn active_context(&self, context: &Value) -> Result<Arc<ActiveContext>, RdfcError> {
@@ -247,11 +401,23 @@ impl Rdfc2022 {
         Ok(processed)
     }
 
-    fn canonical_lines(
+    /// The RDF quads of `body` (no `@context`) under `active`.
+    fn quads(
         &self,
         active: &ActiveContext,
         body: &Value,
-    ) -> Result<Vec<String>, RdfcError> {
+    ) -> Result<Vec<rdf_types::LexicalQuad>, RdfcError> {
+        let expanded = self.expand(active, body)?;
+        let mut env = LdEnvironment::default();
+        env.quads_of(&expanded)
+            .map_err(|e| RdfcError::Rdf(e.to_string()))
+    }
+
+    fn expand(
+        &self,
+        active: &ActiveContext,
+        body: &Value,
+    ) -> Result<ExpandedDocument<IriBuf, BlankIdBuf>, RdfcError> {
         let json = to_ld_json(body)?;
         // ssi's policy: invalid terms rejected, undefined terms rejected (never dropped
         // silently from what the signature covers).
@@ -263,7 +429,7 @@ impl Rdfc2022 {
             },
             ..Default::default()
         };
-        let expanded: ExpandedDocument<IriBuf, BlankIdBuf> = pollster::block_on(json.expand_full(
+        pollster::block_on(json.expand_full(
             &mut (),
             active.clone(),
             None,
@@ -271,7 +437,15 @@ impl Rdfc2022 {
             options,
             (),
         ))
-        .map_err(|e| RdfcError::Expansion(e.to_string()))?;
+        .map_err(|e| RdfcError::Expansion(e.to_string()))
+    }
+
+    fn canonical_lines(
+        &self,
+        active: &ActiveContext,
+        body: &Value,
+    ) -> Result<Vec<String>, RdfcError> {
+        let expanded = self.expand(active, body)?;
         let mut env = LdEnvironment::default();
         env.canonical_form_of(&expanded)
             .map_err(|e| RdfcError::Rdf(e.to_string()))

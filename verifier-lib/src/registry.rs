@@ -28,6 +28,48 @@ pub struct RegistryEvidence {
     entries: HashMap<String, VerifiedEntry>,
 }
 
+/// Proofs already verified against an anchor, by the hash of (anchor, proof): the issuers'
+/// proofs are the same in every presentation, and their cryptographic check does not depend
+/// on the time (freshness is checked again on each use). Bounded; `Sync`.
+#[derive(Debug, Default)]
+pub struct ProofCache {
+    map: std::sync::Mutex<HashMap<[u8; 32], VerifiedEntry>>,
+}
+
+/// Most proofs a [`ProofCache`] keeps (it starts over when full).
+const MAX_CACHED_PROOFS: usize = 4096;
+
+impl ProofCache {
+    fn key(anchor: &did_method::TrustAnchor, proof: &RegistryProof) -> Option<[u8; 32]> {
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(anchor).ok()?);
+        h.update([0]);
+        h.update(serde_json::to_vec(proof).ok()?);
+        Some(h.finalize().into())
+    }
+
+    fn verify(
+        &self,
+        anchor: &did_method::TrustAnchor,
+        proof: &RegistryProof,
+    ) -> Result<VerifiedEntry, String> {
+        let key = Self::key(anchor, proof);
+        if let Some(k) = key
+            && let Some(e) = self.map.lock().ok().and_then(|m| m.get(&k).cloned())
+        {
+            return Ok(e);
+        }
+        let e = proof.verify(anchor).map_err(|e| e.to_string())?;
+        if let (Some(k), Ok(mut m)) = (key, self.map.lock()) {
+            if m.len() >= MAX_CACHED_PROOFS {
+                m.clear();
+            }
+            m.insert(k, e.clone());
+        }
+        Ok(e)
+    }
+}
+
 impl RegistryEvidence {
     /// Verifies every proof (at `now_ms`, milliseconds since the Unix epoch) and keeps the
     /// valid and fresh ones. One check per proof is appended to `checks`.
@@ -37,9 +79,24 @@ impl RegistryEvidence {
         now_ms: u64,
         checks: &mut Vec<Check>,
     ) -> Self {
+        Self::verify_cached(proofs, policy, now_ms, checks, None)
+    }
+
+    /// [`Self::verify`], reusing (and filling) `cache` for the cryptographic checks.
+    pub fn verify_cached(
+        proofs: &[RegistryProof],
+        policy: &RegistryPolicy,
+        now_ms: u64,
+        checks: &mut Vec<Check>,
+        cache: Option<&ProofCache>,
+    ) -> Self {
         let mut entries: HashMap<String, VerifiedEntry> = HashMap::new();
         for proof in proofs {
-            let entry = match proof.verify(&policy.anchor) {
+            let verified = match cache {
+                Some(c) => c.verify(&policy.anchor, proof),
+                None => proof.verify(&policy.anchor).map_err(|e| e.to_string()),
+            };
+            let entry = match verified {
                 Ok(e) => e,
                 Err(e) => {
                     checks.push(Check::fail(

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use did_method::{Did, RegistryProof, TrustAnchor};
 use serde_json::Value;
+use sha2::Digest;
 
 use crate::contexts::PinnedContexts;
 use crate::dids::{self, Relationship};
@@ -28,10 +29,23 @@ const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
 /// JSON-LD contexts.
 pub struct Verifier {
     rdfc: Arc<Rdfc2022>,
+    caches: Arc<Caches>,
     policy: Policy,
     anchor: Option<TrustAnchor>,
     limits: Limits,
 }
+
+/// What repeats across presentations of one issuer's credentials: its registry proofs and its
+/// status lists. Only cryptographic results are cached (keyed by the exact bytes and the key
+/// or anchor they were checked against); freshness and policy are checked on every use.
+#[derive(Debug, Default)]
+struct Caches {
+    proofs: crate::registry::ProofCache,
+    /// (SHA-256 of a status list's text, signing key) whose signature verified.
+    list_signatures: std::sync::Mutex<std::collections::HashSet<([u8; 32], [u8; 32])>>,
+}
+
+const MAX_CACHED_LISTS: usize = 1024;
 
 /// The material stapled beside a presentation.
 struct Stapled {
@@ -54,6 +68,7 @@ impl Verifier {
     ) -> Self {
         Self {
             rdfc: Arc::new(Rdfc2022::new(contexts)),
+            caches: Arc::new(Caches::default()),
             policy,
             anchor,
             limits: Limits::default(),
@@ -74,6 +89,7 @@ impl Verifier {
     pub fn with_policy(&self, policy: Policy) -> Self {
         Self {
             rdfc: self.rdfc.clone(),
+            caches: self.caches.clone(),
             policy,
             anchor: self.anchor.clone(),
             limits: self.limits,
@@ -200,11 +216,12 @@ impl Verifier {
                 ));
                 RegistryEvidence::default()
             }
-            (Some(anchor), false) => RegistryEvidence::verify(
+            (Some(anchor), false) => RegistryEvidence::verify_cached(
                 &proofs,
                 &self.policy.registry(anchor.clone()),
                 now_ms,
                 &mut v.checks,
+                Some(&self.caches.proofs),
             ),
         };
         Some(Stapled {
@@ -229,6 +246,7 @@ impl Verifier {
             &st.evidence,
             now_ms,
             v,
+            None,
         );
         // Challenge and domain: the verifier's own, so an old presentation cannot be replayed.
         if let Ok(info) = Rdfc2022::proof_info(vp) {
@@ -365,6 +383,7 @@ impl Verifier {
             &st.evidence,
             now_ms,
             v,
+            None,
         );
         match &signer {
             Some(s) if *s == issuer => v.push(Check::pass(
@@ -408,6 +427,7 @@ impl Verifier {
 
     /// Purpose, key resolution for `relationship`, signature and proof dates. Returns the
     /// DID that controls the signing key when it could be resolved.
+    #[allow(clippy::too_many_arguments)]
     fn proof_checks(
         &self,
         doc: &Value,
@@ -416,6 +436,7 @@ impl Verifier {
         evidence: &RegistryEvidence,
         now_ms: u64,
         v: &mut Verdict,
+        cache_key: Option<[u8; 32]>,
     ) -> Option<String> {
         let info = match Rdfc2022::proof_info(doc) {
             Ok(i) => i,
@@ -483,7 +504,28 @@ impl Verifier {
                 return None;
             }
         };
-        match self.rdfc.verify(doc, &resolved.key) {
+        let cached = cache_key.map(|k| (k, resolved.key.to_bytes()));
+        let known = cached.is_some_and(|c| {
+            self.caches
+                .list_signatures
+                .lock()
+                .is_ok_and(|set| set.contains(&c))
+        });
+        let result = if known {
+            Ok(())
+        } else {
+            self.rdfc.verify(doc, &resolved.key)
+        };
+        if result.is_ok()
+            && !known
+            && let (Some(c), Ok(mut set)) = (cached, self.caches.list_signatures.lock())
+        {
+            if set.len() >= MAX_CACHED_LISTS {
+                set.clear();
+            }
+            set.insert(c);
+        }
+        match result {
             Ok(()) => v.push(Check::pass(
                 CheckKind::Signature,
                 subject,
@@ -694,6 +736,7 @@ impl Verifier {
             &st.evidence,
             now_ms,
             &mut sub,
+            Some(sha2::Sha256::digest(text.as_bytes()).into()),
         );
         if let Some(f) = sub.failures().next() {
             return Err(format!("status list {url}: {}", f.reason));

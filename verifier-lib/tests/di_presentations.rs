@@ -497,3 +497,48 @@ fn a_credential_proof_with_the_wrong_purpose_is_refused() {
     let v = f.verify(&f.bundle(f.present(vec![vc])));
     assert_fails(&v, CheckKind::ProofPurpose, "expected assertionMethod");
 }
+
+#[test]
+fn one_verifier_reused_never_lets_cached_results_turn_a_bad_bundle_good() {
+    let f = Fixture::new();
+    let verifier = Verifier::new(f.policy(), Some(f.chain.genesis.trust_anchor()));
+    let vc = f.sign_credential(&f.unsigned_credential());
+    let good = f.bundle(f.present(vec![vc.clone()]));
+    assert!(verifier.verify_bytes(&good, f.now).accepted());
+    // Same issuer material, now with a tampered registry proof.
+    let mut b: Value = serde_json::from_slice(&good).unwrap();
+    b["registryProofs"][0]["header"]["height"] = json!(99);
+    assert!(
+        !verifier
+            .verify_bytes(&serde_json::to_vec(&b).unwrap(), f.now)
+            .accepted()
+    );
+    // The revoked list stapled under the good list's URL: its signature is cached as valid,
+    // but it is not the anchored list.
+    let mut b: Value = serde_json::from_slice(&good).unwrap();
+    b["statusLists"][LIST] = b["statusLists"][REVOKED_LIST].clone();
+    assert!(
+        !verifier
+            .verify_bytes(&serde_json::to_vec(&b).unwrap(), f.now)
+            .accepted()
+    );
+    // A revoked credential stays revoked however often its list was seen.
+    let mut c = f.unsigned_credential();
+    c["credentialStatus"]["statusListCredential"] = REVOKED_LIST.into();
+    let revoked = f.bundle(f.present(vec![f.sign_credential(&c)]));
+    for _ in 0..2 {
+        assert!(!verifier.verify_bytes(&revoked, f.now).accepted());
+    }
+    // Freshness is checked on every use: the cached proofs are too old an hour later.
+    let later = Policy {
+        max_proof_age_s: 60,
+        ..f.policy()
+    };
+    assert!(
+        !verifier
+            .with_policy(later)
+            .verify_bytes(&good, f.now + 3_600_000)
+            .accepted()
+    );
+    assert!(verifier.verify_bytes(&good, f.now).accepted());
+}

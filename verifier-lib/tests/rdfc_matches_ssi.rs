@@ -101,3 +101,78 @@ fn ssi_signed_credentials_verify_with_ours_and_ours_with_ssi() {
         );
     }
 }
+
+#[test]
+fn presentation_shortcut_equals_whole_document_expansion() {
+    // The presentation's dataset built from its parts must be the dataset JSON-LD gives the
+    // whole document: same canonical lines, so the same signatures.
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let issuer = SecretKey::from_seed(&[1; 32]);
+    let holder = SecretKey::from_seed(&[2; 32]);
+    let (issuer_did, issuer_vm) = did_key(&issuer.public_key());
+    let (holder_did, holder_vm) = did_key(&holder.public_key());
+    let opts = |vm: &str, purpose: &str| ProofOptions {
+        verification_method: vm.into(),
+        proof_purpose: purpose.into(),
+        created: "2025-06-01T00:00:00Z".into(),
+        challenge: Some("c".into()),
+        domain: Some("d".into()),
+        nonce: None,
+    };
+    let mut creds = vec![];
+    for n in 0..3 {
+        let mut c = credential(&issuer_did, n);
+        c["credentialSubject"]["id"] = json!(holder_did);
+        if n == 1 {
+            // A bare-v2 credential beside Alliance ones, with a status entry and no subject id.
+            c = json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "issuer": {"id": issuer_did, "name": "Agency"},
+                "validFrom": "2025-01-01T00:00:00Z",
+                "credentialSubject": {"id": holder_did},
+                "credentialStatus": {"id": "https://i.example/s#5", "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation", "statusListIndex": "5", "statusListCredential": "https://i.example/s"},
+            });
+        }
+        creds.push(
+            rdfc.sign(&c, &issuer, &opts(&issuer_vm, "assertionMethod"))
+                .unwrap(),
+        );
+    }
+    for (vcs, with_id) in [
+        (vec![creds[0].clone()], false),
+        (creds.clone(), true),
+        (vec![creds[1].clone()], false),
+    ] {
+        let mut vp = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "holder": holder_did,
+            "verifiableCredential": vcs,
+        });
+        if with_id {
+            vp["id"] = json!("urn:uuid:3978344f-8596-4c3a-a978-8fcaba3903c5");
+        }
+        let signed = rdfc
+            .sign(&vp, &holder, &opts(&holder_vm, "authentication"))
+            .unwrap();
+        let shortcut = rdfc.canonical_forms(&signed).unwrap();
+        let whole = rdfc.canonical_forms_direct(&signed).unwrap();
+        assert_eq!(shortcut, whole);
+        rdfc.verify(&signed, &holder.public_key()).unwrap();
+    }
+    // A single credential given as an object rather than an array.
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "verifiableCredential": creds[2].clone(),
+    });
+    let signed = rdfc
+        .sign(&vp, &holder, &opts(&holder_vm, "authentication"))
+        .unwrap();
+    assert_eq!(
+        rdfc.canonical_forms(&signed).unwrap(),
+        rdfc.canonical_forms_direct(&signed).unwrap()
+    );
+}
