@@ -1,0 +1,61 @@
+//! The invariants each fuzz target checks, shared by the libFuzzer targets and the corpus
+//! replay test (`tests/fuzz_corpus.rs`), which runs them on stable Rust in CI.
+
+use verifier_lib::input::{Limits, parse_json};
+use verifier_lib::{Policy, Verdict, Verifier};
+
+pub type Check = fn(&[u8]);
+
+pub const TARGETS: &[(&str, Check)] = &[
+    ("bundle", bundle),
+    ("sd_jwt", sd_jwt),
+    ("input_json", input_json),
+];
+
+/// Any bytes given as a bundle: a verdict, never a panic, and never an acceptance under the
+/// default policy without a trust anchor (nothing random carries valid signatures).
+pub fn bundle(data: &[u8]) {
+    let v = Verifier::new(Policy::default(), None).verify_bytes(data, 1_800_000_000_000);
+    assert!(
+        !v.accepted()
+            || v.checks
+                .iter()
+                .any(|c| c.kind == verifier_lib::CheckKind::Signature)
+    );
+}
+
+/// Any text as an SD-JWT presentation, with the specification vectors' issuer key.
+pub fn sd_jwt(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let jwk: ssi::JWK = match serde_json::from_str(
+        r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,
+    ) {
+        Ok(j) => j,
+        Err(_) => return,
+    };
+    let mut v = Verdict::default();
+    let _ = verifier_lib::sdjwt::verify(
+        text,
+        verifier_lib::sdjwt::IssuerKey::Jwk(&jwk),
+        &Policy::default(),
+        true,
+        1_800_000_000_000,
+        &mut v,
+    );
+}
+
+/// The bounded parser agrees with serde_json on what it accepts (minus duplicates, depth and
+/// size), and never panics.
+pub fn input_json(data: &[u8]) {
+    let limits = Limits {
+        max_bytes: 1 << 20,
+        max_depth: 64,
+    };
+    if let Ok(v) = parse_json(data, limits) {
+        let plain: serde_json::Value =
+            serde_json::from_slice(data).expect("accepted input is JSON");
+        assert_eq!(v, plain);
+    }
+}
