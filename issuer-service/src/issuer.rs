@@ -543,28 +543,53 @@ impl Issuer {
             .bind(now_ms() + (self.config.token_ttl_s as i64) * 1000)
             .execute(&mut *tx)
             .await?;
+        Store::audit_tx(&mut tx, "wallet", "token.grant", &id, &json!({})).await?;
         tx.commit().await?;
-        self.store
-            .audit("wallet", "token.grant", &id, &json!({}))
-            .await?;
         Ok(
             json!({"access_token": token, "token_type": "Bearer", "expires_in": self.config.token_ttl_s}),
         )
     }
 
+    /// A fresh `c_nonce`: its expiry and a MAC under a key derived from the issuer's key, so
+    /// issuing one writes nothing; it is recorded as used in the transaction that issues
+    /// credentials against it (single use).
     pub async fn nonce(&self) -> Result<Value, IssueError> {
-        let n = random_token(24);
-        let now = now_ms();
-        sqlx::query("DELETE FROM nonces WHERE expires_ms < $1")
-            .bind(now)
-            .execute(&self.store.pool)
-            .await?;
-        sqlx::query("INSERT INTO nonces (nonce, expires_ms) VALUES ($1, $2)")
-            .bind(&n)
-            .bind(now + (self.config.nonce_ttl_s as i64) * 1000)
-            .execute(&self.store.pool)
-            .await?;
-        Ok(json!({"c_nonce": n}))
+        let mut body = [0u8; 24];
+        body[..8]
+            .copy_from_slice(&(now_ms() + (self.config.nonce_ttl_s as i64) * 1000).to_be_bytes());
+        OsRng.fill_bytes(&mut body[8..]);
+        let mut out = body.to_vec();
+        out.extend_from_slice(&self.nonce_mac(&body)[..16]);
+        Ok(json!({"c_nonce": URL_SAFE_NO_PAD.encode(out)}))
+    }
+
+    fn nonce_mac(&self, body: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let key = Sha256::new()
+            .chain_update(b"alliance-issuer/nonce/v1\0")
+            .chain_update(self.key.to_seed_bytes())
+            .finalize();
+        let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(&key) {
+            Ok(m) => m,
+            Err(_) => return [0; 32],
+        };
+        hmac::Mac::update(&mut mac, body);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The nonce's expiry (ms) if this issuer made it and it has not expired.
+    fn check_nonce(&self, nonce: &str) -> Option<i64> {
+        let raw = URL_SAFE_NO_PAD.decode(nonce).ok()?;
+        if raw.len() != 40 {
+            return None;
+        }
+        let (body, tag) = raw.split_at(24);
+        let expected = self.nonce_mac(body);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(tag, &expected[..16])) {
+            return None;
+        }
+        let expires = i64::from_be_bytes(body[..8].try_into().ok()?);
+        (expires >= now_ms()).then_some(expires)
     }
 
     // ---------------------------------------------------------------- credential endpoint
@@ -735,19 +760,13 @@ impl Issuer {
             keys.push(k);
         }
         let nonce = nonce.unwrap_or_default();
-        let consumed = sqlx::query("DELETE FROM nonces WHERE nonce = $1 AND expires_ms >= $2")
-            .bind(&nonce)
-            .bind(now_ms())
-            .execute(&self.store.pool)
-            .await?
-            .rows_affected();
-        if consumed != 1 {
-            return Err(IssueError::new(
+        let nonce_expires = self.check_nonce(&nonce).ok_or_else(|| {
+            IssueError::new(
                 400,
                 "invalid_nonce",
-                "the nonce is unknown, used or expired; fetch a new one",
-            ));
-        }
+                "the nonce is unknown or expired; fetch a new one",
+            )
+        })?;
         let t = self.get_type(&type_id).await?;
         let claims: Map<String, Value> = serde_json::from_str(&claims)
             .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
@@ -766,23 +785,38 @@ impl Issuer {
                 "the credentials of this offer were already issued",
             ));
         }
+        // The nonce is used up with this issuance (a second use is refused).
+        let fresh = sqlx::query("INSERT INTO nonces (nonce, expires_ms) VALUES ($1, $2)")
+            .bind(&nonce)
+            .bind(nonce_expires)
+            .execute(&mut *tx)
+            .await;
+        match fresh {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(IssueError::new(
+                    400,
+                    "invalid_nonce",
+                    "the nonce was already used; fetch a new one",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
         for k in &keys {
             let (credential, id, index) = self
                 .build_and_record(&mut tx, &t, &claims, k, Some(&offer_id))
                 .await?;
+            Store::audit_tx(
+                &mut tx,
+                "wallet",
+                "credential.issue",
+                &id,
+                &json!({"offer": offer_id, "type": type_id, "statusIndex": index}),
+            )
+            .await?;
             issued.push((credential, id, index));
         }
         tx.commit().await?;
-        for (_, id, index) in &issued {
-            self.store
-                .audit(
-                    "wallet",
-                    "credential.issue",
-                    id,
-                    &json!({"offer": offer_id, "type": type_id, "statusIndex": index}),
-                )
-                .await?;
-        }
         Ok(
             json!({"credentials": issued.into_iter().map(|(c, _, _)| json!({"credential": c})).collect::<Vec<_>>()}),
         )
@@ -1114,6 +1148,11 @@ impl Issuer {
     /// Re-signs and (with a registry) anchors every list that is missing or older than the
     /// refresh period.
     pub async fn refresh_status_lists(&self) -> Result<(), IssueError> {
+        // Used nonces are kept only until they expire.
+        sqlx::query("DELETE FROM nonces WHERE expires_ms < $1")
+            .bind(now_ms())
+            .execute(&self.store.pool)
+            .await?;
         let _guard = self.publish.lock().await;
         for purpose in ["revocation", "suspension"] {
             let row = sqlx::query("SELECT updated_ms, credential FROM status_lists WHERE id = $1")

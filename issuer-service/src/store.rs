@@ -72,6 +72,26 @@ impl Store {
         Ok(())
     }
 
+    /// Appends to the audit log inside a transaction (committed with what it records).
+    pub async fn audit_tx(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(now_ms())
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(details.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// The audit log, oldest first, from `since_ms`.
     pub async fn audit_log(
         &self,

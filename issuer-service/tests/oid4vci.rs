@@ -425,13 +425,8 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     // A good proof still works after the refusals, once.
-    let (s, code, d) = send(oid4vci::proof_jwt(
-        &holder,
-        &issuer.url,
-        &nonce().await,
-        now,
-    ))
-    .await;
+    let used = nonce().await;
+    let (s, code, d) = send(oid4vci::proof_jwt(&holder, &issuer.url, &used, now)).await;
     assert_eq!((s, code.as_str()), (200, ""), "{d}");
     let (_, code, _) = send(oid4vci::proof_jwt(
         &holder,
@@ -441,6 +436,27 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
     ))
     .await;
     assert_eq!(code, "credential_request_denied");
+    // A nonce is good for one issuance: replayed on another offer, it is refused.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let (_, t) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
+    let replay = oid4vci::proof_jwt(&holder, &issuer.url, &used, now);
+    let r = client
+        .post(format!("{}/credential", issuer.url))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .json(&json!({"credential_configuration_id": "LibraryCard", "proofs": {"jwt": [replay]}}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_nonce", "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
