@@ -60,16 +60,7 @@ impl Store {
         subject: &str,
         details: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(now_ms())
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .bind(details.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_audit(&self.pool, actor, action, subject, details).await
     }
 
     /// Appends to the audit log inside a transaction (committed with what it records).
@@ -80,16 +71,7 @@ impl Store {
         subject: &str,
         details: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(now_ms())
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .bind(details.to_string())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        insert_audit(&mut **tx, actor, action, subject, details).await
     }
 
     /// The audit log, oldest first, from `since_ms`.
@@ -117,4 +99,23 @@ impl Store {
             })
             .collect())
     }
+}
+
+async fn insert_audit<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now_ms())
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(details.to_string())
+        .execute(ex)
+        .await?;
+    Ok(())
 }

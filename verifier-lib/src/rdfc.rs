@@ -192,6 +192,23 @@ impl Rdfc2022 {
         &self,
         secured: &Value,
     ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
+        self.forms(secured, true)
+    }
+
+    /// [`Self::canonical_forms`] without the presentation shortcut: every document expanded
+    /// as one (what the shortcut must equal; for tests).
+    pub fn canonical_forms_direct(
+        &self,
+        secured: &Value,
+    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
+        self.forms(secured, false)
+    }
+
+    fn forms(
+        &self,
+        secured: &Value,
+        shortcut: bool,
+    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
         let Value::Object(doc) = secured else {
             return Err(malformed("the document is not a JSON object"));
         };
@@ -216,36 +233,16 @@ impl Rdfc2022 {
         let mut config = proof.clone();
         config.remove("proofValue");
         let config_lines = self.canonical_lines(&active, &Value::Object(config))?;
-        let doc_lines = match self.presentation_lines(context, &body)? {
+        let parts = if shortcut {
+            self.presentation_lines(context, &body)?
+        } else {
+            None
+        };
+        let doc_lines = match parts {
             Some(lines) => lines,
             None => self.canonical_lines(&active, &Value::Object(body))?,
         };
         Ok((config_lines, doc_lines))
-    }
-
-    /// [`Self::canonical_forms`] without the presentation shortcut: every document expanded
-    /// as one (what the shortcut must equal; for tests).
-    pub fn canonical_forms_direct(
-        &self,
-        secured: &Value,
-    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
-        let Value::Object(doc) = secured else {
-            return Err(malformed("the document is not a JSON object"));
-        };
-        let proof = single_proof(secured)?;
-        let context = doc
-            .get("@context")
-            .ok_or_else(|| malformed("the document has no @context"))?;
-        let active = self.active_context(context)?;
-        let mut body = doc.clone();
-        body.remove("@context");
-        body.remove("proof");
-        let mut config = proof.clone();
-        config.remove("proofValue");
-        Ok((
-            self.canonical_lines(&active, &Value::Object(config))?,
-            self.canonical_lines(&active, &Value::Object(body))?,
-        ))
     }
 
     /// The canonical lines of a presentation document built from parts: the presentation's
