@@ -127,6 +127,32 @@ pub struct CreatedOffer {
     pub expires_at_ms: i64,
 }
 
+/// One row of the issued-credentials record.
+struct Issued<'a> {
+    id: &'a str,
+    offer_id: Option<&'a str>,
+    credential_type: &'a str,
+    format: &'a str,
+    holder: &'a str,
+    index: i64,
+}
+
+impl Issued<'_> {
+    async fn insert(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), IssueError> {
+        sqlx::query("INSERT INTO issued (id, offer_id, credential_type, format, holder, status_index, state, issued_ms) VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)")
+            .bind(self.id)
+            .bind(self.offer_id)
+            .bind(self.credential_type)
+            .bind(self.format)
+            .bind(self.holder)
+            .bind(self.index)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
 pub struct Issuer {
     pub config: IssuerConfig,
     pub store: Store,
@@ -833,6 +859,26 @@ impl Issuer {
         offer_id: Option<&str>,
     ) -> Result<(Value, String, i64), IssueError> {
         let (holder_did, _) = dids::did_key(holder);
+        let index = self.claim_index(tx).await?;
+        let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let credential = self.build(t, claims, holder, &id, index)?;
+        let record = Issued {
+            id: &id,
+            offer_id,
+            credential_type: &t.id,
+            format: &t.format,
+            holder: &holder_did,
+            index,
+        };
+        record.insert(tx).await?;
+        Ok((credential, id, index))
+    }
+
+    /// A random status index no issued credential has (unique by a constraint as well).
+    async fn claim_index(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<i64, IssueError> {
         for _ in 0..32 {
             let index = (OsRng.next_u64() % self.config.status_list_size) as i64;
             let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
@@ -840,28 +886,29 @@ impl Issuer {
                 .fetch_optional(&mut **tx)
                 .await?
                 .is_some();
-            if taken {
-                continue;
+            if !taken {
+                return Ok(index);
             }
-            let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
-            let credential = self.build(t, claims, holder, &id, index)?;
-            sqlx::query("INSERT INTO issued (id, offer_id, credential_type, format, holder, status_index, state, issued_ms) VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)")
-                .bind(&id)
-                .bind(offer_id)
-                .bind(&t.id)
-                .bind(&t.format)
-                .bind(&holder_did)
-                .bind(index)
-                .bind(now_ms())
-                .execute(&mut **tx)
-                .await?;
-            return Ok((credential, id, index));
         }
         Err(IssueError::new(
             503,
             "server_error",
             "the status list is nearly full; add a list",
         ))
+    }
+
+    /// The revocation and suspension entries of a credential with status index `index`.
+    fn status_entries(&self, index: i64) -> Value {
+        let entry = |purpose: &str| {
+            json!({
+                "id": format!("{}#{index}", self.status_url(purpose)),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": index.to_string(),
+                "statusListCredential": self.status_url(purpose),
+            })
+        };
+        json!([entry("revocation"), entry("suspension")])
     }
 
     fn build(
@@ -879,15 +926,6 @@ impl Issuer {
             let (holder_did, _) = dids::did_key(holder);
             let mut subject = claims.clone();
             subject.insert("id".into(), json!(holder_did));
-            let status = |purpose: &str| {
-                json!({
-                    "id": format!("{}#{index}", self.status_url(purpose)),
-                    "type": "BitstringStatusListEntry",
-                    "statusPurpose": purpose,
-                    "statusListIndex": index.to_string(),
-                    "statusListCredential": self.status_url(purpose),
-                })
-            };
             let vc = json!({
                 "@context": ["https://www.w3.org/ns/credentials/v2", ALLIANCE_CREDENTIALS_V1],
                 "id": id,
@@ -896,7 +934,7 @@ impl Issuer {
                 "validFrom": rfc3339(now),
                 "validUntil": rfc3339(until),
                 "credentialSubject": subject,
-                "credentialStatus": [status("revocation"), status("suspension")],
+                "credentialStatus": self.status_entries(index),
             });
             self.rdfc
                 .sign(&vc, &self.key, &self.proof_options(now))
@@ -974,38 +1012,27 @@ impl Issuer {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        let mut chosen = None;
-        for _ in 0..32 {
-            let index = (OsRng.next_u64() % self.config.status_list_size) as i64;
-            let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
-                .bind(index)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            if !taken {
-                chosen = Some(index);
-                break;
-            }
-        }
-        let index = chosen.ok_or_else(|| {
-            IssueError::new(503, "server_error", "the status list is nearly full")
-        })?;
+        let index = self.claim_index(&mut tx).await?;
         let id = vc
             .get("id")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("urn:uuid:{}", uuid::Uuid::new_v4()));
         vc.insert("id".into(), json!(id));
-        vc.insert("credentialStatus".into(), json!(["revocation", "suspension"].iter().map(|p| json!({
-            "id": format!("{}#{index}", self.status_url(p)), "type": "BitstringStatusListEntry", "statusPurpose": p,
-            "statusListIndex": index.to_string(), "statusListCredential": self.status_url(p)})).collect::<Vec<_>>()));
+        vc.insert("credentialStatus".into(), self.status_entries(index));
         let signed = self
             .rdfc
             .sign(&Value::Object(vc), &self.key, &self.proof_options(now))
             .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))?;
-        sqlx::query("INSERT INTO issued (id, offer_id, credential_type, format, holder, status_index, state, issued_ms) VALUES ($1, NULL, $2, $3, $4, $5, 'valid', $6)")
-            .bind(&id).bind(specific).bind(FORMAT_DI).bind(&holder).bind(index).bind(now)
-            .execute(&mut *tx).await?;
+        let record = Issued {
+            id: &id,
+            offer_id: None,
+            credential_type: specific,
+            format: FORMAT_DI,
+            holder: &holder,
+            index,
+        };
+        record.insert(&mut tx).await?;
         tx.commit().await?;
         self.store
             .audit(

@@ -558,3 +558,64 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
         .unwrap();
     assert!(!indices.contains(&idx));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vc_api_issues_signed_revocable_credentials_for_back_offices() {
+    let issuer = Issuer::start();
+    let holder = SecretKey::from_seed(&[5; 32]);
+    let (holder_did, _) = verifier_lib::dids::did_key(&holder.public_key());
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", verifier_lib::contexts::ALLIANCE_CREDENTIALS_V1],
+        "type": ["VerifiableCredential", "LibraryCard"],
+        "credentialSubject": {"id": holder_did, "name": "Ada"},
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/credentials/issue", issuer.url))
+        .json(&json!({"credential": unsigned}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "the VC-API issue endpoint needs an API key"
+    );
+    let (s, v) = issuer
+        .admin("/credentials/issue", json!({"credential": unsigned}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let vc = v["verifiableCredential"].clone();
+    assert_eq!(vc["credentialStatus"].as_array().unwrap().len(), 2);
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let vp = present::data_integrity(
+        &rdfc,
+        std::slice::from_ref(&vc),
+        &holder,
+        "c-1",
+        "shop.example",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
+        .await
+        .unwrap();
+    let v =
+        Verifier::new(policy(), None).verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    // Recorded like an OpenID4VCI issuance, so it can be revoked.
+    let issued = issuer.get_admin("/admin/issued").await;
+    assert!(
+        issued
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == vc["id"])
+    );
+    let (s, _) = issuer
+        .admin(
+            "/credentials/issue",
+            json!({"credential": {"type": ["VerifiableCredential"]}}),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
