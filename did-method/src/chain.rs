@@ -10,14 +10,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{PublicKey, Signature, sha256};
-use crate::encoding::Writer;
-use crate::operation::SignedOperation;
+use crate::encoding::{Reader, Writer};
+use crate::operation::{OpSignature, SignedOperation, operation_id};
 
 const TAG_HEADER: &str = "alliance-did/header/v1";
 const TAG_VOTE: &str = "alliance-did/vote/v1";
 const TAG_VALIDATORS: &str = "alliance-did/validators/v1";
 const TAG_OPS_LEAF: &str = "alliance-did/ops-leaf/v1";
 const TAG_OPS_NODE: &str = "alliance-did/ops-node/v1";
+/// First bytes of a binary-encoded block (a version byte last).
+const BLOCK_MAGIC: &[u8] = b"alliance-block\x00\x01";
 
 /// Upper bound on the encoded size of a block accepted from the network.
 pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
@@ -333,18 +335,116 @@ impl Block {
     pub fn id(&self) -> Hash {
         self.header.hash()
     }
+    /// The binary block encoding (`docs/did-alliance.md`, "Block encoding"): each operation
+    /// travels as its canonical JSON, so a receiver hashes it for its id without
+    /// re-serializing, and skips parsing operations it already holds.
     pub fn encode(&self) -> Vec<u8> {
-        // Serializing plain data structures to JSON cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        let h = &self.header;
+        let mut w = Writer::raw(BLOCK_MAGIC)
+            .bytes(h.chain_id.as_str().as_bytes())
+            .u64(h.height)
+            .u64(h.time_ms)
+            .fixed(&h.prev_hash.0)
+            .fixed(&h.operations_root.0)
+            .fixed(&h.state_root.0)
+            .fixed(&h.validators_hash.0)
+            .fixed(&h.next_validators_hash.0)
+            .fixed(h.proposer.as_bytes())
+            .u32(u32::try_from(self.operations.len()).unwrap_or(u32::MAX));
+        for op in &self.operations {
+            w = w
+                .bytes(op.canonical())
+                .u8(u8::try_from(op.signatures.len()).unwrap_or(u8::MAX));
+            for s in &op.signatures {
+                w = w.fixed(s.key.as_bytes()).fixed(&s.signature.to_bytes());
+            }
+        }
+        w.finish()
     }
+
+    /// Decodes [`Block::encode`]'s bytes (or the JSON form older nodes stored).
     pub fn decode(bytes: &[u8]) -> Result<Self, ChainError> {
+        Self::decode_with(bytes, |_| None)
+    }
+
+    /// Like [`Block::decode`], taking operations already held (by id, e.g. from a mempool)
+    /// from `known` instead of parsing them again; one is used only if its signatures are
+    /// exactly those carried.
+    pub fn decode_with(
+        bytes: &[u8],
+        known: impl Fn(&Hash) -> Option<SignedOperation>,
+    ) -> Result<Self, ChainError> {
         if bytes.len() > MAX_BLOCK_BYTES {
             return Err(ChainError::Malformed(format!(
                 "block of {} bytes exceeds {MAX_BLOCK_BYTES}",
                 bytes.len()
             )));
         }
-        serde_json::from_slice(bytes).map_err(|e| ChainError::Malformed(e.to_string()))
+        if bytes.first() == Some(&b'{') {
+            return serde_json::from_slice(bytes).map_err(|e| ChainError::Malformed(e.to_string()));
+        }
+        let body = bytes
+            .strip_prefix(BLOCK_MAGIC)
+            .ok_or_else(|| ChainError::Malformed("not a block (unknown encoding)".into()))?;
+        let truncated = || ChainError::Malformed("block is truncated".into());
+        let mut r = Reader::new(body);
+        let chain_id = std::str::from_utf8(r.bytes().ok_or_else(truncated)?)
+            .map_err(|_| ChainError::Malformed("chain id is not UTF-8".into()))?;
+        let chain_id = ChainId::new(chain_id)?;
+        let hash = |r: &mut Reader| r.fixed::<32>().map(Hash).ok_or_else(truncated);
+        let height = r.u64().ok_or_else(truncated)?;
+        let time_ms = r.u64().ok_or_else(truncated)?;
+        let prev_hash = hash(&mut r)?;
+        let operations_root = hash(&mut r)?;
+        let state_root = hash(&mut r)?;
+        let validators_hash = hash(&mut r)?;
+        let next_validators_hash = hash(&mut r)?;
+        let proposer = PublicKey::from_bytes(&r.fixed::<32>().ok_or_else(truncated)?)
+            .map_err(|e| ChainError::Malformed(e.to_string()))?;
+        let count = r.u32().ok_or_else(truncated)? as usize;
+        // Each operation takes at least 5 bytes: a count beyond that is a lie.
+        if count > r.remaining() / 5 {
+            return Err(truncated());
+        }
+        let mut operations = Vec::with_capacity(count);
+        for i in 0..count {
+            let canonical = r.bytes().ok_or_else(truncated)?;
+            let n = r.u8().ok_or_else(truncated)? as usize;
+            let mut signatures = Vec::with_capacity(n);
+            for _ in 0..n {
+                let key = PublicKey::from_bytes(&r.fixed::<32>().ok_or_else(truncated)?)
+                    .map_err(|e| ChainError::Malformed(e.to_string()))?;
+                let signature = Signature::from_bytes(&r.fixed::<64>().ok_or_else(truncated)?);
+                signatures.push(OpSignature { key, signature });
+            }
+            let id = operation_id(canonical);
+            let op = match known(&id) {
+                Some(op) if op.signatures == signatures => op,
+                _ => SignedOperation::from_canonical(canonical, signatures)
+                    .map_err(|e| ChainError::Malformed(format!("operation {i}: {e}")))?,
+            };
+            operations.push(op);
+        }
+        if r.remaining() != 0 {
+            return Err(ChainError::Malformed(format!(
+                "{} trailing bytes after the block",
+                r.remaining()
+            )));
+        }
+        Ok(Block {
+            header: Header {
+                chain_id,
+                height,
+                time_ms,
+                prev_hash,
+                operations_root,
+                state_root,
+                validators_hash,
+                next_validators_hash,
+                proposer,
+            },
+            operations,
+        })
     }
     /// Checks that `operations_root` commits to the operations carried.
     pub fn check_operations_root(&self) -> Result<(), ChainError> {
@@ -492,5 +592,125 @@ impl CommitCertificate {
             });
         }
         self.verify(chain_id, validators)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::operation::{Operation, RejectKind};
+
+    fn chain() -> ChainId {
+        ChainId::new("test-chain").unwrap()
+    }
+
+    fn create(seed: u8) -> SignedOperation {
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let registrar = SecretKey::from_seed(&[200; 32]);
+        let (_, op) = Operation::create_single_key(&chain(), &key.public_key(), Hash([seed; 32]));
+        op.sign(&[&key, &registrar])
+    }
+
+    fn block(ops: Vec<SignedOperation>) -> Block {
+        let ids: Vec<Hash> = ops.iter().map(|o| o.id()).collect();
+        Block {
+            header: Header {
+                chain_id: chain(),
+                height: 7,
+                time_ms: 1_700_000_000_000,
+                prev_hash: Hash([1; 32]),
+                operations_root: operations_root(&ids),
+                state_root: Hash([2; 32]),
+                validators_hash: Hash([3; 32]),
+                next_validators_hash: Hash([4; 32]),
+                proposer: SecretKey::from_seed(&[9; 32]).public_key(),
+            },
+            operations: ops,
+        }
+    }
+
+    #[test]
+    fn binary_block_round_trips_with_ids_and_checks() {
+        let b = block(vec![create(1), create(2), create(3)]);
+        let bytes = b.encode();
+        let again = Block::decode(&bytes).unwrap();
+        assert_eq!(again, b);
+        assert_eq!(again.id(), b.id());
+        assert!(again.check_operations_root().is_ok());
+        for (x, y) in b.operations.iter().zip(&again.operations) {
+            assert_eq!(x.id(), y.id());
+            assert_eq!(y.clone().check(&chain()).unwrap().id(), x.id());
+        }
+        assert_eq!(again.encode(), bytes);
+        // Smaller than the JSON form it replaces.
+        assert!(bytes.len() < serde_json::to_vec(&b).unwrap().len());
+    }
+
+    #[test]
+    fn blocks_stored_as_json_by_older_nodes_still_decode() {
+        let b = block(vec![create(1)]);
+        let json = serde_json::to_vec(&b).unwrap();
+        assert_eq!(Block::decode(&json).unwrap(), b);
+    }
+
+    #[test]
+    fn known_operations_are_reused_only_with_the_same_signatures() {
+        let op = create(1);
+        let b = block(vec![op.clone()]);
+        let bytes = b.encode();
+        let used = std::cell::Cell::new(0);
+        let decoded = Block::decode_with(&bytes, |id| {
+            used.set(used.get() + 1);
+            (*id == op.id()).then(|| op.clone())
+        })
+        .unwrap();
+        assert_eq!(used.get(), 1);
+        assert_eq!(decoded, b);
+        // Held with other signatures (e.g. a different registrar): the carried ones win.
+        let other = Operation {
+            ..op.operation.clone()
+        }
+        .sign(&[
+            &SecretKey::from_seed(&[1; 32]),
+            &SecretKey::from_seed(&[201; 32]),
+        ]);
+        assert_eq!(other.id(), op.id());
+        let decoded = Block::decode_with(&bytes, |_| Some(other.clone())).unwrap();
+        assert_eq!(decoded.operations[0].signatures, op.signatures);
+    }
+
+    #[test]
+    fn truncated_trailing_and_foreign_bytes_are_refused() {
+        let bytes = block(vec![create(1), create(2)]).encode();
+        for cut in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Block::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(
+            matches!(Block::decode(&long), Err(ChainError::Malformed(m)) if m.contains("trailing"))
+        );
+        assert!(Block::decode(b"\x00\x01garbage").is_err());
+        // A huge operation count with no operations behind it.
+        let mut lie = block(vec![]).encode();
+        let n = lie.len();
+        lie[n - 4..].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(Block::decode(&lie).is_err());
+    }
+
+    #[test]
+    fn an_operation_carried_in_non_canonical_form_is_refused_at_check() {
+        let op = create(1);
+        let canonical = op.canonical().to_vec();
+        // Same JSON with a space: parses to the same operation, signatures still verify
+        // over the canonical bytes, but the carried bytes are not canonical.
+        let mut loose = b"{ ".to_vec();
+        loose.extend_from_slice(&canonical[1..]);
+        let carried = SignedOperation::from_canonical(&loose, op.signatures.clone()).unwrap();
+        assert_ne!(carried.id(), op.id());
+        let err = carried.check(&chain()).unwrap_err();
+        assert_eq!(err.kind, RejectKind::Malformed);
+        assert!(err.message.contains("canonical"));
     }
 }

@@ -19,6 +19,12 @@ impl Writer {
         v.push(0);
         Self(v)
     }
+    /// An encoding that starts with `prefix` as is (no NUL).
+    pub(crate) fn raw(prefix: &[u8]) -> Self {
+        let mut v = Vec::with_capacity(4096);
+        v.extend_from_slice(prefix);
+        Self(v)
+    }
     pub(crate) fn u8(mut self, x: u8) -> Self {
         self.0.push(x);
         self
@@ -45,6 +51,44 @@ impl Writer {
     }
     pub(crate) fn finish(self) -> Vec<u8> {
         self.0
+    }
+}
+
+/// Reads what a [`Writer`]-style encoding wrote, refusing truncated input.
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+    pub(crate) fn fixed<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.buf.split_first_chunk::<N>()?;
+        self.buf = rest;
+        Some(*head)
+    }
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        self.fixed::<1>().map(|b| b[0])
+    }
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.fixed::<4>().map(u32::from_be_bytes)
+    }
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        self.fixed::<8>().map(u64::from_be_bytes)
+    }
+    /// Length-prefixed bytes (the length is checked against what is left).
+    pub(crate) fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        if len > self.buf.len() {
+            return None;
+        }
+        let (head, rest) = self.buf.split_at(len);
+        self.buf = rest;
+        Some(head)
+    }
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`SignedOperation::id`] is the SHA-256 of those bytes.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -191,12 +192,13 @@ impl Operation {
 
     /// Tag ‖ JCS(operation).
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(TAG_OP.as_bytes());
-        out.push(0);
+        signing_bytes_of(&self.canonical())
+    }
+
+    /// JCS(operation): the canonical JSON that is signed (after the tag) and that blocks carry.
+    pub fn canonical(&self) -> Vec<u8> {
         // JCS of this plain data (string keys, integers below 2^53) cannot fail.
-        out.extend_from_slice(&jcs(self).unwrap_or_default());
-        out
+        jcs(self).unwrap_or_default()
     }
 
     /// Signs with each key, in order.
@@ -230,6 +232,32 @@ pub struct SignedOperation {
     /// after computing the id must build a new value).
     #[serde(skip)]
     id_cache: std::sync::OnceLock<Hash>,
+    /// The canonical JSON of `operation`, computed once or as received in a binary block
+    /// (then [`SignedOperation::check`] refuses it unless it is canonical).
+    #[serde(skip)]
+    canonical_cache: std::sync::OnceLock<Arc<[u8]>>,
+    /// Whether `canonical_cache` holds bytes received from elsewhere (not computed here).
+    #[serde(skip)]
+    received: bool,
+}
+
+/// Tag ‖ `canonical`.
+fn signing_bytes_of(canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TAG_OP.len() + 1 + canonical.len());
+    out.extend_from_slice(TAG_OP.as_bytes());
+    out.push(0);
+    out.extend_from_slice(canonical);
+    out
+}
+
+/// The id of the operation whose canonical JSON is `canonical`.
+pub fn operation_id(canonical: &[u8]) -> Hash {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(TAG_OP.as_bytes());
+    h.update([0u8]);
+    h.update(canonical);
+    Hash(h.finalize().into())
 }
 
 impl PartialEq for SignedOperation {
@@ -249,14 +277,41 @@ impl SignedOperation {
             operation,
             signatures,
             id_cache: std::sync::OnceLock::new(),
+            canonical_cache: std::sync::OnceLock::new(),
+            received: false,
         }
+    }
+
+    /// An operation as carried in a binary block: its canonical JSON and its signatures.
+    /// Only parsed here; [`SignedOperation::check`] verifies that the bytes are canonical.
+    pub fn from_canonical(canonical: &[u8], signatures: Vec<OpSignature>) -> Result<Self, OpError> {
+        if canonical.len() > MAX_OPERATION_BYTES {
+            return Err(OpError::new(
+                RejectKind::TooLarge,
+                format!(
+                    "operation is {} bytes; at most {MAX_OPERATION_BYTES}",
+                    canonical.len()
+                ),
+            ));
+        }
+        let operation: Operation = serde_json::from_slice(canonical)
+            .map_err(|e| OpError::new(RejectKind::Malformed, e.to_string()))?;
+        let mut op = Self::new(operation, signatures);
+        op.received = true;
+        let _ = op.id_cache.set(operation_id(canonical));
+        let _ = op.canonical_cache.set(Arc::from(canonical));
+        Ok(op)
+    }
+
+    /// The canonical JSON of the operation (computed once).
+    pub fn canonical(&self) -> &[u8] {
+        self.canonical_cache
+            .get_or_init(|| Arc::from(self.operation.canonical()))
     }
 
     /// SHA-256 of the signing bytes (signatures excluded, so the id is not malleable).
     pub fn id(&self) -> Hash {
-        *self
-            .id_cache
-            .get_or_init(|| Hash::digest(&self.operation.signing_bytes()))
+        *self.id_cache.get_or_init(|| operation_id(self.canonical()))
     }
 
     /// Parses a submitted operation, bounding its size first.
@@ -312,7 +367,17 @@ impl SignedOperation {
                 format!("more than {MAX_SIGNATURES} signatures"),
             ));
         }
-        let bytes = self.operation.signing_bytes();
+        let canonical = self.operation.canonical();
+        if self.received
+            && let Some(received) = self.canonical_cache.get()
+            && **received != *canonical
+        {
+            return Err(OpError::new(
+                RejectKind::Malformed,
+                "operation bytes are not its canonical JSON (RFC 8785)",
+            ));
+        }
+        let bytes = signing_bytes_of(&canonical);
         // The canonical form plus each signature entry (key, signature, JSON punctuation):
         // the operation's size as submitted, without serializing it again.
         let size = bytes.len() + self.signatures.len() * SIGNATURE_ENTRY_BYTES;
@@ -323,7 +388,7 @@ impl SignedOperation {
             ));
         }
         // Recompute: the fields may have changed since an id was cached.
-        let id = crate::chain::Hash::digest(&bytes);
+        let id = operation_id(&canonical);
         for (i, s) in self.signatures.iter().enumerate() {
             if self.signatures[..i].iter().any(|o| o.key == s.key) {
                 return Err(OpError::new(
@@ -340,6 +405,7 @@ impl SignedOperation {
         }
         let op = SignedOperation::new(self.operation, self.signatures);
         let _ = op.id_cache.set(id);
+        let _ = op.canonical_cache.set(Arc::from(canonical));
         Ok(CheckedOperation { op, id })
     }
 

@@ -1105,6 +1105,17 @@ impl Host for App {
         Some((snap.block(height).ok()??, snap.certificate(height).ok()??))
     }
 
+    fn known_operation(&self, id: &Hash) -> Option<SignedOperation> {
+        if let Some(p) = self.mempool.lock().ok()?.ops.get(id) {
+            return Some(p.op.signed().clone());
+        }
+        self.verified
+            .lock()
+            .ok()?
+            .get(id)
+            .map(|c| c.signed().clone())
+    }
+
     fn history_min_height(&self) -> u64 {
         1
     }

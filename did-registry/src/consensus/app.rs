@@ -505,7 +505,7 @@ impl App {
         let validity = match (self.store.validity(h, &id), self.store.block(h, &id)) {
             (Some(validity), Some(_)) => validity,
             _ => {
-                let block = match Block::decode(&data) {
+                let block = match Block::decode_with(&data, |id| self.host.known_operation(id)) {
                     Ok(b) => b,
                     Err(e) => {
                         warn!(height = h, streamer = %init.proposer, error = %e, "undecodable proposed block");

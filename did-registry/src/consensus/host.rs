@@ -4,8 +4,9 @@
 //! storing) is delegated to a [`Host`]. The methods are synchronous and expected to be fast:
 //! they are called directly from the engine's application loop.
 
-use did_method::chain::{Block, ChainId, CommitCertificate, ValidatorSet};
+use did_method::chain::{Block, ChainId, CommitCertificate, Hash, ValidatorSet};
 use did_method::crypto::PublicKey;
+use did_method::operation::SignedOperation;
 
 /// What the consensus engine needs from the node (storage, state machine, mempool).
 pub trait Host: Send + Sync + 'static {
@@ -30,4 +31,10 @@ pub trait Host: Send + Sync + 'static {
     fn decided(&self, height: u64) -> Option<(Block, CommitCertificate)>;
     /// Lowest height `decided` can answer.
     fn history_min_height(&self) -> u64;
+    /// An operation this node already holds (pending or verified), so that a received block
+    /// need not parse it again.
+    fn known_operation(&self, id: &Hash) -> Option<SignedOperation> {
+        let _ = id;
+        None
+    }
 }
