@@ -153,7 +153,12 @@ async fn offer(State(i): S, Path(id): Path<String>) -> Result<Response, IssueErr
 
 async fn status_list(State(i): S, Path(purpose): Path<String>) -> Result<Response, IssueError> {
     let text = i.status_list(&purpose).await?;
-    Ok(([(header::CONTENT_TYPE, "application/vc+ld+json")], text).into_response())
+    let media = if purpose == crate::issuer::TOKEN_LIST {
+        verifier_lib::token_status::MEDIA_TYPE
+    } else {
+        "application/vc+ld+json"
+    };
+    Ok(([(header::CONTENT_TYPE, media)], text).into_response())
 }
 
 async fn list_types(State(i): S, headers: HeaderMap) -> Result<Response, IssueError> {

@@ -13,9 +13,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use ssi::status::bitstring_status_list::{StatusList, StatusPurpose, StatusSize, TimeToLive};
+use ssi::status::token_status_list;
 use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
 use verifier_lib::dids;
 use verifier_lib::rdfc::{ProofOptions, Rdfc2022};
+use verifier_lib::token_status;
 
 use crate::config::IssuerConfig;
 use crate::store::{Store, StoreError, now_ms};
@@ -946,6 +948,15 @@ impl Issuer {
             c.insert("iat".into(), json!(now / 1000));
             c.insert("exp".into(), json!(until / 1000));
             c.insert("cnf".into(), json!({"jwk": dids::jwk_of(holder)}));
+            // Always disclosed (SD-JWT VC: `status` is never selectively disclosable).
+            c.insert(
+                "status".into(),
+                token_status::Reference {
+                    idx: index as usize,
+                    uri: self.status_url(TOKEN_LIST),
+                }
+                .to_claim(),
+            );
             let disclosable: Vec<String> = t
                 .claims
                 .iter()
@@ -1089,27 +1100,41 @@ impl Issuer {
                 ));
             }
         };
-        if format != FORMAT_DI {
-            return Err(IssueError::new(
-                409,
-                "conflict",
-                "SD-JWT VC status (Token Status List) is not available yet; only ldp_vc credentials can be revoked",
-            ));
-        }
+        // Data Integrity credentials: one bit in the revocation or suspension Bitstring list;
+        // SD-JWT VCs: a two-bit status in the Token Status List.
+        let list_id = if format == FORMAT_DI {
+            purpose
+        } else {
+            TOKEN_LIST
+        };
         let _guard = self.publish.lock().await;
         let mut tx = self.store.pool.begin().await?;
         let list = sqlx::query("SELECT bits FROM status_lists WHERE id = $1")
-            .bind(purpose)
+            .bind(list_id)
             .fetch_one(&mut *tx)
             .await?;
-        let mut bits = self.decode_bits(&list.get::<String, _>(0))?;
-        let one = StatusSize::try_from(1u8)
-            .map_err(|_| IssueError::new(500, "server_error", "status size"))?;
-        bits.set(one, index as usize, bit)
-            .map_err(|_| IssueError::new(500, "server_error", "status index out of range"))?;
+        let stored = list.get::<String, _>(0);
+        let encoded = if format == FORMAT_DI {
+            let mut bits = self.decode_bits(&stored)?;
+            let one = StatusSize::try_from(1u8)
+                .map_err(|_| IssueError::new(500, "server_error", "status size"))?;
+            bits.set(one, index as usize, bit)
+                .map_err(|_| IssueError::new(500, "server_error", "status index out of range"))?;
+            self.encode_bits(&bits)?
+        } else {
+            let mut list = decode_token_bits(&stored)?;
+            let value = match new_state {
+                "revoked" => token_status::INVALID,
+                "suspended" => token_status::SUSPENDED,
+                _ => token_status::VALID,
+            };
+            list.set(index as usize, value)
+                .map_err(|_| IssueError::new(500, "server_error", "status index out of range"))?;
+            URL_SAFE_NO_PAD.encode(list.as_bytes())
+        };
         sqlx::query("UPDATE status_lists SET bits = $1 WHERE id = $2")
-            .bind(self.encode_bits(&bits)?)
-            .bind(purpose)
+            .bind(encoded)
+            .bind(list_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE issued SET state = $1 WHERE id = $2")
@@ -1126,7 +1151,7 @@ impl Issuer {
                 &json!({"reason": reason, "statusIndex": index}),
             )
             .await?;
-        let published = self.publish_locked(purpose).await;
+        let published = self.publish_locked(list_id).await;
         Ok(
             json!({"id": id, "state": new_state, "published": published.is_ok(), "publishError": published.err().map(|e| e.to_string())}),
         )
@@ -1153,14 +1178,16 @@ impl Issuer {
     }
 
     async fn ensure_status_lists(&self) -> anyhow::Result<()> {
-        for purpose in ["revocation", "suspension"] {
+        for purpose in LISTS {
             let exists = sqlx::query("SELECT 1 FROM status_lists WHERE id = $1")
                 .bind(purpose)
                 .fetch_optional(&self.store.pool)
                 .await?
                 .is_some();
             if !exists {
-                let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(8)];
+                // One bit per index in the Bitstring lists, two in the Token Status List.
+                let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
+                let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
                 sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $1, $2, $3, NULL, 0, 0, 0, 0)")
                     .bind(purpose)
                     .bind(self.config.status_list_size as i64)
@@ -1181,7 +1208,7 @@ impl Issuer {
             .execute(&self.store.pool)
             .await?;
         let _guard = self.publish.lock().await;
-        for purpose in ["revocation", "suspension"] {
+        for purpose in LISTS {
             let row = sqlx::query("SELECT updated_ms, credential FROM status_lists WHERE id = $1")
                 .bind(purpose)
                 .fetch_one(&self.store.pool)
@@ -1205,30 +1232,50 @@ impl Issuer {
                 .fetch_one(&self.store.pool)
                 .await?;
         let (bits, version, sequence): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        let list = self.decode_bits(&bits)?;
-        let p = if purpose == "revocation" {
-            StatusPurpose::Revocation
-        } else {
-            StatusPurpose::Suspension
-        };
-        let subject = serde_json::to_value(list.to_credential_subject(None, p))
-            .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
         let now = now_ms();
         let url = self.status_url(purpose);
-        let unsigned = json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "id": url,
-            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-            "issuer": self.did,
-            "validFrom": rfc3339(now),
-            "credentialSubject": subject,
-        });
-        let signed = self
-            .rdfc
-            .sign(&unsigned, &self.key, &self.proof_options(now))
-            .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
-        let text = serde_json::to_string(&signed)
-            .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
+        let text = if purpose == TOKEN_LIST {
+            let list = decode_token_bits(&bits)?;
+            let iat_s = (now / 1000) as u64;
+            token_status::sign(
+                &token_status::TokenClaims {
+                    iss: &self.did,
+                    sub: &url,
+                    iat_s,
+                    // Valid until two refresh periods have passed: a wallet can always staple
+                    // a token that has not expired.
+                    exp_s: iat_s + 2 * self.config.status_refresh_s,
+                    ttl_s: TOKEN_TTL_S,
+                    list: &list,
+                },
+                &self.config.verification_method,
+                &self.key,
+            )
+            .map_err(|e| IssueError::new(500, "server_error", e))?
+        } else {
+            let list = self.decode_bits(&bits)?;
+            let p = if purpose == "revocation" {
+                StatusPurpose::Revocation
+            } else {
+                StatusPurpose::Suspension
+            };
+            let subject = serde_json::to_value(list.to_credential_subject(None, p))
+                .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
+            let unsigned = json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "id": url,
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "issuer": self.did,
+                "validFrom": rfc3339(now),
+                "credentialSubject": subject,
+            });
+            let signed = self
+                .rdfc
+                .sign(&unsigned, &self.key, &self.proof_options(now))
+                .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
+            serde_json::to_string(&signed)
+                .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?
+        };
         let mut next_sequence = sequence;
         if let (Some(registry), Ok(did)) = (&self.registry, Did::parse(&self.did)) {
             let genesis = registry
@@ -1324,4 +1371,22 @@ impl Issuer {
             .await?;
         Ok(key)
     }
+}
+
+/// The Token Status List of SD-JWT VCs (its id, and the last segment of its URL).
+pub const TOKEN_LIST: &str = "token";
+/// Every list an issuer keeps: Bitstring revocation and suspension lists for Data Integrity
+/// credentials, and the Token Status List for SD-JWT VCs.
+const LISTS: [&str; 3] = ["revocation", "suspension", TOKEN_LIST];
+/// How long a wallet or verifier may cache a Status List Token before fetching it again.
+const TOKEN_TTL_S: u64 = 300;
+
+/// The stored two-bit statuses of the Token Status List.
+fn decode_token_bits(b64: &str) -> Result<token_status_list::BitString, IssueError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| IssueError::new(500, "server_error", "stored status bits are corrupt"))?;
+    let two = token_status_list::StatusSize::try_from(2u8)
+        .map_err(|_| IssueError::new(500, "server_error", "status size"))?;
+    Ok(token_status_list::BitString::from_parts(two, bytes))
 }

@@ -230,9 +230,75 @@ async fn issue_present_verify_then_revoke_in_both_formats() {
         now_ms(),
     )
     .unwrap();
-    let bundle = json!({"presentation": p});
-    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    // It carries a Token Status List reference, always disclosed; the wallet staples the
+    // list token, served as application/statuslist+jwt.
+    let payload = sd.split('~').next().unwrap().split('.').nth(1).unwrap();
+    let payload: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let uri = payload["status"]["status_list"]["uri"].as_str().unwrap();
+    assert_eq!(uri, format!("{}/status/token", issuer.url));
+    let r = reqwest::get(uri).await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/statuslist+jwt"
+    );
+    let sd_verdict = || async {
+        let bundle = staple::bundle("http://127.0.0.1:9", &Value::String(p.clone()), None)
+            .await
+            .unwrap();
+        assert!(bundle["statusLists"][uri].is_string(), "{bundle}");
+        verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms())
+    };
+    let v = sd_verdict().await;
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    assert!(
+        v.checks
+            .iter()
+            .any(|c| c.kind == CheckKind::Status && c.reason.starts_with("valid in")),
+        "{v:#?}"
+    );
+
+    // Suspend, unsuspend, revoke: each is what the next stapled token says.
+    let issued = issuer.get_admin("/admin/issued").await;
+    let sd_id = issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["format"] == "dc+sd-jwt")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (action, expect) in [
+        ("suspend", Some("suspended")),
+        ("unsuspend", None),
+        ("revoke", Some("revoked")),
+    ] {
+        let (code, body) = issuer
+            .admin(
+                &format!("/admin/issued/{sd_id}/{action}"),
+                json!({"reason": "test"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["published"], true, "{body}");
+        let v = sd_verdict().await;
+        match expect {
+            Some(word) => assert!(
+                v.failures()
+                    .any(|c| c.kind == CheckKind::Status && c.reason.starts_with(word)),
+                "{action}: {v:#?}"
+            ),
+            None => assert!(
+                v.accepted(),
+                "{action}: {:#?}",
+                v.failures().collect::<Vec<_>>()
+            ),
+        }
+    }
 
     // The audit log has every step, and the admin API needs its key.
     let log = issuer.get_admin("/admin/audit").await;

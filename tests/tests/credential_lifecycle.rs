@@ -280,12 +280,58 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         now_ms(),
     )
     .unwrap();
-    let mut b = staple::bundle(&api2, &Value::Null, Some(&did))
+    // The wallet staples the issuer's proofs and its Token Status List with its anchor.
+    let b = staple::bundle(&api2, &Value::String(p.clone()), None)
         .await
         .unwrap();
-    b["presentation"] = Value::String(p);
     let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    assert!(
+        v.checks
+            .iter()
+            .any(|c| c.kind == CheckKind::StatusAnchor && c.outcome == verifier_lib::Outcome::Pass),
+        "{v:#?}"
+    );
+
+    // The agency suspends the SD-JWT VC: refused with that reason.
+    let issued: Value = client
+        .get(format!("{url}/admin/issued"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sd_id = issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["format"] == "dc+sd-jwt")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r: Value = client
+        .post(format!("{url}/admin/issued/{sd_id}/suspend"))
+        .bearer_auth(&api_key)
+        .json(&json!({"reason": "under review"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["published"], true, "{r}");
+    let b = staple::bundle(&api2, &Value::String(p), None)
+        .await
+        .unwrap();
+    let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
+    assert!(
+        v.failures()
+            .any(|c| c.kind == CheckKind::Status && c.reason.starts_with("suspended")),
+        "{v:#?}"
+    );
 
     // The agency revokes the W3C credential: a fresh presentation is refused.
     let r: Value = client

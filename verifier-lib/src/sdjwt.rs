@@ -539,7 +539,7 @@ pub fn present(
     Ok(out)
 }
 
-fn sign_jwt(
+pub(crate) fn sign_jwt(
     header: &Value,
     payload: &Value,
     key: &did_method::SecretKey,

@@ -21,6 +21,7 @@ use crate::input::{self, Limits};
 use crate::policy::Policy;
 use crate::rdfc::Rdfc2022;
 use crate::registry::RegistryEvidence;
+use crate::token_status;
 use crate::verdict::{Check, CheckKind, Verdict};
 
 const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
@@ -152,14 +153,8 @@ impl Verifier {
                 now_ms,
                 v,
             );
-            if let Some(c) = claims
-                && c.contains_key("status")
-            {
-                v.push(Check::fail(
-                    CheckKind::Status,
-                    "sd-jwt",
-                    "the credential has a Token Status List entry, which this version cannot check yet",
-                ));
+            if let Some(c) = claims {
+                self.token_status(&c, &stapled, now_ms, v);
             }
             return;
         }
@@ -649,6 +644,204 @@ impl Verifier {
                 Err(e) => v.push(Check::fail(CheckKind::Accreditation, subject, e)),
             }
         }
+    }
+
+    /// An SD-JWT VC's `status` (IETF Token Status List).
+    fn token_status(
+        &self,
+        claims: &serde_json::Map<String, Value>,
+        st: &Stapled,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) {
+        let subject = "sd-jwt";
+        match token_status::Reference::from_claims(claims) {
+            Ok(Some(r)) => {
+                let iss = claims.get("iss").and_then(Value::as_str);
+                if let Err(reason) = self.token_status_entry(&r, iss, st, now_ms, v) {
+                    v.push(Check::fail(CheckKind::Status, subject, reason));
+                }
+            }
+            Ok(None) if self.policy.require_status => v.push(Check::fail(
+                CheckKind::Status,
+                subject,
+                "the policy requires a status entry; the credential has none",
+            )),
+            Ok(None) => {}
+            Err(e) => v.push(Check::fail(CheckKind::Status, subject, e)),
+        }
+    }
+
+    fn token_status_entry(
+        &self,
+        r: &token_status::Reference,
+        iss: Option<&str>,
+        st: &Stapled,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) -> Result<(), String> {
+        let uri = r.uri.as_str();
+        let iss = iss.ok_or("the credential has no iss")?;
+        let text = st
+            .status_lists
+            .get(uri)
+            .ok_or_else(|| format!("the status list {uri} is not stapled"))?;
+        let token = token_status::StatusListToken::parse(text)
+            .map_err(|e| format!("status list {uri}: {e}"))?;
+        if token.sub != uri {
+            return Err(format!(
+                "the stapled status list token is for {}, not {uri}",
+                token.sub
+            ));
+        }
+        if let Some(t) = &token.iss
+            && t != iss
+        {
+            return Err(format!(
+                "the status list {uri} was issued by {t}, not {iss}"
+            ));
+        }
+        // Signed by an assertion key of the credential's issuer (cached per exact text and
+        // key, like Bitstring lists).
+        let kid = token
+            .kid
+            .as_deref()
+            .ok_or_else(|| format!("the status list {uri} names no kid"))?;
+        let kid = if kid.starts_with('#') {
+            format!("{iss}{kid}")
+        } else {
+            kid.to_owned()
+        };
+        let resolved = dids::resolve(&kid, Relationship::AssertionMethod, &st.evidence)
+            .map_err(|e| format!("status list {uri}: {e}"))?;
+        if resolved.controller != iss {
+            return Err(format!(
+                "the status list {uri} is signed by a key of {}, not of {iss}",
+                resolved.controller
+            ));
+        }
+        if !matches!(token.alg.as_str(), "EdDSA" | "Ed25519") {
+            return Err(format!(
+                "status list {uri}: alg {} is not accepted (EdDSA only)",
+                token.alg
+            ));
+        }
+        let cache_key = (
+            sha2::Sha256::digest(text.as_bytes()).into(),
+            resolved.key.to_bytes(),
+        );
+        let known = self
+            .caches
+            .list_signatures
+            .lock()
+            .is_ok_and(|set| set.contains(&cache_key));
+        if !known {
+            let ok = did_method::Signature::from_slice(&token.signature)
+                .ok()
+                .is_some_and(|s| {
+                    resolved
+                        .key
+                        .verify(token.signing_input.as_bytes(), &s)
+                        .is_ok()
+                });
+            if !ok {
+                return Err(format!("the status list {uri} signature does not verify"));
+            }
+            if let Ok(mut set) = self.caches.list_signatures.lock() {
+                if set.len() >= MAX_CACHED_LISTS {
+                    set.clear();
+                }
+                set.insert(cache_key);
+            }
+        }
+        v.push(Check::pass(
+            CheckKind::Signature,
+            uri,
+            format!("status list token signed by {kid}"),
+        ));
+        if self.policy.require_status_anchor {
+            let did = Did::parse(iss).map_err(|_| {
+                format!("status list anchors exist only for did:alliance issuers; {iss} cannot anchor {uri}")
+            })?;
+            match st.evidence.status_anchor(&did, uri, text.as_bytes()) {
+                Ok(a) => v.push(Check::pass(
+                    CheckKind::StatusAnchor,
+                    uri,
+                    format!("list hash anchored at height {}", a.anchored_height),
+                )),
+                Err(e) => v.push(Check::fail(CheckKind::StatusAnchor, uri, e)),
+            }
+        }
+        let issued = token.iat_s.saturating_mul(1000);
+        let skew = self.policy.clock_skew_s.saturating_mul(1000);
+        let max_age = self.policy.max_status_age_s.saturating_mul(1000);
+        if let Some(exp) = token.exp_s
+            && exp.saturating_mul(1000).saturating_add(skew) < now_ms
+        {
+            v.push(Check::fail(
+                CheckKind::StatusFreshness,
+                uri,
+                format!(
+                    "status list token expired {} s ago",
+                    now_ms.saturating_sub(exp.saturating_mul(1000)) / 1000
+                ),
+            ));
+        } else if issued > now_ms.saturating_add(skew) {
+            v.push(Check::fail(
+                CheckKind::StatusFreshness,
+                uri,
+                "status list token is issued in the future",
+            ));
+        } else if issued.saturating_add(max_age) >= now_ms {
+            v.push(Check::pass(
+                CheckKind::StatusFreshness,
+                uri,
+                format!(
+                    "status list issued {} s ago",
+                    now_ms.saturating_sub(issued) / 1000
+                ),
+            ));
+        } else {
+            v.push(Check::fail(
+                CheckKind::StatusFreshness,
+                uri,
+                format!(
+                    "status list is {} s old; the policy accepts at most {} s",
+                    now_ms.saturating_sub(issued) / 1000,
+                    self.policy.max_status_age_s
+                ),
+            ));
+        }
+        let idx = r.idx;
+        match token.status(idx) {
+            Some(token_status::VALID) => v.push(Check::pass(
+                CheckKind::Status,
+                "sd-jwt",
+                format!("valid in {uri}"),
+            )),
+            Some(token_status::INVALID) => v.push(Check::fail(
+                CheckKind::Status,
+                "sd-jwt",
+                format!("revoked (index {idx} of {uri})"),
+            )),
+            Some(token_status::SUSPENDED) => v.push(Check::fail(
+                CheckKind::Status,
+                "sd-jwt",
+                format!("suspended (index {idx} of {uri})"),
+            )),
+            Some(other) => v.push(Check::fail(
+                CheckKind::Status,
+                "sd-jwt",
+                format!("status 0x{other:02x} at index {idx} of {uri} is not valid"),
+            )),
+            None => {
+                return Err(format!(
+                    "index {idx} is beyond the end of {uri} ({} entries)",
+                    token.len()
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn status(

@@ -241,3 +241,227 @@ fn unaccredited_type_expired_and_foreign_key_are_refused() {
     );
     assert_fails(&s.verify(&p(&c)), CheckKind::IssuerBinding, "belongs to");
 }
+
+const TOKEN_LIST: &str = "https://issuer.example/status/token";
+
+/// A Status List Token of 1,000 two-bit statuses with `set` applied.
+fn token(s: &Setup, key: &SecretKey, sub: &str, iat_s: u64, set: &[(usize, u8)]) -> String {
+    use ssi::status::token_status_list::{BitString, StatusSize};
+    let mut list = BitString::new_valid(StatusSize::try_from(2u8).unwrap(), 1000);
+    for (i, v) in set {
+        list.set(*i, *v).unwrap();
+    }
+    verifier_lib::token_status::sign(
+        &verifier_lib::token_status::TokenClaims {
+            iss: &s.issuer.to_string(),
+            sub,
+            iat_s,
+            exp_s: iat_s + 3600,
+            ttl_s: 300,
+            list: &list,
+        },
+        &s.issuer.url("key-1"),
+        key,
+    )
+    .unwrap()
+}
+
+impl Setup {
+    /// Anchors `text` as the issuer's list `uri` (anchor sequence `seq`).
+    fn anchor(&mut self, uri: &str, text: &str, seq: u64) {
+        let op = self
+            .chain
+            .op(
+                seq,
+                OperationBody::AnchorStatusList {
+                    issuer: self.issuer.clone(),
+                    list_id: uri.into(),
+                    list_hash: Hash::digest(text.as_bytes()),
+                },
+            )
+            .sign(&[&self.issuer_key]);
+        let h = self.chain.block(vec![op]);
+        self.now_s = (T0 + h * 1000) / 1000 + 1;
+    }
+
+    fn verify_with_list(&self, presentation: &str, list: &str, policy: Policy) -> Verdict {
+        let proofs: Vec<RegistryProof> = [
+            state::did_key(&self.issuer),
+            state::issuer_key(&self.issuer),
+            state::status_key(&self.issuer, TOKEN_LIST),
+        ]
+        .iter()
+        .map(|k| self.chain.prove(k))
+        .collect();
+        let bundle = json!({
+            "presentation": presentation,
+            "registryProofs": proofs,
+            "statusLists": {TOKEN_LIST: list},
+        });
+        Verifier::new(policy, Some(self.chain.genesis.trust_anchor()))
+            .verify_bytes(&serde_json::to_vec(&bundle).unwrap(), self.now_s * 1000)
+    }
+}
+
+fn strict() -> Policy {
+    Policy {
+        challenge: Some("n-1".into()),
+        domain: Some("https://shop.example".into()),
+        require_status: true,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn token_status_list_valid_revoked_suspended_and_every_fault() {
+    let mut s = setup();
+    let idx = 421;
+    let mut claims = s.claims(VCT);
+    claims.insert(
+        "status".into(),
+        json!({"status_list": {"idx": idx, "uri": TOKEN_LIST}}),
+    );
+    let sd = s.issue(&claims);
+    let key = s.issuer_key.clone();
+    let iat = s.now_s;
+    let valid = token(&s, &key, TOKEN_LIST, iat, &[(idx + 1, 1)]);
+    s.anchor(TOKEN_LIST, &valid, 0);
+    let p = s.present(&sd, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    let v = s.verify_with_list(&p, &valid, strict());
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    for kind in [
+        CheckKind::Status,
+        CheckKind::StatusAnchor,
+        CheckKind::StatusFreshness,
+    ] {
+        assert!(
+            v.checks
+                .iter()
+                .any(|c| c.kind == kind && c.outcome == verifier_lib::Outcome::Pass),
+            "no passing {kind:?}"
+        );
+    }
+
+    // Not anchored (a list the issuer signed but never published on the registry).
+    let other = token(&s, &key, TOKEN_LIST, iat, &[]);
+    assert_fails(
+        &s.verify_with_list(&p, &other, strict()),
+        CheckKind::StatusAnchor,
+        "",
+    );
+    // Not stapled at all.
+    let proofs: Vec<RegistryProof> = [state::did_key(&s.issuer), state::issuer_key(&s.issuer)]
+        .iter()
+        .map(|k| s.chain.prove(k))
+        .collect();
+    let bare = serde_json::to_vec(&json!({"presentation": p, "registryProofs": proofs})).unwrap();
+    let v = Verifier::new(strict(), Some(s.chain.genesis.trust_anchor()))
+        .verify_bytes(&bare, s.now_s * 1000);
+    assert_fails(&v, CheckKind::Status, "is not stapled");
+    // Signed by a key that is not the issuer's.
+    let forged = token(&s, &sk(77), TOKEN_LIST, iat, &[]);
+    assert_fails(
+        &s.verify_with_list(&p, &forged, strict()),
+        CheckKind::Status,
+        "does not verify",
+    );
+    // A token for another list.
+    let elsewhere = token(&s, &key, "https://issuer.example/status/other", iat, &[]);
+    assert_fails(
+        &s.verify_with_list(&p, &elsewhere, strict()),
+        CheckKind::Status,
+        "not https://issuer.example/status/token",
+    );
+    // Tampered payload (one status flipped without re-signing).
+    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    let mut payload: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["status_list"] = verifier_lib::token_status::encode_list(
+        &ssi::status::token_status_list::BitString::new_valid(
+            ssi::status::token_status_list::StatusSize::try_from(2u8).unwrap(),
+            1000,
+        ),
+    );
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        serde_json::to_vec(&payload).unwrap(),
+    );
+    let tampered = parts.join(".");
+    assert_fails(
+        &s.verify_with_list(&p, &tampered, strict()),
+        CheckKind::Status,
+        "does not verify",
+    );
+    // Older than the policy allows.
+    let s_old = Policy {
+        max_status_age_s: 0,
+        ..strict()
+    };
+    let later = Setup {
+        now_s: s.now_s + 10,
+        ..s
+    };
+    let p2 = later.present(
+        &sd,
+        &later.holder_key,
+        "n-1",
+        "https://shop.example",
+        later.now_s,
+    );
+    assert_fails(
+        &later.verify_with_list(&p2, &valid, s_old),
+        CheckKind::StatusFreshness,
+        "old",
+    );
+    let mut s = later;
+
+    // Revoked, then (a new list) suspended: each anchored in turn.
+    let revoked = token(&s, &key, TOKEN_LIST, s.now_s, &[(idx, 1)]);
+    s.anchor(TOKEN_LIST, &revoked, 1);
+    let p = s.present(&sd, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    assert_fails(
+        &s.verify_with_list(&p, &revoked, strict()),
+        CheckKind::Status,
+        "revoked (index 421",
+    );
+    let suspended = token(&s, &key, TOKEN_LIST, s.now_s, &[(idx, 2)]);
+    s.anchor(TOKEN_LIST, &suspended, 2);
+    let p = s.present(&sd, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    assert_fails(
+        &s.verify_with_list(&p, &suspended, strict()),
+        CheckKind::Status,
+        "suspended",
+    );
+
+    // An index beyond the list.
+    let mut claims = s.claims(VCT);
+    claims.insert(
+        "status".into(),
+        json!({"status_list": {"idx": 5000, "uri": TOKEN_LIST}}),
+    );
+    let far = s.issue(&claims);
+    let p = s.present(&far, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    assert_fails(
+        &s.verify_with_list(&p, &suspended, strict()),
+        CheckKind::Status,
+        "beyond the end",
+    );
+
+    // No status at all, under a policy that requires one.
+    let plain = s.issue(&s.claims(VCT));
+    let p = s.present(
+        &plain,
+        &s.holder_key,
+        "n-1",
+        "https://shop.example",
+        s.now_s,
+    );
+    assert_fails(
+        &s.verify_with_list(&p, &suspended, strict()),
+        CheckKind::Status,
+        "requires a status",
+    );
+}

@@ -38,6 +38,27 @@ fn dependencies(credentials: &[&Value]) -> (BTreeSet<String>, BTreeSet<(String, 
     (issuers, lists)
 }
 
+/// The issuer (`iss`) of an SD-JWT VC and the URI of its Token Status List, if it has one,
+/// read from the issuer-signed JWT (its signature is the verifier's business).
+fn sd_jwt_dependencies(text: &str) -> Result<(String, Option<String>), WalletError> {
+    use base64::Engine as _;
+    let bad = |m: &str| WalletError::BadResponse(format!("not an SD-JWT VC: {m}"));
+    let jwt = text.split('~').next().unwrap_or_default();
+    let payload = jwt.split('.').nth(1).ok_or_else(|| bad("no JWT payload"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| bad("payload is not base64url"))?;
+    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| bad("payload is not JSON"))?;
+    let iss = claims["iss"]
+        .as_str()
+        .ok_or_else(|| bad("no iss"))?
+        .to_owned();
+    let uri = claims["status"]["status_list"]["uri"]
+        .as_str()
+        .map(str::to_owned);
+    Ok((iss, uri))
+}
+
 /// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
 /// string whose issuer is `sd_jwt_issuer`).
 pub async fn bundle(
@@ -52,9 +73,16 @@ pub async fn bundle(
         Value::Null => vec![],
         one => vec![one],
     };
-    let (mut issuers, lists) = dependencies(&creds);
+    let (mut issuers, mut lists) = dependencies(&creds);
     if let Some(i) = sd_jwt_issuer {
         issuers.insert(i.to_owned());
+    }
+    if let Some(text) = presentation.as_str() {
+        let (iss, uri) = sd_jwt_dependencies(text)?;
+        if let Some(uri) = uri {
+            lists.insert((iss.clone(), uri));
+        }
+        issuers.insert(iss);
     }
     let mut proofs = vec![];
     for issuer in issuers.iter().filter(|i| i.starts_with("did:alliance:")) {
@@ -78,6 +106,10 @@ pub async fn bundle(
     for (issuer, url) in &lists {
         let resp = client
             .get(url)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/statuslist+jwt, application/vc+ld+json;q=0.9, application/json;q=0.5",
+            )
             .send()
             .await
             .map_err(|e| WalletError::Network {

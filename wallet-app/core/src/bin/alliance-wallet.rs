@@ -147,10 +147,8 @@ async fn main() -> Result<()> {
                         .map(|r| r.iter().map(String::as_str).collect());
                     let p =
                         present::sd_jwt(sd, names.as_deref(), &key, &domain, &challenge, now_ms())?;
-                    let iss = issuer_of_sd_jwt(sd)?;
-                    let mut b = staple::bundle(&registry, &Value::Null, Some(&iss)).await?;
-                    b["presentation"] = Value::String(p);
-                    b
+                    // The issuer and its Token Status List are read from the credential.
+                    staple::bundle(&registry, &Value::String(p), None).await?
                 }
                 other => bail!("unknown credential format {other:?}"),
             };
@@ -159,15 +157,4 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn issuer_of_sd_jwt(sd: &str) -> Result<String> {
-    use base64::Engine;
-    let payload = sd.split('.').nth(1).context("malformed SD-JWT")?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
-    let v: Value = serde_json::from_slice(&bytes)?;
-    Ok(v["iss"]
-        .as_str()
-        .context("the SD-JWT has no iss")?
-        .to_owned())
 }
