@@ -3,13 +3,14 @@
 # and end-to-end tests that start real validator processes on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/ensure-toolchain.sh
+ALLIANCE_NEED_POSTGRES=1 . scripts/ensure-toolchain.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+. scripts/postgres-test-server.sh
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
 # One summary line over every test binary.

@@ -57,19 +57,28 @@ fn spawn_serve(dir: &std::path::Path) -> Child {
 
 impl Issuer {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// An issuer on the database at `database_url` (default: a SQLite file in its directory).
+    fn start_with(database_url: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("http://127.0.0.1:{}", free_port());
+        let mut args = vec![
+            "init",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--issuer-url",
+            &url,
+            "--json",
+            "--name",
+            "Test Agency",
+        ];
+        if let Some(db) = database_url {
+            args.extend(["--database-url", db]);
+        }
         let out = Command::new(BIN)
-            .args([
-                "init",
-                "--dir",
-                dir.path().to_str().unwrap(),
-                "--issuer-url",
-                &url,
-                "--json",
-                "--name",
-                "Test Agency",
-            ])
+            .args(args)
             .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
             .output()
             .unwrap();
@@ -151,6 +160,71 @@ fn policy() -> Policy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_present_verify_then_revoke_in_both_formats() {
     let issuer = Issuer::start();
+    lifecycle(&issuer).await;
+    assert!(issuer.dir.path().join("issuer.db").exists());
+}
+
+/// A fresh, empty PostgreSQL database on the server at `ALLIANCE_TEST_POSTGRES_URL`
+/// (`scripts/test.sh` starts a throwaway server on loopback and sets it).
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(base) = std::env::var("ALLIANCE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PostgreSQL tests: run them through scripts/test.sh"
+        );
+        eprintln!(
+            "ALLIANCE_TEST_POSTGRES_URL is not set: PostgreSQL test not run (scripts/test.sh sets it)"
+        );
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("issuer_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{server}/{name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_lifecycle_runs_on_postgresql() {
+    let Some(db) = fresh_postgres_database().await else {
+        return;
+    };
+    lifecycle(&Issuer::start_with(Some(&db))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_and_lockout_hold_on_postgresql() {
+    let Some(db) = fresh_postgres_database().await else {
+        return;
+    };
+    let issuer = Issuer::start_with(Some(&db));
+    issuer.define_types().await;
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let code = offer.pre_authorized_code.clone();
+    let token_url = issuer.url.clone();
+    // Wrong PINs lock the offer after five attempts; then even the right PIN is refused.
+    for _ in 0..5 {
+        let (s, body) = token(&token_url, &code, Some("000000")).await;
+        assert_eq!(s, 400, "{body}");
+    }
+    let (s, body) = token(&token_url, &code, Some(&pin)).await;
+    assert_eq!(s, 400, "{body}");
+    // A fresh offer: the code works once, never twice.
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    let (s, _) = token(&token_url, &offer.pre_authorized_code, Some(&pin)).await;
+    assert_eq!(s, 200);
+    let (s, body) = token(&token_url, &offer.pre_authorized_code, Some(&pin)).await;
+    assert_eq!(s, 400, "{body}");
+}
+
+async fn lifecycle(issuer: &Issuer) {
     issuer.define_types().await;
     let holder = SecretKey::from_seed(&[42; 32]);
 
@@ -331,7 +405,6 @@ async fn issue_present_verify_then_revoke_in_both_formats() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    assert!(issuer.dir.path().join("issuer.db").exists());
 }
 
 async fn token(url: &str, code: &str, pin: Option<&str>) -> (u16, Value) {
