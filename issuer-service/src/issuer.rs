@@ -1346,6 +1346,24 @@ impl Issuer {
     }
 
     /// The actor name of an admin API key, if the key is known.
+    /// Records a key rotation in the audit log (the CLI rotates with the issuer stopped).
+    pub async fn audit_rotation(
+        store: &Store,
+        previous: &str,
+        next: &str,
+        retired: bool,
+    ) -> Result<(), IssueError> {
+        store
+            .audit(
+                "operator",
+                "key.rotate",
+                next,
+                &json!({"previous": previous, "previousRetired": retired}),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn api_key_actor(&self, key: &str) -> Result<Option<String>, IssueError> {
         Ok(sqlx::query("SELECT name FROM api_keys WHERE key_hash = $1")
             .bind(sha256_hex(key))

@@ -103,6 +103,22 @@ fn start_devnet(dir: &Path) -> (Proc, Value) {
     (Proc(child), info)
 }
 
+fn serve_issuer(dir: &Path) -> Proc {
+    let mut serve = Command::new(bin("alliance-issuer"))
+        .args(["serve", "--dir", dir.to_str().unwrap()])
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    Proc(serve)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -161,19 +177,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         "--type",
         "urn:alliance:vct:driver-license",
     ]));
-    let mut serve = Command::new(bin("alliance-issuer"))
-        .args(["serve", "--dir", issuer_dir.to_str().unwrap()])
-        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    let _issuer = Proc(serve);
+    let mut issuer_proc = serve_issuer(&issuer_dir);
 
     let client = reqwest::Client::new();
     for t in [
@@ -363,5 +367,121 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         v.failures()
             .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
         "{v:#?}"
+    );
+
+    // Key rotation through the registry. A credential signed by the first key...
+    let receive_di = |name: &'static str| {
+        let offer = &offer;
+        let holder = holder.clone();
+        async move {
+            let (link, pin) =
+                offer("DriverLicense", json!({"name": name, "licenseClass": "A"})).await;
+            oid4vci::receive(
+                &Offer::resolve(&link).await.unwrap(),
+                Some(&pin),
+                &[&holder],
+            )
+            .await
+            .unwrap()[0]
+                .credential
+                .clone()
+        }
+    };
+    let verify_vc = |vc: Value, challenge: &'static str| {
+        let (api2, rdfc, holder) = (api2.clone(), &rdfc, holder.clone());
+        let verifier = verifier(challenge);
+        async move {
+            let vp = present::data_integrity(
+                rdfc,
+                std::slice::from_ref(&vc),
+                &holder,
+                challenge,
+                "shop.example",
+                now_ms(),
+            )
+            .unwrap();
+            let b = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
+            verifier.verify_bytes(&b, now_ms())
+        }
+    };
+    let signed_by = |vc: &Value| {
+        vc["proof"]["verificationMethod"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = receive_di("Grace Hopper").await;
+    assert_eq!(signed_by(&first), format!("{did}#key-1"));
+    drop(issuer_proc);
+    let rotate = |retire: bool| {
+        let mut cmd = Command::new(bin("alliance-issuer"));
+        cmd.args([
+            "rotate-key",
+            "--dir",
+            issuer_dir.to_str().unwrap(),
+            "--json",
+        ]);
+        if retire {
+            cmd.arg("--retire-old");
+        }
+        serde_json::from_str::<Value>(&run(&mut cmd)).unwrap()
+    };
+    let r = rotate(false);
+    assert_eq!(r["verificationMethod"], format!("{did}#key-2"), "{r}");
+    issuer_proc = serve_issuer(&issuer_dir);
+    // ...still verifies (the old key stays listed for assertion; the status list is re-signed
+    // by the new key), and new credentials are signed by the new key.
+    let v = verify_vc(first.clone(), "c-4").await;
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    let second = receive_di("Katherine Johnson").await;
+    assert_eq!(signed_by(&second), format!("{did}#key-2"));
+    let v = verify_vc(second.clone(), "c-5").await;
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    // The resolved document: key-2 controls the DID now.
+    let doc: Value = client
+        .get(format!("{api0}/1.0/identifiers/{did}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["didDocument"]["capabilityInvocation"],
+        json!([format!("{did}#key-2")])
+    );
+
+    // After a compromise of key-2: rotate to key-3 retiring key-2. What key-2 signed is refused
+    // (its key is gone from the issuer's document); key-1's credential still verifies.
+    drop(issuer_proc);
+    let r = rotate(true);
+    assert_eq!(r["verificationMethod"], format!("{did}#key-3"), "{r}");
+    let _issuer_proc = serve_issuer(&issuer_dir);
+    let v = verify_vc(second, "c-6").await;
+    assert!(
+        v.failures().any(|c| c.kind == CheckKind::IssuerBinding),
+        "{v:#?}"
+    );
+    let v = verify_vc(first, "c-7").await;
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    let third = receive_di("Dorothy Vaughan").await;
+    assert_eq!(signed_by(&third), format!("{did}#key-3"));
+    let audit: Value = client
+        .get(format!("{url}/admin/audit"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "key.rotate")
+            .count(),
+        2
     );
 }
