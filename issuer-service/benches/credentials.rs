@@ -33,6 +33,7 @@ use verifier_lib::rdfc::{ProofOptions, Rdfc2022};
 use verifier_lib::{Policy, Verifier, sdjwt};
 
 const LIST: &str = "https://issuer.example/status/1";
+const TOKEN_LIST: &str = "https://issuer.example/status/token";
 
 fn rfc3339(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
@@ -117,6 +118,23 @@ fn main() {
         )
         .unwrap();
     let list_text = serde_json::to_string(&list).unwrap();
+    // The Token Status List of SD-JWT VCs, as the issuer serves it (131,072 two-bit entries).
+    let token_list_text = verifier_lib::token_status::sign(
+        &verifier_lib::token_status::TokenClaims {
+            iss: &issuer.to_string(),
+            sub: TOKEN_LIST,
+            iat_s: T0 / 1000,
+            exp_s: T0 / 1000 + 86_400,
+            ttl_s: 300,
+            list: &ssi::status::token_status_list::BitString::new_valid(
+                ssi::status::token_status_list::StatusSize::try_from(2u8).unwrap(),
+                131_072,
+            ),
+        },
+        &vm,
+        &issuer_key,
+    )
+    .unwrap();
     let ops = vec![
         chain
             .op(
@@ -141,6 +159,16 @@ fn main() {
                 },
             )
             .sign(&[&issuer_key]),
+        chain
+            .op(
+                0,
+                OperationBody::AnchorStatusList {
+                    issuer: issuer.clone(),
+                    list_id: TOKEN_LIST.into(),
+                    list_hash: Hash::digest(token_list_text.as_bytes()),
+                },
+            )
+            .sign(&[&issuer_key]),
     ];
     let h = chain.block(ops);
     let now = T0 + h * 1000 + 500;
@@ -148,6 +176,7 @@ fn main() {
         state::did_key(&issuer),
         state::issuer_key(&issuer),
         state::status_key(&issuer, LIST),
+        state::status_key(&issuer, TOKEN_LIST),
     ]
     .iter()
     .map(|k| chain.prove(k))
@@ -236,6 +265,7 @@ fn main() {
         "iat": now / 1000 - 100, "exp": now / 1000 + 86_400,
         "cnf": {"jwk": jwk_of(&holder_key.public_key())},
         "given_name": "Ada", "family_name": "Lovelace", "birthdate": "1815-12-10",
+        "status": {"status_list": {"idx": 4242, "uri": TOKEN_LIST}},
     });
     let sd = sdjwt::issue(
         claims.as_object().unwrap(),
@@ -253,12 +283,17 @@ fn main() {
         now / 1000,
     )
     .unwrap();
-    let sd_bundle =
-        serde_json::to_vec(&json!({"presentation": presented, "registryProofs": proofs[..2]}))
-            .unwrap();
-    let sdjwt_rate = rate("(b) SD-JWT VC + key binding + stapled proofs", secs, || {
-        verifier.verify_bytes(&sd_bundle, now).accepted()
-    });
+    let sd_bundle = serde_json::to_vec(&json!({
+        "presentation": presented,
+        "registryProofs": [&proofs[0], &proofs[1], &proofs[3]],
+        "statusLists": {TOKEN_LIST: token_list_text},
+    }))
+    .unwrap();
+    let sdjwt_rate = rate(
+        "(b) SD-JWT VC + key binding + stapled proofs + Token Status List",
+        secs,
+        || verifier.verify_bytes(&sd_bundle, now).accepted(),
+    );
 
     // (c) The same credential, issued by a did:key so that ssi can resolve it: ssi vs ours.
     let (key_issuer, key_vm) = did_key(&issuer_key.public_key());

@@ -40,11 +40,40 @@ pub struct ProofCache {
 const MAX_CACHED_PROOFS: usize = 4096;
 
 impl ProofCache {
+    /// A digest of everything the check of `proof` against `anchor` depends on, from their
+    /// binary forms (hashing their JSON would re-encode every key in base58 on each lookup).
     fn key(anchor: &did_method::TrustAnchor, proof: &RegistryProof) -> Option<[u8; 32]> {
         let mut h = Sha256::new();
-        h.update(serde_json::to_vec(anchor).ok()?);
-        h.update([0]);
-        h.update(serde_json::to_vec(proof).ok()?);
+        let mut bytes = |b: &[u8]| {
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        };
+        bytes(anchor.chain_id.as_str().as_bytes());
+        bytes(&anchor.height.to_be_bytes());
+        bytes(&anchor.time_ms.to_be_bytes());
+        bytes(&anchor.validators.hash().0);
+        bytes(proof.key.as_bytes());
+        match &proof.value {
+            Some(v) => bytes(&serde_json::to_vec(v).ok()?),
+            None => bytes(b"-"),
+        }
+        bytes(&proof.header.hash().0);
+        let cert = |bytes: &mut dyn FnMut(&[u8]), c: &did_method::CommitCertificate| {
+            bytes(&c.height.to_be_bytes());
+            bytes(&c.round.to_be_bytes());
+            bytes(&c.block_id.0);
+            for s in &c.signatures {
+                bytes(s.validator.as_bytes());
+                bytes(&s.signature.to_bytes());
+            }
+        };
+        cert(&mut bytes, &proof.certificate);
+        for u in &proof.validator_updates {
+            bytes(&u.header.hash().0);
+            cert(&mut bytes, &u.certificate);
+            bytes(&u.next_validators.hash().0);
+        }
+        bytes(did_method::proof::merkle_proof_to_text(&proof.merkle_proof).as_bytes());
         Some(h.finalize().into())
     }
 
