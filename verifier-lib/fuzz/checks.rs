@@ -10,6 +10,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("bundle", bundle),
     ("sd_jwt", sd_jwt),
     ("input_json", input_json),
+    ("status_list_token", status_list_token),
 ];
 
 /// Any bytes given as a bundle: a verdict, never a panic, and never an acceptance under the
@@ -58,4 +59,25 @@ pub fn input_json(data: &[u8]) {
             serde_json::from_slice(data).expect("accepted input is JSON");
         assert_eq!(v, plain);
     }
+}
+
+/// Any text as a Status List Token: parsed or refused, never a panic, never more than the
+/// decompression bound allocated; a token that parses answers every index in range and none
+/// beyond, and its statuses fit its width.
+pub fn status_list_token(data: &[u8]) {
+    use verifier_lib::token_status::{MAX_LIST_BYTES, StatusListToken};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(t) = StatusListToken::parse(text) else {
+        return;
+    };
+    assert!(t.len() as u64 <= MAX_LIST_BYTES * 8);
+    assert!(!t.signing_input.is_empty());
+    for i in [0, 1, t.len() / 2, t.len().saturating_sub(1)] {
+        if i < t.len() {
+            assert!(t.status(i).is_some(), "index {i} of {} is missing", t.len());
+        }
+    }
+    assert_eq!(t.status(t.len()), None);
 }
