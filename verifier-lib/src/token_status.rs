@@ -176,6 +176,11 @@ impl StatusListToken {
         self.list.get(idx)
     }
 
+    /// Size of the inflated list in bytes.
+    pub fn inflated_bytes(&self) -> usize {
+        self.list.as_bytes().len()
+    }
+
     /// Number of statuses in the list.
     pub fn len(&self) -> usize {
         self.list.len()

@@ -44,9 +44,13 @@ struct Caches {
     proofs: crate::registry::ProofCache,
     /// (SHA-256 of a status list's text, signing key) whose signature verified.
     list_signatures: std::sync::Mutex<std::collections::HashSet<([u8; 32], [u8; 32])>>,
+    /// Status List Tokens already parsed and inflated, by SHA-256 of their exact text.
+    tokens: std::sync::Mutex<HashMap<[u8; 32], Arc<token_status::StatusListToken>>>,
 }
 
 const MAX_CACHED_LISTS: usize = 1024;
+const MAX_CACHED_TOKENS: usize = 256;
+const MAX_CACHED_TOKEN_BYTES: usize = 256 * 1024;
 
 /// The material stapled beside a presentation.
 struct Stapled {
@@ -686,8 +690,23 @@ impl Verifier {
             .status_lists
             .get(uri)
             .ok_or_else(|| format!("the status list {uri} is not stapled"))?;
-        let token = token_status::StatusListToken::parse(text)
-            .map_err(|e| format!("status list {uri}: {e}"))?;
+        let digest: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
+        let cached = self
+            .caches
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&digest).cloned());
+        let (token, parsed_now) = match cached {
+            Some(t) => (t, false),
+            None => (
+                Arc::new(
+                    token_status::StatusListToken::parse(text)
+                        .map_err(|e| format!("status list {uri}: {e}"))?,
+                ),
+                true,
+            ),
+        };
         if token.sub != uri {
             return Err(format!(
                 "the stapled status list token is for {}, not {uri}",
@@ -726,10 +745,7 @@ impl Verifier {
                 token.alg
             ));
         }
-        let cache_key = (
-            sha2::Sha256::digest(text.as_bytes()).into(),
-            resolved.key.to_bytes(),
-        );
+        let cache_key = (digest, resolved.key.to_bytes());
         let known = self
             .caches
             .list_signatures
@@ -753,6 +769,17 @@ impl Verifier {
                 }
                 set.insert(cache_key);
             }
+        }
+        // Keep what the issuer signed, parsed, for the next presentation (bounded in count
+        // and in size: at most 256 lists of at most 256 KiB inflated).
+        if parsed_now
+            && token.inflated_bytes() <= MAX_CACHED_TOKEN_BYTES
+            && let Ok(mut m) = self.caches.tokens.lock()
+        {
+            if m.len() >= MAX_CACHED_TOKENS {
+                m.clear();
+            }
+            m.insert(digest, token.clone());
         }
         v.push(Check::pass(
             CheckKind::Signature,

@@ -465,3 +465,47 @@ fn token_status_list_valid_revoked_suspended_and_every_fault() {
         "requires a status",
     );
 }
+
+#[test]
+fn a_reused_verifier_caches_status_tokens_without_letting_a_bad_one_through() {
+    let mut s = setup();
+    let mut claims = s.claims(VCT);
+    claims.insert(
+        "status".into(),
+        json!({"status_list": {"idx": 7, "uri": TOKEN_LIST}}),
+    );
+    let sd = s.issue(&claims);
+    let key = s.issuer_key.clone();
+    let iat = s.now_s;
+    let valid = token(&s, &key, TOKEN_LIST, iat, &[]);
+    s.anchor(TOKEN_LIST, &valid, 0);
+    let forged = token(&s, &sk(77), TOKEN_LIST, iat, &[]);
+    let p = s.present(&sd, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    let proofs: Vec<RegistryProof> = [
+        state::did_key(&s.issuer),
+        state::issuer_key(&s.issuer),
+        state::status_key(&s.issuer, TOKEN_LIST),
+    ]
+    .iter()
+    .map(|k| s.chain.prove(k))
+    .collect();
+    let bundle = |list: &str| {
+        serde_json::to_vec(&json!({
+            "presentation": p,
+            "registryProofs": proofs,
+            "statusLists": {TOKEN_LIST: list},
+        }))
+        .unwrap()
+    };
+    let verifier = Verifier::new(strict(), Some(s.chain.genesis.trust_anchor()));
+    for round in 0..3 {
+        let v = verifier.verify_bytes(&bundle(&valid), s.now_s * 1000);
+        assert!(
+            v.accepted(),
+            "round {round}: {:#?}",
+            v.failures().collect::<Vec<_>>()
+        );
+        let v = verifier.verify_bytes(&bundle(&forged), s.now_s * 1000);
+        assert_fails(&v, CheckKind::Status, "does not verify");
+    }
+}
