@@ -109,3 +109,18 @@ fn every_target_has_a_fuzz_target_file() {
         assert!(path.is_file(), "{} is missing", path.display());
     }
 }
+
+/// The binary seed blocks are real encodings (so the fuzzer starts inside the format), equal
+/// to their JSON twins.
+#[test]
+fn binary_seed_blocks_decode_to_their_json_twins() {
+    let dir = fuzz_dir().join("corpus/block_decode");
+    for name in ["block_h1", "block_h2_empty"] {
+        let bin = std::fs::read(dir.join(format!("{name}.bin"))).unwrap();
+        let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
+        let a = did_method::Block::decode(&bin).unwrap();
+        let b = did_method::Block::decode(&json).unwrap();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(a.encode(), bin, "{name}: the seed is not the canonical encoding");
+    }
+}
