@@ -121,6 +121,10 @@ fn binary_seed_blocks_decode_to_their_json_twins() {
         let a = did_method::Block::decode(&bin).unwrap();
         let b = did_method::Block::decode(&json).unwrap();
         assert_eq!(a, b, "{name}");
-        assert_eq!(a.encode(), bin, "{name}: the seed is not the canonical encoding");
+        assert_eq!(
+            a.encode(),
+            bin,
+            "{name}: the seed is not the canonical encoding"
+        );
     }
 }
