@@ -9,7 +9,7 @@
 //! offer by reference → metadata → token with PIN → nonce → credential with a JWT proof.
 //! Ends with `credential-bench di_vp_per_s=… sdjwt_vp_per_s=… ssi_di_vc_per_s=… issue_flows_per_s=…`.
 //!
-//! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|p|d]`
+//! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|p|d] [-- --format dc+sd-jwt]`
 
 #[path = "../../verifier-lib/tests/common/mod.rs"]
 mod common;
@@ -42,6 +42,17 @@ fn rfc3339(ms: u64) -> String {
 }
 
 /// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
+/// The credential format of the issuance flows (d): `ldp_vc` (the figure the issue asks for),
+/// or `dc+sd-jwt` with `--format dc+sd-jwt`.
+fn issuance_format() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--format")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "ldp_vc".into())
+}
+
 /// With `--only X`, runs only the measurement whose name starts with `(X)` (for profiling).
 fn rate(name: &str, secs: f64, mut f: impl FnMut() -> bool) -> f64 {
     let args: Vec<String> = std::env::args().collect();
@@ -399,7 +410,7 @@ fn issuance(secs: f64) -> f64 {
         let r = client
             .post(format!("{url}/admin/credential-types"))
             .bearer_auth(&api_key)
-            .json(&json!({"id": "LibraryCard", "format": "ldp_vc", "credentialType": "LibraryCard",
+            .json(&json!({"id": "LibraryCard", "format": issuance_format(), "credentialType": "LibraryCard",
                           "claims": ["name", "cardNumber"], "validityDays": 365, "name": "Library card"}))
             .send()
             .await
@@ -441,7 +452,7 @@ fn issuance(secs: f64) -> f64 {
             t.await.unwrap();
         }
         let flows = done.load(std::sync::atomic::Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-        println!("{:<48} {flows:>10.0}/s  ({n} flows, 32 wallets, issuer process + wallets on 2 cores)", "(d) OpenID4VCI issuance flows (ldp_vc)");
+        println!("{:<48} {flows:>10.0}/s  ({n} flows, 32 wallets, issuer process + wallets on 2 cores)", format!("(d) OpenID4VCI issuance flows ({})", issuance_format()));
         flows
     });
     let _ = child.kill();
