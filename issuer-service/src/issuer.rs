@@ -426,6 +426,23 @@ impl Issuer {
         })
     }
 
+    /// Offers never redeemed (or locked by wrong PINs) whose time is up become `expired`, and
+    /// the citizen's claims they held are erased: an agency keeps personal data only as long
+    /// as an offer can still be used. The row stays (code hash and audit trail).
+    pub async fn expire_offers(&self) -> Result<u64, IssueError> {
+        let done = sqlx::query("UPDATE offers SET state = 'expired', claims = '{}', offer_json = NULL WHERE state IN ('offered', 'locked') AND expires_ms < $1")
+            .bind(now_ms())
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected();
+        if done > 0 {
+            self.store
+                .audit("issuer", "offer.expire", "offers", &json!({"count": done}))
+                .await?;
+        }
+        Ok(done)
+    }
+
     /// The offer object for a by-reference link (only while it can still be redeemed).
     pub async fn offer_by_reference(&self, id: &str) -> Result<Value, IssueError> {
         let row = sqlx::query("SELECT offer_json, state, expires_ms FROM offers WHERE id = $1")
@@ -486,6 +503,7 @@ impl Issuer {
                 match state.as_str() {
                     "locked" => "too many wrong transaction codes; ask the agency for a new offer"
                         .to_string(),
+                    "expired" => "the offer has expired".to_string(),
                     _ => "the pre-authorized code was already used".to_string(),
                 },
             ));
@@ -1207,6 +1225,7 @@ impl Issuer {
             .bind(now_ms())
             .execute(&self.store.pool)
             .await?;
+        self.expire_offers().await?;
         let _guard = self.publish.lock().await;
         for purpose in LISTS {
             let row = sqlx::query("SELECT updated_ms, credential FROM status_lists WHERE id = $1")

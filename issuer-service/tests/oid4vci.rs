@@ -758,3 +758,53 @@ async fn vc_api_issues_signed_revocable_credentials_for_back_offices() {
         .await;
     assert_eq!(s, 400);
 }
+
+/// An offer never redeemed is expired at the next refresh (here: the next start) and the
+/// citizen's claims it held are erased; the code is then refused with that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_offers_lose_their_personal_data() {
+    let mut issuer = Issuer::start();
+    issuer.define_types().await;
+    // Offers live one second from now on.
+    let cfg = issuer.dir.path().join("config.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    c["offerTtlS"] = json!(1);
+    std::fs::write(&cfg, serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    let _ = issuer.child.kill();
+    let _ = issuer.child.wait();
+    issuer.child = spawn_serve(issuer.dir.path());
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let offer = Offer::resolve(&link).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let _ = issuer.child.kill();
+    let _ = issuer.child.wait();
+    issuer.child = spawn_serve(issuer.dir.path());
+
+    sqlx::any::install_default_drivers();
+    let db = format!("sqlite://{}", issuer.dir.path().join("issuer.db").display());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT state, claims FROM offers")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("expired".to_string(), "{}".to_string())]);
+    let (s, body) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
+    assert_eq!(s, 400);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+    let log = issuer.get_admin("/admin/audit").await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "offer.expire"),
+        "{log}"
+    );
+}
