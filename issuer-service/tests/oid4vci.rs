@@ -9,7 +9,7 @@ use did_method::SecretKey;
 use serde_json::{Value, json};
 use verifier_lib::contexts::PinnedContexts;
 use verifier_lib::rdfc::Rdfc2022;
-use verifier_lib::{CheckKind, Policy, Verifier};
+use verifier_lib::{CheckKind, Policy, Verdict, Verifier};
 use wallet_core::oid4vci::{self, Offer};
 use wallet_core::{WalletError, present, staple};
 
@@ -157,6 +157,25 @@ fn policy() -> Policy {
     }
 }
 
+/// The holder presents `vc` (challenge `c-1`, domain `shop.example`) with freshly stapled
+/// status lists; the verifier's verdict under [`policy`].
+async fn present_and_verify(vc: &Value, holder: &SecretKey) -> Verdict {
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let vp = present::data_integrity(
+        &rdfc,
+        std::slice::from_ref(vc),
+        holder,
+        "c-1",
+        "shop.example",
+        now_ms(),
+    )
+    .unwrap();
+    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
+        .await
+        .unwrap();
+    Verifier::new(policy(), None).verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_present_verify_then_revoke_in_both_formats() {
     let issuer = Issuer::start();
@@ -239,21 +258,7 @@ async fn lifecycle(issuer: &Issuer) {
     assert_eq!(got[0].format, "ldp_vc");
     let vc = got[0].credential.clone();
     assert_eq!(vc["credentialSubject"]["name"], "Ada");
-    let rdfc = Rdfc2022::new(PinnedContexts::standard());
-    let vp = present::data_integrity(
-        &rdfc,
-        std::slice::from_ref(&vc),
-        &holder,
-        "c-1",
-        "shop.example",
-        now_ms(),
-    )
-    .unwrap();
-    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
-        .await
-        .unwrap();
-    let verifier = Verifier::new(policy(), None);
-    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    let v = present_and_verify(&vc, &holder).await;
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
 
     // Revoke through the CLI; a fresh bundle staples the new list and is refused.
@@ -277,10 +282,7 @@ async fn lifecycle(issuer: &Issuer) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
-        .await
-        .unwrap();
-    let v = verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    let v = present_and_verify(&vc, &holder).await;
     assert!(
         v.failures()
             .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
@@ -319,6 +321,7 @@ async fn lifecycle(issuer: &Issuer) {
         r.headers()["content-type"].to_str().unwrap(),
         "application/statuslist+jwt"
     );
+    let verifier = Verifier::new(policy(), None);
     let sd_verdict = || async {
         let bundle = staple::bundle("http://127.0.0.1:9", &Value::String(p.clone()), None)
             .await
@@ -725,21 +728,7 @@ async fn vc_api_issues_signed_revocable_credentials_for_back_offices() {
     assert_eq!(s, 201, "{v}");
     let vc = v["verifiableCredential"].clone();
     assert_eq!(vc["credentialStatus"].as_array().unwrap().len(), 2);
-    let rdfc = Rdfc2022::new(PinnedContexts::standard());
-    let vp = present::data_integrity(
-        &rdfc,
-        std::slice::from_ref(&vc),
-        &holder,
-        "c-1",
-        "shop.example",
-        now_ms(),
-    )
-    .unwrap();
-    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
-        .await
-        .unwrap();
-    let v =
-        Verifier::new(policy(), None).verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms());
+    let v = present_and_verify(&vc, &holder).await;
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
     // Recorded like an OpenID4VCI issuance, so it can be revoked.
     let issued = issuer.get_admin("/admin/issued").await;

@@ -119,6 +119,33 @@ fn serve_issuer(dir: &Path) -> Proc {
     Proc(serve)
 }
 
+/// The issuer's admin API, authenticated with `key`: GET `path`, answer as JSON.
+async fn admin_get(url: &str, key: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{url}{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The issuer's admin API: POST `body` to `path`, answer as JSON.
+async fn admin_post(url: &str, key: &str, path: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -194,19 +221,15 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         assert_eq!(r.status().as_u16(), 201);
     }
     let offer = |type_id: &'static str, claims: Value| {
-        let client = client.clone();
         let (url, key) = (url.clone(), api_key.clone());
         async move {
-            let v: Value = client
-                .post(format!("{url}/admin/offers"))
-                .bearer_auth(key)
-                .json(&json!({"credentialType": type_id, "claims": claims}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v = admin_post(
+                &url,
+                &key,
+                "/admin/offers",
+                json!({"credentialType": type_id, "claims": claims}),
+            )
+            .await;
             (
                 v["offerByReferenceUri"].as_str().unwrap().to_owned(),
                 v["txCode"].as_str().unwrap().to_owned(),
@@ -225,6 +248,24 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     };
     let holder = SecretKey::from_seed(&[11; 32]);
     let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    // The holder presents `vc` for `challenge` with freshly stapled proofs; the shop verifies.
+    let verify_vc = |vc: Value, challenge: &'static str| {
+        let (api2, rdfc, holder) = (api2.clone(), &rdfc, holder.clone());
+        let verifier = verifier(challenge);
+        async move {
+            let vp = present::data_integrity(
+                rdfc,
+                std::slice::from_ref(&vc),
+                &holder,
+                challenge,
+                "shop.example",
+                now_ms(),
+            )
+            .unwrap();
+            let b = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
+            verifier.verify_bytes(&b, now_ms())
+        }
+    };
 
     // W3C VC with Data Integrity: accepted under the strict default policy.
     let (link, pin) = offer(
@@ -240,17 +281,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     .await
     .unwrap();
     let vc = got[0].credential.clone();
-    let vp = present::data_integrity(
-        &rdfc,
-        std::slice::from_ref(&vc),
-        &holder,
-        "c-1",
-        "shop.example",
-        now_ms(),
-    )
-    .unwrap();
-    let bundle = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
-    let v = verifier("c-1").verify_bytes(&bundle, now_ms());
+    let v = verify_vc(vc.clone(), "c-1").await;
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
     for kind in [
         CheckKind::Accreditation,
@@ -298,15 +329,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     );
 
     // The agency suspends the SD-JWT VC: refused with that reason.
-    let issued: Value = client
-        .get(format!("{url}/admin/issued"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued = admin_get(&url, &api_key, "/admin/issued").await;
     let sd_id = issued
         .as_array()
         .unwrap()
@@ -316,16 +339,13 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r: Value = client
-        .post(format!("{url}/admin/issued/{sd_id}/suspend"))
-        .bearer_auth(&api_key)
-        .json(&json!({"reason": "under review"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = admin_post(
+        &url,
+        &api_key,
+        &format!("/admin/issued/{sd_id}/suspend"),
+        json!({"reason": "under review"}),
+    )
+    .await;
     assert_eq!(r["published"], true, "{r}");
     let b = staple::bundle(&api2, &Value::String(p), None)
         .await
@@ -338,31 +358,15 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     );
 
     // The agency revokes the W3C credential: a fresh presentation is refused.
-    let r: Value = client
-        .post(format!(
-            "{url}/admin/issued/{}/revoke",
-            vc["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&api_key)
-        .json(&json!({"reason": "withdrawn"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(r["published"], true, "{r}");
-    let vp = present::data_integrity(
-        &rdfc,
-        std::slice::from_ref(&vc),
-        &holder,
-        "c-3",
-        "shop.example",
-        now_ms(),
+    let r = admin_post(
+        &url,
+        &api_key,
+        &format!("/admin/issued/{}/revoke", vc["id"].as_str().unwrap()),
+        json!({"reason": "withdrawn"}),
     )
-    .unwrap();
-    let bundle = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
-    let v = verifier("c-3").verify_bytes(&bundle, now_ms());
+    .await;
+    assert_eq!(r["published"], true, "{r}");
+    let v = verify_vc(vc, "c-3").await;
     assert!(
         v.failures()
             .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
@@ -385,23 +389,6 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
             .unwrap()[0]
                 .credential
                 .clone()
-        }
-    };
-    let verify_vc = |vc: Value, challenge: &'static str| {
-        let (api2, rdfc, holder) = (api2.clone(), &rdfc, holder.clone());
-        let verifier = verifier(challenge);
-        async move {
-            let vp = present::data_integrity(
-                rdfc,
-                std::slice::from_ref(&vc),
-                &holder,
-                challenge,
-                "shop.example",
-                now_ms(),
-            )
-            .unwrap();
-            let b = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
-            verifier.verify_bytes(&b, now_ms())
         }
     };
     let signed_by = |vc: &Value| {
@@ -466,15 +453,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
     let third = receive_di("Dorothy Vaughan").await;
     assert_eq!(signed_by(&third), format!("{did}#key-3"));
-    let audit: Value = client
-        .get(format!("{url}/admin/audit"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = admin_get(&url, &api_key, "/admin/audit").await;
     assert_eq!(
         audit
             .as_array()

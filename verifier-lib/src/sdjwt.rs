@@ -198,12 +198,7 @@ fn issuer_by_did(
         ));
         return;
     };
-    let kid = if kid.starts_with('#') {
-        format!("{iss}{kid}")
-    } else {
-        kid.to_owned()
-    };
-    let resolved = match dids::resolve(&kid, Relationship::AssertionMethod, evidence) {
+    let (kid, resolved) = match assertion_key(kid, iss, evidence) {
         Ok(r) => r,
         Err(e) => {
             v.push(Check::fail(CheckKind::IssuerBinding, subject, e));
@@ -226,7 +221,7 @@ fn issuer_by_did(
             ),
         ));
     }
-    if !matches!(algorithm.as_str(), "EdDSA" | "Ed25519") {
+    if !is_eddsa(algorithm.as_str()) {
         v.push(Check::fail(
             CheckKind::Signature,
             subject,
@@ -250,6 +245,28 @@ fn issuer_by_did(
             "issuer signature does not verify",
         ));
     }
+}
+
+/// The key a JWT header's `kid` names (a DID URL, or `#fragment` relative to `iss`), listed
+/// for assertion by the DID document it belongs to, with the `kid` made absolute. Whether
+/// that document is `iss`'s is the caller's check (`controller`).
+pub(crate) fn assertion_key(
+    kid: &str,
+    iss: &str,
+    evidence: &RegistryEvidence,
+) -> Result<(String, dids::ResolvedKey), String> {
+    let kid = if kid.starts_with('#') {
+        format!("{iss}{kid}")
+    } else {
+        kid.to_owned()
+    };
+    let resolved = dids::resolve(&kid, Relationship::AssertionMethod, evidence)?;
+    Ok((kid, resolved))
+}
+
+/// The only JWS algorithm accepted from issuers: EdDSA over Ed25519.
+pub(crate) fn is_eddsa(alg: &str) -> bool {
+    matches!(alg, "EdDSA" | "Ed25519")
 }
 
 fn accreditation(

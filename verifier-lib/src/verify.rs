@@ -726,12 +726,7 @@ impl Verifier {
             .kid
             .as_deref()
             .ok_or_else(|| format!("the status list {uri} names no kid"))?;
-        let kid = if kid.starts_with('#') {
-            format!("{iss}{kid}")
-        } else {
-            kid.to_owned()
-        };
-        let resolved = dids::resolve(&kid, Relationship::AssertionMethod, &st.evidence)
+        let (kid, resolved) = crate::sdjwt::assertion_key(kid, iss, &st.evidence)
             .map_err(|e| format!("status list {uri}: {e}"))?;
         if resolved.controller != iss {
             return Err(format!(
@@ -739,7 +734,7 @@ impl Verifier {
                 resolved.controller
             ));
         }
-        if !matches!(token.alg.as_str(), "EdDSA" | "Ed25519") {
+        if !crate::sdjwt::is_eddsa(&token.alg) {
             return Err(format!(
                 "status list {uri}: alg {} is not accepted (EdDSA only)",
                 token.alg
