@@ -140,7 +140,7 @@ struct Issued<'a> {
 }
 
 impl Issued<'_> {
-    async fn insert(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), IssueError> {
+    async fn insert(&self, conn: &mut sqlx::AnyConnection) -> Result<(), IssueError> {
         sqlx::query("INSERT INTO issued (id, offer_id, credential_type, format, holder, status_index, state, issued_ms) VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)")
             .bind(self.id)
             .bind(self.offer_id)
@@ -149,9 +149,52 @@ impl Issued<'_> {
             .bind(self.holder)
             .bind(self.index)
             .bind(now_ms())
-            .execute(&mut **tx)
+            .execute(conn)
             .await?;
         Ok(())
+    }
+}
+
+/// Internal: the status index a prepared credential carries was claimed meanwhile.
+const INDEX_TAKEN: &str = "status_index_taken";
+
+/// A credential signed with a status index not yet claimed.
+struct Prepared {
+    credential: Value,
+    id: String,
+    index: i64,
+    holder: String,
+}
+
+impl Prepared {
+    /// Records the credential, claiming its status index. `false` (and nothing written) when
+    /// another issuance claimed the index first: the caller rolls back and signs again.
+    async fn record(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        credential_type: &str,
+        format: &str,
+        offer_id: Option<&str>,
+    ) -> Result<bool, IssueError> {
+        let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
+            .bind(self.index)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+        if taken {
+            return Ok(false);
+        }
+        Issued {
+            id: &self.id,
+            offer_id,
+            credential_type,
+            format,
+            holder: &self.holder,
+            index: self.index,
+        }
+        .insert(conn)
+        .await?;
+        Ok(true)
     }
 }
 
@@ -276,7 +319,7 @@ impl Issuer {
     pub async fn get_type(&self, id: &str) -> Result<CredentialType, IssueError> {
         let row = sqlx::query("SELECT definition FROM credential_types WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.store.read)
             .await?
             .ok_or_else(|| {
                 IssueError::new(
@@ -447,7 +490,7 @@ impl Issuer {
     pub async fn offer_by_reference(&self, id: &str) -> Result<Value, IssueError> {
         let row = sqlx::query("SELECT offer_json, state, expires_ms FROM offers WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.store.read)
             .await?
             .ok_or_else(|| IssueError::new(404, "not_found", "no such offer"))?;
         let (json, state, expires): (Option<String>, String, i64) =
@@ -483,7 +526,7 @@ impl Issuer {
         })?;
         let row = sqlx::query("SELECT id, tx_code_hash, state, failed_attempts, expires_ms FROM offers WHERE code_hash = $1")
             .bind(sha256_hex(code))
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.store.read)
             .await?
             .ok_or_else(|| IssueError::new(400, "invalid_grant", "unknown pre-authorized code"))?;
         let (id, tx_hash, state, failed, expires): (String, Option<String>, String, i64, i64) =
@@ -570,27 +613,34 @@ impl Issuer {
             (None, None) => {}
         }
         let token = random_token(32);
-        let mut tx = self.store.pool.begin().await?;
-        let used = sqlx::query("UPDATE offers SET state = 'redeemed', offer_json = NULL WHERE id = $1 AND state = 'offered'")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if used != 1 {
-            return Err(IssueError::new(
-                400,
-                "invalid_grant",
-                "the pre-authorized code was already used",
-            ));
-        }
-        sqlx::query("INSERT INTO access_tokens (token_hash, offer_id, expires_ms, used) VALUES ($1, $2, $3, 0)")
-            .bind(sha256_hex(&token))
-            .bind(&id)
-            .bind(now_ms() + (self.config.token_ttl_s as i64) * 1000)
-            .execute(&mut *tx)
+        let token_hash = sha256_hex(&token);
+        let expires_ms = now_ms() + (self.config.token_ttl_s as i64) * 1000;
+        self.store
+            .write(move |c| {
+                Box::pin(async move {
+                    let used = sqlx::query("UPDATE offers SET state = 'redeemed', offer_json = NULL WHERE id = $1 AND state = 'offered'")
+                        .bind(&id)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                    if used != 1 {
+                        return Err(IssueError::new(
+                            400,
+                            "invalid_grant",
+                            "the pre-authorized code was already used",
+                        ));
+                    }
+                    sqlx::query("INSERT INTO access_tokens (token_hash, offer_id, expires_ms, used) VALUES ($1, $2, $3, 0)")
+                        .bind(token_hash)
+                        .bind(&id)
+                        .bind(expires_ms)
+                        .execute(&mut *c)
+                        .await?;
+                    Store::audit_on(c, "wallet", "token.grant", &id, &json!({})).await?;
+                    Ok(())
+                })
+            })
             .await?;
-        Store::audit_tx(&mut tx, "wallet", "token.grant", &id, &json!({})).await?;
-        tx.commit().await?;
         Ok(
             json!({"access_token": token, "token_type": "Bearer", "expires_in": self.config.token_ttl_s}),
         )
@@ -713,7 +763,7 @@ impl Issuer {
         let row =
             sqlx::query("SELECT offer_id, expires_ms FROM access_tokens WHERE token_hash = $1")
                 .bind(sha256_hex(token))
-                .fetch_optional(&self.store.pool)
+                .fetch_optional(&self.store.read)
                 .await?
                 .ok_or_else(|| IssueError::new(401, "invalid_token", "unknown access token"))?;
         let (offer_id, expires): (String, i64) = (row.get(0), row.get(1));
@@ -726,7 +776,7 @@ impl Issuer {
         }
         let offer = sqlx::query("SELECT credential_type, claims, state FROM offers WHERE id = $1")
             .bind(&offer_id)
-            .fetch_one(&self.store.pool)
+            .fetch_one(&self.store.read)
             .await?;
         let (type_id, claims, state): (String, String, String) =
             (offer.get(0), offer.get(1), offer.get(2));
@@ -816,94 +866,124 @@ impl Issuer {
         let t = self.get_type(&type_id).await?;
         let claims: Map<String, Value> = serde_json::from_str(&claims)
             .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
-        let mut issued = vec![];
-        let mut tx = self.store.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE offers SET state = 'issued' WHERE id = $1 AND state = 'redeemed'")
-                .bind(&offer_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if done != 1 {
-            return Err(IssueError::new(
-                400,
-                "credential_request_denied",
-                "the credentials of this offer were already issued",
-            ));
-        }
-        // The nonce is used up with this issuance (a second use is refused).
-        let fresh = sqlx::query("INSERT INTO nonces (nonce, expires_ms) VALUES ($1, $2)")
-            .bind(&nonce)
-            .bind(nonce_expires)
-            .execute(&mut *tx)
-            .await;
-        match fresh {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(IssueError::new(
-                    400,
-                    "invalid_nonce",
-                    "the nonce was already used; fetch a new one",
-                ));
+        // Signing (a JSON-LD canonicalization for `ldp_vc`, about a millisecond) happens
+        // before the transaction, so the database's single writer is held only for the
+        // writes and the commit. The status index each credential carries is claimed by the
+        // insert (a unique constraint); if another issuance took it meanwhile, everything is
+        // rolled back and signed again with fresh indices.
+        for _attempt in 0..8 {
+            let mut prepared = Vec::with_capacity(keys.len());
+            for k in &keys {
+                prepared.push(self.prepare(&t, &claims, k).await?);
             }
-            Err(e) => return Err(e.into()),
+            let (offer_id, type_id, nonce) = (offer_id.clone(), type_id.clone(), nonce.clone());
+            let (t_id, t_format) = (t.id.clone(), t.format.clone());
+            let written = self
+                .store
+                .write(move |c| {
+                    Box::pin(async move {
+                        let done = sqlx::query(
+                            "UPDATE offers SET state = 'issued' WHERE id = $1 AND state = 'redeemed'",
+                        )
+                        .bind(&offer_id)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                        if done != 1 {
+                            return Err(IssueError::new(
+                                400,
+                                "credential_request_denied",
+                                "the credentials of this offer were already issued",
+                            ));
+                        }
+                        // The nonce is used up with this issuance (a second use is refused).
+                        let fresh =
+                            sqlx::query("INSERT INTO nonces (nonce, expires_ms) VALUES ($1, $2)")
+                                .bind(&nonce)
+                                .bind(nonce_expires)
+                                .execute(&mut *c)
+                                .await;
+                        match fresh {
+                            Ok(_) => {}
+                            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                                return Err(IssueError::new(
+                                    400,
+                                    "invalid_nonce",
+                                    "the nonce was already used; fetch a new one",
+                                ));
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                        for p in &prepared {
+                            if !p.record(c, &t_id, &t_format, Some(&offer_id)).await? {
+                                // Rolled back (the savepoint): signed again with other indices.
+                                return Err(IssueError::new(503, INDEX_TAKEN, "status index taken"));
+                            }
+                            Store::audit_on(
+                                c,
+                                "wallet",
+                                "credential.issue",
+                                &p.id,
+                                &json!({"offer": offer_id, "type": type_id, "statusIndex": p.index}),
+                            )
+                            .await?;
+                        }
+                        Ok(prepared)
+                    })
+                })
+                .await;
+            match written {
+                Ok(prepared) => {
+                    return Ok(json!({"credentials": prepared
+                        .into_iter()
+                        .map(|p| json!({"credential": p.credential}))
+                        .collect::<Vec<_>>()}));
+                }
+                Err(e) if e.code == INDEX_TAKEN => {
+                    tracing::info!("a status index was claimed meanwhile; signing again");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        for k in &keys {
-            let (credential, id, index) = self
-                .build_and_record(&mut tx, &t, &claims, k, Some(&offer_id))
-                .await?;
-            Store::audit_tx(
-                &mut tx,
-                "wallet",
-                "credential.issue",
-                &id,
-                &json!({"offer": offer_id, "type": type_id, "statusIndex": index}),
-            )
-            .await?;
-            issued.push((credential, id, index));
-        }
-        tx.commit().await?;
-        Ok(
-            json!({"credentials": issued.into_iter().map(|(c, _, _)| json!({"credential": c})).collect::<Vec<_>>()}),
-        )
+        Err(IssueError::new(
+            503,
+            "server_error",
+            "no free status index could be claimed; the status list is nearly full",
+        ))
     }
 
-    /// Builds, signs and records one credential; a random unused status index is claimed in
-    /// the same transaction, so a crash never loses a record nor reuses an index.
-    async fn build_and_record(
+    /// Picks a status index free at this moment and signs the credential with it (nothing is
+    /// written: [`Prepared::record`] claims the index in the issuing transaction).
+    async fn prepare(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         t: &CredentialType,
         claims: &Map<String, Value>,
         holder: &PublicKey,
-        offer_id: Option<&str>,
-    ) -> Result<(Value, String, i64), IssueError> {
+    ) -> Result<Prepared, IssueError> {
         let (holder_did, _) = dids::did_key(holder);
-        let index = self.claim_index(tx).await?;
+        let index = self.free_index(&self.store.read).await?;
         let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         let credential = self.build(t, claims, holder, &id, index)?;
-        let record = Issued {
-            id: &id,
-            offer_id,
-            credential_type: &t.id,
-            format: &t.format,
-            holder: &holder_did,
+        Ok(Prepared {
+            credential,
+            id,
             index,
-        };
-        record.insert(tx).await?;
-        Ok((credential, id, index))
+            holder: holder_did,
+        })
     }
 
-    /// A random status index no issued credential has (unique by a constraint as well).
-    async fn claim_index(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ) -> Result<i64, IssueError> {
+    /// A random status index no issued credential has at this moment (the insert that claims
+    /// it is checked by a unique constraint as well).
+    async fn free_index<'e, E>(&self, ex: E) -> Result<i64, IssueError>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
+    {
         for _ in 0..32 {
             let index = (OsRng.next_u64() % self.config.status_list_size) as i64;
             let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
                 .bind(index)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(ex)
                 .await?
                 .is_some();
             if !taken {
@@ -1030,7 +1110,6 @@ impl Issuer {
                 "type must name VerifiableCredential and a specific type",
             ));
         };
-        let mut tx = self.store.pool.begin().await?;
         let now = now_ms();
         let mut vc = obj.clone();
         vc.insert("issuer".into(), json!(self.did));
@@ -1041,37 +1120,64 @@ impl Issuer {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        let index = self.claim_index(&mut tx).await?;
         let id = vc
             .get("id")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("urn:uuid:{}", uuid::Uuid::new_v4()));
         vc.insert("id".into(), json!(id));
-        vc.insert("credentialStatus".into(), self.status_entries(index));
-        let signed = self
-            .rdfc
-            .sign(&Value::Object(vc), &self.key, &self.proof_options(now))
-            .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))?;
-        let record = Issued {
-            id: &id,
-            offer_id: None,
-            credential_type: specific,
-            format: FORMAT_DI,
-            holder: &holder,
-            index,
-        };
-        record.insert(&mut tx).await?;
-        tx.commit().await?;
-        self.store
-            .audit(
-                actor,
-                "credential.issue",
-                &id,
-                &json!({"via": "vc-api", "type": specific, "statusIndex": index}),
-            )
-            .await?;
-        Ok(json!({"verifiableCredential": signed}))
+        // As for the credential endpoint: signed first, the index claimed by the insert.
+        for _attempt in 0..8 {
+            let index = self.free_index(&self.store.read).await?;
+            vc.insert("credentialStatus".into(), self.status_entries(index));
+            let signed = self
+                .rdfc
+                .sign(
+                    &Value::Object(vc.clone()),
+                    &self.key,
+                    &self.proof_options(now),
+                )
+                .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))?;
+            let prepared = Prepared {
+                credential: signed,
+                id: id.clone(),
+                index,
+                holder: holder.clone(),
+            };
+            let (actor, specific) = (actor.to_owned(), specific.clone());
+            let written = self
+                .store
+                .write(move |c| {
+                    Box::pin(async move {
+                        if !prepared.record(c, &specific, FORMAT_DI, None).await? {
+                            return Err(IssueError::new(503, INDEX_TAKEN, "status index taken"));
+                        }
+                        Store::audit_on(
+                            c,
+                            &actor,
+                            "credential.issue",
+                            &prepared.id,
+                            &json!({"via": "vc-api", "type": specific, "statusIndex": prepared.index}),
+                        )
+                        .await?;
+                        Ok(prepared.credential)
+                    })
+                })
+                .await;
+            match written {
+                Ok(signed) => return Ok(json!({"verifiableCredential": signed})),
+                Err(e) if e.code == INDEX_TAKEN => {
+                    tracing::info!("a status index was claimed meanwhile; signing again");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(IssueError::new(
+            503,
+            "server_error",
+            "no free status index could be claimed; the status list is nearly full",
+        ))
     }
 
     // ---------------------------------------------------------------- status

@@ -2,7 +2,7 @@
 //! both through sqlx's `Any` driver, with migrations applied at start.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Executor, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -10,12 +10,35 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database commit failed: {0}")]
+    Commit(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("the write was not carried out (the database could not start a transaction)")]
+    NotWritten,
 }
 
+/// `pool` is where every write goes (for SQLite a single connection: SQLite has one writer);
+/// `read` serves the hot path's lookups. With SQLite in WAL mode readers never wait for the
+/// writer's commit (its fsync), so lookups of concurrent requests go on while one request
+/// commits. With PostgreSQL both are the same pool.
 #[derive(Clone)]
 pub struct Store {
     pub pool: AnyPool,
+    pub read: AnyPool,
+    writer: tokio::sync::mpsc::UnboundedSender<Job>,
 }
+
+/// A future that borrows the writer's connection.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Delivers a job's result once its group's commit is known.
+type Outcome = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write job: runs inside its own savepoint of the group's transaction.
+type Job = Box<dyn for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> BoxFuture<'c, Outcome> + Send>;
+
+/// Most write jobs committed together (one fsync for all of them).
+const MAX_GROUP: usize = 128;
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -34,22 +57,94 @@ impl Store {
         } else {
             url.to_owned()
         };
+        let sqlite = url.starts_with("sqlite:");
+        // Connection settings go in `after_connect`: a pool replaces its connections over
+        // time (idle timeout, lifetime), and a PRAGMA run once would not reach the new ones.
         let pool = AnyPoolOptions::new()
-            .max_connections(if url.starts_with("sqlite:") { 1 } else { 8 })
+            .max_connections(if sqlite { 1 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Durable and safe under a kill: every commit is on disk before we
+                        // answer.
+                        conn.execute("PRAGMA journal_mode=WAL").await?;
+                        conn.execute("PRAGMA synchronous=FULL").await?;
+                        conn.execute("PRAGMA foreign_keys=ON").await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
-        if url.starts_with("sqlite:") {
-            // Durable and safe under a kill: every commit is on disk before we answer.
-            sqlx::query("PRAGMA journal_mode=WAL")
-                .execute(&pool)
-                .await?;
-            sqlx::query("PRAGMA synchronous=FULL")
-                .execute(&pool)
-                .await?;
-            sqlx::query("PRAGMA foreign_keys=ON").execute(&pool).await?;
-        }
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let read = if sqlite {
+            // Opened after the migrations, so readers never see a half-made schema.
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA query_only=ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?
+        } else {
+            pool.clone()
+        };
+        let (writer, jobs) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(group_commit(pool.clone(), jobs));
+        Ok(Self { pool, read, writer })
+    }
+
+    /// Runs `job` in a transaction and returns its result once that transaction is durably
+    /// committed. Concurrent callers' jobs are committed together (group commit): the writer
+    /// takes every job waiting, runs each in its own savepoint of one transaction, commits
+    /// once, then answers each. A job that fails is rolled back alone (its savepoint) and
+    /// gets its error; if the commit fails every job of the group gets that error. Nothing
+    /// is reported written before it is on disk.
+    ///
+    /// A job must use only the connection it is given (never `pool`, whose single SQLite
+    /// connection the writer holds), and do no slow work: the group waits for it.
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> BoxFuture<'c, Result<T, E>>
+            + Send
+            + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let boxed: Job = Box::new(move |conn: &mut sqlx::AnyConnection| {
+            Box::pin(async move {
+                let result = match sqlx::Connection::begin(&mut *conn).await {
+                    Err(e) => Err(E::from(StoreError::Db(e))),
+                    Ok(mut savepoint) => match job(&mut savepoint).await {
+                        Ok(v) => match savepoint.commit().await {
+                            Ok(()) => Ok(v),
+                            Err(e) => Err(E::from(StoreError::Db(e))),
+                        },
+                        // Dropped: rolled back to the savepoint.
+                        Err(e) => Err(e),
+                    },
+                };
+                let outcome: Outcome = Box::new(move |group: Result<(), String>| {
+                    let _ = reply.send(match (group, result) {
+                        (Ok(()), r) => r,
+                        // The job's own error says more than the group's.
+                        (Err(_), Err(e)) => Err(e),
+                        (Err(e), Ok(_)) => Err(E::from(StoreError::Commit(e))),
+                    });
+                });
+                outcome
+            })
+        });
+        if self.writer.send(boxed).is_err() {
+            return Err(E::from(StoreError::WriterGone));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::NotWritten)))
     }
 
     /// Appends to the audit log.
@@ -72,6 +167,17 @@ impl Store {
         details: &serde_json::Value,
     ) -> Result<(), StoreError> {
         insert_audit(&mut **tx, actor, action, subject, details).await
+    }
+
+    /// Appends to the audit log on the connection of a [`Store::write`] job.
+    pub async fn audit_on(
+        conn: &mut sqlx::AnyConnection,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        insert_audit(conn, actor, action, subject, details).await
     }
 
     /// The audit log, oldest first, from `since_ms`.
@@ -101,6 +207,39 @@ impl Store {
     }
 }
 
+/// The group-commit writer: one transaction per group of waiting jobs.
+async fn group_commit(pool: AnyPool, mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut tx = match pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                // Dropping the jobs drops their reply channels: each caller is told its
+                // write was not carried out.
+                tracing::error!(error = %e, jobs = group.len(), "cannot begin a write");
+                continue;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(group.len());
+        for job in group {
+            outcomes.push(job(&mut tx).await);
+        }
+        let committed = tx.commit().await.map_err(|e| e.to_string());
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = outcomes.len(), "group commit failed");
+        }
+        for o in outcomes {
+            o(committed.clone());
+        }
+    }
+}
+
 async fn insert_audit<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
     actor: &str,
@@ -118,4 +257,75 @@ async fn insert_audit<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         .execute(ex)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Refused;
+
+    impl From<StoreError> for Refused {
+        fn from(e: StoreError) -> Self {
+            panic!("unexpected store error: {e}")
+        }
+    }
+
+    async fn audit_subjects(store: &Store) -> std::collections::HashSet<String> {
+        sqlx::query("SELECT subject FROM audit WHERE action = 'test.write'")
+            .fetch_all(&store.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect()
+    }
+
+    /// Concurrent writes share commits, yet each is all-or-nothing on its own: a job that
+    /// fails after writing leaves nothing, and the others of its group are kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_rolled_back_alone_within_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let mut tasks = vec![];
+        for i in 0..64u32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let subject = format!("job-{i}");
+                            Store::audit_on(
+                                c,
+                                "test",
+                                "test.write",
+                                &subject,
+                                &serde_json::json!({}),
+                            )
+                            .await?;
+                            if i % 3 == 0 { Err(Refused) } else { Ok(i) }
+                        })
+                    })
+                    .await
+            }));
+        }
+        let mut kept = std::collections::HashSet::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(v) => {
+                    assert_eq!(v as usize, i);
+                    assert_ne!(i % 3, 0);
+                    kept.insert(format!("job-{i}"));
+                }
+                Err(Refused) => assert_eq!(i % 3, 0),
+            }
+        }
+        assert_eq!(audit_subjects(&store).await, kept);
+        // What was reported written survives reopening the file.
+        drop(store);
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(audit_subjects(&store).await, kept);
+    }
 }

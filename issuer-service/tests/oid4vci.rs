@@ -62,6 +62,11 @@ impl Issuer {
 
     /// An issuer on the database at `database_url` (default: a SQLite file in its directory).
     fn start_with(database_url: Option<&str>) -> Self {
+        Self::start_configured(database_url, |_| {})
+    }
+
+    /// As [`Self::start_with`], with `edit` applied to `config.json` before the first start.
+    fn start_configured(database_url: Option<&str>, edit: impl FnOnce(&mut Value)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("http://127.0.0.1:{}", free_port());
         let mut args = vec![
@@ -88,6 +93,11 @@ impl Issuer {
             String::from_utf8_lossy(&out.stderr)
         );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let config_path = dir.path().join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+        edit(&mut config);
+        std::fs::write(&config_path, config.to_string()).unwrap();
         let child = spawn_serve(dir.path());
         Self {
             child,
@@ -699,6 +709,77 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
         .parse()
         .unwrap();
     assert!(!indices.contains(&idx));
+}
+
+/// Concurrent issuances are committed together (group commit) and sign before they claim
+/// their status index. On a list of 64 entries, 40 wallets at once must still each get a
+/// credential with its own index (a taken index is signed again with another), each recorded
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_issuances_on_a_crowded_list_never_share_an_index() {
+    let issuer = Issuer::start_configured(None, |c| c["statusListSize"] = json!(64));
+    issuer.define_types().await;
+    let mut offers = vec![];
+    for i in 0..40 {
+        offers.push((
+            issuer
+                .offer(if i % 2 == 0 {
+                    "LibraryCard"
+                } else {
+                    "LibraryCardSdJwt"
+                })
+                .await,
+            i,
+        ));
+    }
+    let mut tasks = vec![];
+    for ((link, pin), i) in offers {
+        tasks.push(tokio::spawn(async move {
+            let key = SecretKey::from_seed(&[i as u8 + 100; 32]);
+            let offer = Offer::resolve(&link).await.unwrap();
+            oid4vci::receive(&offer, Some(&pin), &[&key]).await.unwrap()
+        }));
+    }
+    let mut indices = std::collections::HashSet::new();
+    for t in tasks {
+        let got = t.await.unwrap();
+        assert_eq!(got.len(), 1);
+        let c = &got[0].credential;
+        let index: i64 = match c.as_str() {
+            // SD-JWT VC: the always-disclosed `status` claim of the issuer-signed JWT.
+            Some(sd_jwt) => {
+                let jwt = sd_jwt.split('~').next().unwrap();
+                let payload = jwt.split('.').nth(1).unwrap();
+                let claims: Value = serde_json::from_slice(
+                    &base64::Engine::decode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        payload,
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                claims["status"]["status_list"]["idx"].as_i64().unwrap()
+            }
+            None => c["credentialStatus"][0]["statusListIndex"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        };
+        assert!(
+            (0..64).contains(&index),
+            "index {index} is outside the list"
+        );
+        assert!(indices.insert(index), "index {index} was given twice");
+    }
+    let issued = issuer.get_admin("/admin/issued").await;
+    let issued = issued.as_array().unwrap();
+    assert_eq!(issued.len(), 40, "each issuance is recorded once");
+    let recorded: std::collections::HashSet<i64> = issued
+        .iter()
+        .filter_map(|r| r["statusIndex"].as_i64())
+        .collect();
+    assert_eq!(recorded, indices);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
