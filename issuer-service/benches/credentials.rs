@@ -35,6 +35,11 @@ use verifier_lib::{Policy, Verifier, sdjwt};
 const LIST: &str = "https://issuer.example/status/1";
 const TOKEN_LIST: &str = "https://issuer.example/status/token";
 
+/// The allocator docs/verifier.md advises integrators to use (JSON-LD processing allocates
+/// heavily); the ssi baseline (c) runs under the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rfc3339(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

@@ -62,6 +62,14 @@ pub struct ProofInfo {
     pub nonce: Option<String>,
 }
 
+/// See [`Rdfc2022::presentation_hashes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresentationHashes {
+    pub presentation: [u8; 64],
+    /// By position in `verifiableCredential`.
+    pub credentials: Vec<Option<[u8; 64]>>,
+}
+
 /// What to put in a new proof besides the key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofOptions {
@@ -122,17 +130,40 @@ impl Rdfc2022 {
     /// Verifies the proof of `secured` with `key` (the key its `verificationMethod` names;
     /// which key that is, and whether it may sign for this purpose, is the caller's check).
     pub fn verify(&self, secured: &Value, key: &PublicKey) -> Result<(), RdfcError> {
-        let proof = single_proof(secured)?;
-        let signature = proof
-            .get("proofValue")
-            .and_then(Value::as_str)
-            .and_then(|v| v.strip_prefix('z'))
-            .and_then(|b58| bs58::decode(b58).into_vec().ok())
-            .and_then(|bytes| Signature::from_slice(&bytes).ok())
-            .ok_or(RdfcError::ProofValue)?;
+        let signature = proof_signature(single_proof(secured)?)?;
         let hash = self.hash_data(secured)?;
         key.verify(&hash, &signature)
             .map_err(|_| RdfcError::Signature)
+    }
+
+    /// [`Self::verify`] with hash data already computed (by [`Self::presentation_hashes`]).
+    pub fn verify_hash(
+        &self,
+        secured: &Value,
+        key: &PublicKey,
+        hash: &[u8; 64],
+    ) -> Result<(), RdfcError> {
+        let signature = proof_signature(single_proof(secured)?)?;
+        key.verify(hash, &signature)
+            .map_err(|_| RdfcError::Signature)
+    }
+
+    /// The hash data of a presentation's proof and, taken from the same JSON-LD expansion,
+    /// of each embedded credential's own proof: a credential inside a presentation is
+    /// expanded once, with its proof, for the presentation's dataset; its own document and
+    /// proof configuration are subsets of those quads (the `proof` graph and its link; the
+    /// quads of that graph without `proofValue`). `credentials[i]` is `None` where the
+    /// shortcut does not apply (verify that credential on its own).
+    pub fn presentation_hashes(&self, vp: &Value) -> Result<PresentationHashes, RdfcError> {
+        let mut credentials = vec![];
+        let (config, document) = self.forms_collecting(vp, true, Some(&mut credentials))?;
+        let mut presentation = [0u8; 64];
+        presentation[..32].copy_from_slice(&sha256_lines(&config));
+        presentation[32..].copy_from_slice(&sha256_lines(&document));
+        Ok(PresentationHashes {
+            presentation,
+            credentials,
+        })
     }
 
     /// Adds an `eddsa-rdfc-2022` proof to `unsecured` (which must have no proof).
@@ -209,6 +240,17 @@ impl Rdfc2022 {
         secured: &Value,
         shortcut: bool,
     ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
+        self.forms_collecting(secured, shortcut, None)
+    }
+
+    /// `credential_hashes`: filled with each embedded credential's own hash data when the
+    /// presentation shortcut applies (see [`Self::presentation_hashes`]).
+    fn forms_collecting(
+        &self,
+        secured: &Value,
+        shortcut: bool,
+        credential_hashes: Option<&mut Vec<Option<[u8; 64]>>>,
+    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
         let Value::Object(doc) = secured else {
             return Err(malformed("the document is not a JSON object"));
         };
@@ -234,7 +276,7 @@ impl Rdfc2022 {
         config.remove("proofValue");
         let config_lines = self.canonical_lines(&active, &Value::Object(config))?;
         let parts = if shortcut {
-            self.presentation_lines(context, &body)?
+            self.presentation_lines(context, &body, credential_hashes)?
         } else {
             None
         };
@@ -259,6 +301,7 @@ impl Rdfc2022 {
         &self,
         context: &Value,
         body: &Map<String, Value>,
+        mut credential_hashes: Option<&mut Vec<Option<[u8; 64]>>>,
     ) -> Result<Option<Vec<String>>, RdfcError> {
         use rdf_types::{Id, LexicalQuad, Quad, Term};
         const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
@@ -361,8 +404,15 @@ impl Rdfc2022 {
                 Term::Id(graph.clone()),
                 None,
             ));
+            let mut own = vec![];
             for q in self.quads(&active, &Value::Object(cred_body))? {
-                all.push(relabel(&format!("c{i}x"), q, Some(graph.clone()))?);
+                own.push(relabel(&format!("c{i}x"), q, None)?);
+            }
+            if let Some(hashes) = credential_hashes.as_deref_mut() {
+                hashes.push(credential_hash_from_quads(&own));
+            }
+            for Quad(s, p, o, g) in own {
+                all.push(Quad(s, p, o, Some(g.unwrap_or_else(|| graph.clone()))));
             }
         }
         Ok(Some(
@@ -451,6 +501,69 @@ impl Rdfc2022 {
 
 fn malformed(m: &str) -> RdfcError {
     RdfcError::Malformed(m.to_owned())
+}
+
+fn proof_signature(proof: &Map<String, Value>) -> Result<Signature, RdfcError> {
+    proof
+        .get("proofValue")
+        .and_then(Value::as_str)
+        .and_then(|v| v.strip_prefix('z'))
+        .and_then(|b58| bs58::decode(b58).into_vec().ok())
+        .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        .ok_or(RdfcError::ProofValue)
+}
+
+/// The hash data of a credential's own proof from the quads of the credential expanded with
+/// its proof: the document is every quad but the one `sec:proof` link and the quads of the
+/// graph it names; the proof configuration is that graph's quads without `proofValue`, in
+/// the default graph. `None` when the quads are not of that plain shape (one link to one
+/// blank-node graph holding one `proofValue`, the graph's name used nowhere else).
+fn credential_hash_from_quads(quads: &[rdf_types::LexicalQuad]) -> Option<[u8; 64]> {
+    use rdf_types::{Id, Quad, Term};
+    const PROOF: &str = "https://w3id.org/security#proof";
+    const PROOF_VALUE: &str = "https://w3id.org/security#proofValue";
+    let mut links = quads
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| q.3.is_none() && q.1.as_str() == PROOF);
+    let (link_at, link) = links.next()?;
+    if links.next().is_some() {
+        return None;
+    }
+    let Term::Id(graph @ Id::Blank(_)) = &link.2 else {
+        return None;
+    };
+    let names_graph =
+        |q: &rdf_types::LexicalQuad| q.0 == *graph || matches!(&q.2, Term::Id(id) if id == graph);
+    let (mut document, mut config, mut values) = (vec![], vec![], 0);
+    for (i, q) in quads.iter().enumerate() {
+        if i == link_at {
+            continue;
+        }
+        if names_graph(q) {
+            return None;
+        }
+        if q.3.as_ref() == Some(graph) {
+            if q.1.as_str() == PROOF_VALUE {
+                values += 1;
+            } else {
+                config.push(Quad(q.0.clone(), q.1.clone(), q.2.clone(), None));
+            }
+        } else {
+            document.push(q.clone());
+        }
+    }
+    if values != 1 || config.is_empty() {
+        return None;
+    }
+    let lines = |qs: &[rdf_types::LexicalQuad]| {
+        ssi::rdf::urdna2015::normalize(qs.iter().map(|q| q.as_lexical_quad_ref()))
+            .into_nquads_lines()
+    };
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&sha256_lines(&lines(&config)));
+    out[32..].copy_from_slice(&sha256_lines(&lines(&document)));
+    Some(out)
 }
 
 fn single_proof(secured: &Value) -> Result<&Map<String, Value>, RdfcError> {

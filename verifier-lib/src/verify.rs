@@ -166,7 +166,7 @@ impl Verifier {
         if types.iter().any(|t| t == "VerifiablePresentation") {
             self.presentation(subject, &stapled, now_ms, v);
         } else if types.iter().any(|t| t == "VerifiableCredential") {
-            self.credential(subject, "credential", None, &stapled, now_ms, v);
+            self.credential(subject, "credential", None, &stapled, now_ms, v, None);
         } else {
             v.push(Check::fail(
                 CheckKind::Format,
@@ -238,6 +238,10 @@ impl Verifier {
         if !self.format_ok(vp, &subject, v) {
             return;
         }
+        // One expansion of each embedded credential serves both the presentation's proof and
+        // the credential's own (`None`: each is computed on its own, and any error reported
+        // there).
+        let hashes = self.rdfc.presentation_hashes(vp).ok();
         let signer = self.proof_checks(
             vp,
             &subject,
@@ -246,6 +250,7 @@ impl Verifier {
             now_ms,
             v,
             None,
+            hashes.as_ref().map(|h| h.presentation),
         );
         // Challenge and domain: the verifier's own, so an old presentation cannot be replayed.
         if let Ok(info) = Rdfc2022::proof_info(vp) {
@@ -321,12 +326,17 @@ impl Verifier {
                 .get("id")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("credential[{i}]"), str::to_owned);
-            self.credential(c, &name, Some(holder.as_deref()), st, now_ms, v);
+            let hash = hashes
+                .as_ref()
+                .and_then(|h| h.credentials.get(i).copied().flatten());
+            self.credential(c, &name, Some(holder.as_deref()), st, now_ms, v, hash);
         }
     }
 
     /// `holder`: `None` for a bare credential; `Some(signer)` inside a presentation (the
-    /// signer is `None` when the presentation's own key could not be resolved).
+    /// signer is `None` when the presentation's own key could not be resolved). `hash`: the
+    /// credential proof's hash data when already computed.
+    #[allow(clippy::too_many_arguments)]
     fn credential(
         &self,
         vc: &Value,
@@ -335,6 +345,7 @@ impl Verifier {
         st: &Stapled,
         now_ms: u64,
         v: &mut Verdict,
+        hash: Option<[u8; 64]>,
     ) {
         if !self.format_ok(vc, subject, v) {
             return;
@@ -383,6 +394,7 @@ impl Verifier {
             now_ms,
             v,
             None,
+            hash,
         );
         match &signer {
             Some(s) if *s == issuer => v.push(Check::pass(
@@ -436,6 +448,7 @@ impl Verifier {
         now_ms: u64,
         v: &mut Verdict,
         cache_key: Option<[u8; 32]>,
+        hash: Option<[u8; 64]>,
     ) -> Option<String> {
         let info = match Rdfc2022::proof_info(doc) {
             Ok(i) => i,
@@ -512,6 +525,8 @@ impl Verifier {
         });
         let result = if known {
             Ok(())
+        } else if let Some(hash) = &hash {
+            self.rdfc.verify_hash(doc, &resolved.key, hash)
         } else {
             self.rdfc.verify(doc, &resolved.key)
         };
@@ -952,6 +967,7 @@ impl Verifier {
             now_ms,
             &mut sub,
             Some(sha2::Sha256::digest(text.as_bytes()).into()),
+            None,
         );
         if let Some(f) = sub.failures().next() {
             return Err(format!("status list {url}: {}", f.reason));

@@ -161,7 +161,41 @@ fn presentation_shortcut_equals_whole_document_expansion() {
         let whole = rdfc.canonical_forms_direct(&signed).unwrap();
         assert_eq!(shortcut, whole);
         rdfc.verify(&signed, &holder.public_key()).unwrap();
+        // Each credential's own hash data, taken from the presentation's expansion, is the
+        // one it has alone.
+        let hashes = rdfc.presentation_hashes(&signed).unwrap();
+        assert_eq!(hashes.presentation, rdfc.hash_data(&signed).unwrap());
+        assert_eq!(hashes.credentials.len(), vcs.len());
+        for (vc, h) in vcs.iter().zip(&hashes.credentials) {
+            assert_eq!(*h, Some(rdfc.hash_data(vc).unwrap()));
+            rdfc.verify_hash(vc, &issuer.public_key(), &h.unwrap())
+                .unwrap();
+        }
     }
+    // A credential with a proof set (two proofs, each its own graph): its hash data is not
+    // taken from the presentation's quads, and alone it is refused as a proof set.
+    let mut set = creds[0].clone();
+    let mut second = set["proof"].clone();
+    second["created"] = json!("2025-06-02T00:00:00Z");
+    set["proof"] = json!([set["proof"].clone(), second]);
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [creds[0].clone(), set.clone()],
+    });
+    let signed = rdfc
+        .sign(&vp, &holder, &opts(&holder_vm, "authentication"))
+        .unwrap();
+    let hashes = rdfc.presentation_hashes(&signed).unwrap();
+    assert_eq!(
+        hashes.credentials[0],
+        Some(rdfc.hash_data(&creds[0]).unwrap())
+    );
+    assert_eq!(hashes.credentials[1], None);
+    assert!(matches!(
+        rdfc.verify(&set, &issuer.public_key()),
+        Err(verifier_lib::rdfc::RdfcError::Malformed(_))
+    ));
     // A single credential given as an object rather than an array.
     let vp = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],
