@@ -1105,6 +1105,10 @@ impl Host for App {
         Some((snap.block(height).ok()??, snap.certificate(height).ok()??))
     }
 
+    fn pending_operations(&self) -> usize {
+        self.mempool.lock().map(|m| m.ops.len()).unwrap_or(0)
+    }
+
     fn known_operation(&self, id: &Hash) -> Option<SignedOperation> {
         if let Some(p) = self.mempool.lock().ok()?.ops.get(id) {
             return Some(p.op.signed().clone());

@@ -37,6 +37,14 @@ pub struct NodeConfig {
     /// Minimum time between blocks; 0 = as fast as consensus goes.
     #[serde(default)]
     pub target_block_time_ms: u64,
+    /// How long a proposer with an empty mempool waits for operations before proposing an
+    /// empty block (from the previous block; at most half the propose timeout); 0 = never.
+    #[serde(default = "default_empty_block_ms")]
+    pub empty_block_interval_ms: u64,
+}
+
+fn default_empty_block_ms() -> u64 {
+    500
 }
 
 fn default_propose_ms() -> u64 {
@@ -153,6 +161,7 @@ pub struct InitOptions {
     pub propose_timeout_ms: u64,
     pub vote_timeout_ms: u64,
     pub block_time_ms: u64,
+    pub empty_block_interval_ms: u64,
 }
 
 /// What `init` wrote.
@@ -250,6 +259,7 @@ pub fn init_network(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummar
             propose_timeout_ms: opts.propose_timeout_ms,
             vote_timeout_ms: opts.vote_timeout_ms,
             target_block_time_ms: opts.block_time_ms,
+            empty_block_interval_ms: opts.empty_block_interval_ms,
         };
         write_json(&nd.config(), &cfg)?;
         write_json(&nd.genesis(), &genesis)?;

@@ -70,6 +70,7 @@ pub async fn run(opts: DevnetOptions) -> anyhow::Result<()> {
                 propose_timeout_ms: 1000,
                 vote_timeout_ms: 200,
                 block_time_ms: 100,
+                empty_block_interval_ms: 500,
             },
         )?;
         eprintln!(

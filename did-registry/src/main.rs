@@ -97,6 +97,11 @@ struct InitArgs {
     /// Minimum time between blocks in milliseconds (0: as fast as consensus goes).
     #[arg(long, default_value_t = 100)]
     block_time_ms: u64,
+    /// How long a proposer with nothing to propose waits for operations before it proposes an
+    /// empty block, in milliseconds from the previous block (at most half the propose
+    /// timeout; 0: never waits, an idle chain then makes a block every block time).
+    #[arg(long, default_value_t = 500)]
+    empty_block_interval_ms: u64,
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
@@ -761,6 +766,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     propose_timeout_ms: a.propose_timeout_ms,
                     vote_timeout_ms: a.vote_timeout_ms,
                     block_time_ms: a.block_time_ms,
+                    empty_block_interval_ms: a.empty_block_interval_ms,
                 },
             )?;
             let human = format!(

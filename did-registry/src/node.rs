@@ -50,6 +50,8 @@ pub async fn run(dir: NodeDir, mut shutdown: watch::Receiver<bool>) -> anyhow::R
         vote_timeout: Duration::from_millis(cfg.vote_timeout_ms),
         target_block_time: (cfg.target_block_time_ms > 0)
             .then(|| Duration::from_millis(cfg.target_block_time_ms)),
+        empty_block_interval: (cfg.empty_block_interval_ms > 0)
+            .then(|| Duration::from_millis(cfg.empty_block_interval_ms)),
     };
     let host: Arc<dyn consensus::Host> = app.clone();
     let result = consensus::run(engine, host, shutdown.clone()).await;

@@ -188,17 +188,33 @@ fn devnet_did_lifecycle_and_offline_proofs() {
         "--out",
         cp.to_str().unwrap(),
     ]);
+    // A proof from a later block than the checkpoint's (an idle chain makes a block about
+    // every 500 ms).
     let fresh = d.join("fresh-proof.json");
-    std::thread::sleep(Duration::from_millis(300));
-    ok(&[
-        "did",
-        "prove",
-        &did,
-        "--api",
-        &api,
-        "--out",
-        fresh.to_str().unwrap(),
-    ]);
+    let height_of = |p: &Path| -> u64 {
+        let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["header"]["height"].as_u64().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        ok(&[
+            "did",
+            "prove",
+            &did,
+            "--api",
+            &api,
+            "--out",
+            fresh.to_str().unwrap(),
+        ]);
+        if height_of(&fresh) > height_of(&cp) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chain made no block after the checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     ok(&[
         "proof",
         "verify",

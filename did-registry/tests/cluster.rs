@@ -11,6 +11,36 @@ use did_method::{DidDocument, Operation, OperationBody, RegistryProof};
 
 const T: Duration = Duration::from_secs(60);
 
+/// An idle network does not write a block every block time (100 ms): a proposer with an empty
+/// mempool waits for operations (500 ms from the previous block by default) before it
+/// proposes an empty block. The chain keeps going, and an operation still commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chain_writes_few_blocks_and_still_commits() {
+    let mut net = Net::init(4);
+    net.start_all();
+    for k in 0..4 {
+        net.wait_height(k, 2, T).await;
+    }
+    let before = net.height(0).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = net.height(0).await.unwrap();
+    assert!(after > before, "an idle chain must keep committing blocks");
+    assert!(
+        after - before <= 12,
+        "{} blocks in 3 s on an idle chain (a block every 100 ms would be about 30)",
+        after - before
+    );
+    let (did, op) = net.create_op(&key(5));
+    let height = net
+        .client(2)
+        .submit_and_commit(&op, Duration::from_secs(20))
+        .await
+        .unwrap();
+    net.wait_height(0, height, T).await;
+    let r = net.client(0).resolve(&did.to_string(), None).await.unwrap();
+    assert_eq!(r["didDocument"]["id"], did.to_string());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_resolve_everywhere_and_prove_offline() {
     let mut net = Net::init(4);

@@ -61,6 +61,7 @@ pub(crate) struct App {
     pending: Vec<CompleteStream>,
     timeouts: LinearTimeouts,
     target_time: Option<Duration>,
+    empty_block_interval: Option<Duration>,
     /// Makes our stream ids unique, also across restarts.
     stream_nonce: u64,
     /// (height, time) of the last block we know committed.
@@ -74,6 +75,7 @@ impl App {
         store: ProposalStore,
         timeouts: LinearTimeouts,
         target_time: Option<Duration>,
+        empty_block_interval: Option<Duration>,
     ) -> Self {
         Self {
             chain_id: host.chain_id().clone(),
@@ -85,6 +87,7 @@ impl App {
             pending: Vec::new(),
             timeouts,
             target_time,
+            empty_block_interval,
             stream_nonce: now_ms(),
             last_time: None,
         }
@@ -137,9 +140,12 @@ impl App {
             AppMsg::GetValue {
                 height,
                 round,
-                timeout: _,
+                timeout,
                 reply,
             } => {
+                if round == Round::new(0) {
+                    self.wait_for_operations(height.0, timeout).await;
+                }
                 let Some(block) = self.value_to_propose(height.0, round) else {
                     return Ok(());
                 };
@@ -334,8 +340,9 @@ impl App {
         }
     }
 
-    fn build(&mut self, height: u64, round: u32) -> Result<Arc<Block>, String> {
-        let prev_time = match (height.checked_sub(1), self.last_time) {
+    /// The time of the block before `height` (0 before the first).
+    fn prev_time(&self, height: u64) -> u64 {
+        match (height.checked_sub(1), self.last_time) {
             (Some(prev), Some((h, t))) if h == prev => t,
             (Some(prev), _) if prev > 0 => self
                 .host
@@ -343,7 +350,32 @@ impl App {
                 .map(|(b, _)| b.header.time_ms)
                 .unwrap_or(0),
             _ => 0,
+        }
+    }
+
+    /// With nothing to propose, waits until an operation arrives or the empty-block interval
+    /// has passed since the previous block, but never more than half of `timeout` (the
+    /// propose timeout: the other validators must get our proposal before theirs expires).
+    /// Only at round 0: a later round means the network is already late.
+    async fn wait_for_operations(&self, height: u64, timeout: Duration) {
+        let Some(interval) = self.empty_block_interval else {
+            return;
         };
+        if self.store.built(height, 0).is_some() {
+            return; // after a restart: propose the block already built
+        }
+        let start = now_ms();
+        let until = self
+            .prev_time(height)
+            .saturating_add(interval.as_millis() as u64)
+            .min(start.saturating_add(timeout.as_millis() as u64 / 2));
+        while self.host.pending_operations() == 0 && now_ms() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn build(&mut self, height: u64, round: u32) -> Result<Arc<Block>, String> {
+        let prev_time = self.prev_time(height);
         let time_ms = now_ms().max(prev_time.saturating_add(1));
         let block = self
             .host

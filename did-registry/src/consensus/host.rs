@@ -31,6 +31,11 @@ pub trait Host: Send + Sync + 'static {
     fn decided(&self, height: u64) -> Option<(Block, CommitCertificate)>;
     /// Lowest height `decided` can answer.
     fn history_min_height(&self) -> u64;
+    /// How many operations wait in the mempool (a proposer with nothing to propose waits
+    /// a little for some; see `EngineConfig::empty_block_interval`).
+    fn pending_operations(&self) -> usize {
+        0
+    }
     /// An operation this node already holds (pending or verified), so that a received block
     /// need not parse it again.
     fn known_operation(&self, id: &Hash) -> Option<SignedOperation> {

@@ -52,6 +52,11 @@ pub struct EngineConfig {
     pub vote_timeout: Duration,
     /// Minimum time between blocks; `None` = as fast as possible.
     pub target_block_time: Option<Duration>,
+    /// How long a proposer with an empty mempool waits for operations (counted from the
+    /// previous block, at most half the propose timeout) before it proposes an empty block;
+    /// `None` = never waits. Keeps an idle chain from writing a block every few
+    /// milliseconds.
+    pub empty_block_interval: Option<Duration>,
 }
 
 impl EngineConfig {
@@ -73,6 +78,7 @@ impl EngineConfig {
             propose_timeout: Duration::from_millis(1000),
             vote_timeout: Duration::from_millis(200),
             target_block_time: None,
+            empty_block_interval: None,
         }
     }
 
@@ -246,7 +252,14 @@ async fn run_engine(
         .await
         .map_err(|e| ConsensusError::Start(format!("{e:#}")))?;
 
-    let mut app = App::new(host, signer, store, timeouts, config.target_block_time);
+    let mut app = App::new(
+        host,
+        signer,
+        store,
+        timeouts,
+        config.target_block_time,
+        config.empty_block_interval,
+    );
 
     let result = loop {
         tokio::select! {
