@@ -82,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let rate = arg(&args, "--rate", 2000);
     let seconds = arg(&args, "--seconds", 10);
     let block_time = arg(&args, "--block-time-ms", 100);
+    let empty_wait = arg(&args, "--empty-block-interval-ms", 500);
     let validators = 4;
 
     let dir = tempfile::tempdir()?;
@@ -95,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
             "bench-net",
             "--block-time-ms",
             &block_time.to_string(),
+            "--empty-block-interval-ms",
+            &empty_wait.to_string(),
             "--dir",
         ])
         .arg(dir.path())
