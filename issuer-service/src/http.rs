@@ -153,7 +153,7 @@ async fn offer(State(i): S, Path(id): Path<String>) -> Result<Response, IssueErr
 
 async fn status_list(State(i): S, Path(purpose): Path<String>) -> Result<Response, IssueError> {
     let text = i.status_list(&purpose).await?;
-    let media = if purpose == crate::issuer::TOKEN_LIST {
+    let media = if crate::issuer::is_token_list(&purpose) {
         verifier_lib::token_status::MEDIA_TYPE
     } else {
         "application/vc+ld+json"

@@ -207,6 +207,9 @@ pub struct Issuer {
     registry: Option<did_registry::client::RegistryClient>,
     /// One status publication at a time (anchor sequences stay in order).
     publish: tokio::sync::Mutex<()>,
+    /// The number of the status lists new credentials go to (0, 1, …): when it is nearly
+    /// full, the next is opened.
+    open_list: std::sync::atomic::AtomicI64,
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -254,9 +257,18 @@ impl Issuer {
             did,
             registry,
             publish: tokio::sync::Mutex::new(()),
+            open_list: std::sync::atomic::AtomicI64::new(0),
             config,
         });
         issuer.ensure_status_lists().await?;
+        let lists: i64 =
+            sqlx::query("SELECT COUNT(*) FROM status_lists WHERE purpose = 'revocation'")
+                .fetch_one(&issuer.store.pool)
+                .await?
+                .get(0);
+        issuer
+            .open_list
+            .store((lists - 1).max(0), std::sync::atomic::Ordering::SeqCst);
         Ok(issuer)
     }
 
@@ -877,6 +889,7 @@ impl Issuer {
                 prepared.push(self.prepare(&t, &claims, k).await?);
             }
             let (offer_id, type_id, nonce) = (offer_id.clone(), type_id.clone(), nonce.clone());
+            let size = self.config.status_list_size as i64;
             let (t_id, t_format) = (t.id.clone(), t.format.clone());
             let written = self
                 .store
@@ -924,7 +937,7 @@ impl Issuer {
                                 "wallet",
                                 "credential.issue",
                                 &p.id,
-                                &json!({"offer": offer_id, "type": type_id, "statusIndex": p.index}),
+                                &json!({"offer": offer_id, "type": type_id, "statusList": p.index / size, "statusIndex": p.index % size}),
                             )
                             .await?;
                         }
@@ -974,38 +987,107 @@ impl Issuer {
     }
 
     /// A random status index no issued credential has at this moment (the insert that claims
-    /// it is checked by a unique constraint as well).
+    /// it is checked by a unique constraint as well), in the open list. Indices are global:
+    /// list `n` holds `n × size ..= n × size + size - 1`. When 16 random tries in the open
+    /// list all hit taken entries (it is roughly 85 % full or more), the next list is opened.
     async fn free_index<'e, E>(&self, ex: E) -> Result<i64, IssueError>
     where
         E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
     {
-        for _ in 0..32 {
-            let index = (OsRng.next_u64() % self.config.status_list_size) as i64;
-            let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
-                .bind(index)
-                .fetch_optional(ex)
-                .await?
-                .is_some();
-            if !taken {
-                return Ok(index);
+        let size = self.config.status_list_size as i64;
+        for _ in 0..3 {
+            let list = self.open_list.load(std::sync::atomic::Ordering::SeqCst);
+            for _ in 0..16 {
+                let index = list * size + (OsRng.next_u64() % size as u64) as i64;
+                let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
+                    .bind(index)
+                    .fetch_optional(ex)
+                    .await?
+                    .is_some();
+                if !taken {
+                    return Ok(index);
+                }
             }
+            self.open_next_list(list).await?;
         }
         Err(IssueError::new(
             503,
             "server_error",
-            "the status list is nearly full; add a list",
+            "no free status index could be found",
         ))
+    }
+
+    /// Opens list `full + 1` (its revocation, suspension and token lists), unless another
+    /// issuance already did, and publishes it. A publication that fails (registry down) is
+    /// retried by the periodic refresh; credentials may use the list meanwhile.
+    async fn open_next_list(&self, full: i64) -> Result<(), IssueError> {
+        let _guard = self.publish.lock().await;
+        if self.open_list.load(std::sync::atomic::Ordering::SeqCst) != full {
+            return Ok(());
+        }
+        let next = full + 1;
+        for purpose in LISTS {
+            self.create_list(purpose, next).await?;
+        }
+        self.open_list
+            .store(next, std::sync::atomic::Ordering::SeqCst);
+        self.store
+            .audit(
+                "issuer",
+                "status_list.open",
+                &self.status_url(&list_id("revocation", next)),
+                &json!({"list": next, "previousList": full}),
+            )
+            .await?;
+        for purpose in LISTS {
+            let id = list_id(purpose, next);
+            if let Err(e) = self.publish_locked(&id).await {
+                tracing::warn!(list = %id, error = %e.description, "a new status list is not published yet; the refresh will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates status list `list` of `purpose` with every entry 0 (if it does not exist).
+    async fn create_list(&self, purpose: &str, list: i64) -> Result<(), IssueError> {
+        let id = list_id(purpose, list);
+        let exists = sqlx::query("SELECT 1 FROM status_lists WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .is_some();
+        if !exists {
+            // One bit per index in the Bitstring lists, two in the Token Status List.
+            let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
+            let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
+            sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $2, $3, $4, NULL, 0, 0, 0, 0)")
+                .bind(&id)
+                .bind(purpose)
+                .bind(self.config.status_list_size as i64)
+                .bind(URL_SAFE_NO_PAD.encode(bytes))
+                .execute(&self.store.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The list a global status index is in, and its index in that list.
+    fn split_index(&self, index: i64) -> (i64, i64) {
+        let size = self.config.status_list_size as i64;
+        (index / size, index % size)
     }
 
     /// The revocation and suspension entries of a credential with status index `index`.
     fn status_entries(&self, index: i64) -> Value {
+        let (list, index) = self.split_index(index);
         let entry = |purpose: &str| {
+            let url = self.status_url(&list_id(purpose, list));
             json!({
-                "id": format!("{}#{index}", self.status_url(purpose)),
+                "id": format!("{url}#{index}"),
                 "type": "BitstringStatusListEntry",
                 "statusPurpose": purpose,
                 "statusListIndex": index.to_string(),
-                "statusListCredential": self.status_url(purpose),
+                "statusListCredential": url,
             })
         };
         json!([entry("revocation"), entry("suspension")])
@@ -1049,9 +1131,12 @@ impl Issuer {
             // Always disclosed (SD-JWT VC: `status` is never selectively disclosable).
             c.insert(
                 "status".into(),
-                token_status::Reference {
-                    idx: index as usize,
-                    uri: self.status_url(TOKEN_LIST),
+                {
+                    let (list, idx) = self.split_index(index);
+                    token_status::Reference {
+                        idx: idx as usize,
+                        uri: self.status_url(&list_id(TOKEN_LIST, list)),
+                    }
                 }
                 .to_claim(),
             );
@@ -1145,6 +1230,7 @@ impl Issuer {
                 holder: holder.clone(),
             };
             let (actor, specific) = (actor.to_owned(), specific.clone());
+            let size = self.config.status_list_size as i64;
             let written = self
                 .store
                 .write(move |c| {
@@ -1157,7 +1243,7 @@ impl Issuer {
                             &actor,
                             "credential.issue",
                             &prepared.id,
-                            &json!({"via": "vc-api", "type": specific, "statusIndex": prepared.index}),
+                            &json!({"via": "vc-api", "type": specific, "statusList": prepared.index / size, "statusIndex": prepared.index % size}),
                         )
                         .await?;
                         Ok(prepared.credential)
@@ -1226,15 +1312,19 @@ impl Issuer {
         };
         // Data Integrity credentials: one bit in the revocation or suspension Bitstring list;
         // SD-JWT VCs: a two-bit status in the Token Status List.
-        let list_id = if format == FORMAT_DI {
-            purpose
-        } else {
-            TOKEN_LIST
-        };
+        let (list, local) = self.split_index(index);
+        let list_id = list_id(
+            if format == FORMAT_DI {
+                purpose
+            } else {
+                TOKEN_LIST
+            },
+            list,
+        );
         let _guard = self.publish.lock().await;
         let mut tx = self.store.pool.begin().await?;
         let list = sqlx::query("SELECT bits FROM status_lists WHERE id = $1")
-            .bind(list_id)
+            .bind(&list_id)
             .fetch_one(&mut *tx)
             .await?;
         let stored = list.get::<String, _>(0);
@@ -1242,7 +1332,7 @@ impl Issuer {
             let mut bits = self.decode_bits(&stored)?;
             let one = StatusSize::try_from(1u8)
                 .map_err(|_| IssueError::new(500, "server_error", "status size"))?;
-            bits.set(one, index as usize, bit)
+            bits.set(one, local as usize, bit)
                 .map_err(|_| IssueError::new(500, "server_error", "status index out of range"))?;
             self.encode_bits(&bits)?
         } else {
@@ -1252,13 +1342,13 @@ impl Issuer {
                 "suspended" => token_status::SUSPENDED,
                 _ => token_status::VALID,
             };
-            list.set(index as usize, value)
+            list.set(local as usize, value)
                 .map_err(|_| IssueError::new(500, "server_error", "status index out of range"))?;
             URL_SAFE_NO_PAD.encode(list.as_bytes())
         };
         sqlx::query("UPDATE status_lists SET bits = $1 WHERE id = $2")
             .bind(encoded)
-            .bind(list_id)
+            .bind(&list_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE issued SET state = $1 WHERE id = $2")
@@ -1272,10 +1362,10 @@ impl Issuer {
                 actor,
                 &format!("credential.{action}"),
                 id,
-                &json!({"reason": reason, "statusIndex": index}),
+                &json!({"reason": reason, "statusList": self.status_url(&list_id), "statusIndex": local}),
             )
             .await?;
-        let published = self.publish_locked(list_id).await;
+        let published = self.publish_locked(&list_id).await;
         Ok(
             json!({"id": id, "state": new_state, "published": published.is_ok(), "publishError": published.err().map(|e| e.to_string())}),
         )
@@ -1303,22 +1393,9 @@ impl Issuer {
 
     async fn ensure_status_lists(&self) -> anyhow::Result<()> {
         for purpose in LISTS {
-            let exists = sqlx::query("SELECT 1 FROM status_lists WHERE id = $1")
-                .bind(purpose)
-                .fetch_optional(&self.store.pool)
-                .await?
-                .is_some();
-            if !exists {
-                // One bit per index in the Bitstring lists, two in the Token Status List.
-                let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
-                let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
-                sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $1, $2, $3, NULL, 0, 0, 0, 0)")
-                    .bind(purpose)
-                    .bind(self.config.status_list_size as i64)
-                    .bind(URL_SAFE_NO_PAD.encode(bytes))
-                    .execute(&self.store.pool)
-                    .await?;
-            }
+            self.create_list(purpose, 0)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.description))?;
         }
         Ok(())
     }
@@ -1333,16 +1410,16 @@ impl Issuer {
             .await?;
         self.expire_offers().await?;
         let _guard = self.publish.lock().await;
-        for purpose in LISTS {
-            let row = sqlx::query("SELECT updated_ms, credential FROM status_lists WHERE id = $1")
-                .bind(purpose)
-                .fetch_one(&self.store.pool)
-                .await?;
-            let (updated, credential): (i64, Option<String>) = (row.get(0), row.get(1));
+        let lists = sqlx::query("SELECT id, updated_ms, credential FROM status_lists ORDER BY id")
+            .fetch_all(&self.store.pool)
+            .await?;
+        for row in lists {
+            let (id, updated, credential): (String, i64, Option<String>) =
+                (row.get(0), row.get(1), row.get(2));
             if credential.is_none()
                 || updated + (self.config.status_refresh_s as i64) * 1000 < now_ms()
             {
-                self.publish_locked(purpose).await?;
+                self.publish_locked(&id).await?;
             }
         }
         Ok(())
@@ -1350,15 +1427,18 @@ impl Issuer {
 
     /// Signs the list as it is now, anchors its hash (when a registry is configured), and only
     /// then serves it: what a wallet fetches is always what the registry anchors.
-    async fn publish_locked(&self, purpose: &str) -> Result<(), IssueError> {
-        let row =
-            sqlx::query("SELECT bits, version, anchor_sequence FROM status_lists WHERE id = $1")
-                .bind(purpose)
-                .fetch_one(&self.store.pool)
-                .await?;
-        let (bits, version, sequence): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    async fn publish_locked(&self, id: &str) -> Result<(), IssueError> {
+        let row = sqlx::query(
+            "SELECT bits, version, anchor_sequence, purpose FROM status_lists WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.store.pool)
+        .await?;
+        let (bits, version, sequence, purpose): (String, i64, i64, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let purpose = purpose.as_str();
         let now = now_ms();
-        let url = self.status_url(purpose);
+        let url = self.status_url(id);
         let text = if purpose == TOKEN_LIST {
             let list = decode_token_bits(&bits)?;
             let iat_s = (now / 1000) as u64;
@@ -1430,7 +1510,7 @@ impl Issuer {
             .bind(version + 1)
             .bind(next_sequence)
             .bind(now)
-            .bind(purpose)
+            .bind(id)
             .execute(&self.store.pool)
             .await?;
         self.store
@@ -1461,11 +1541,13 @@ impl Issuer {
             .bind(offer)
             .fetch_all(&self.store.pool)
             .await?;
+        let size = self.config.status_list_size as i64;
         Ok(rows
             .iter()
             .map(|r| json!({
                 "id": r.get::<String, _>(0), "offerId": r.get::<Option<String>, _>(1), "credentialType": r.get::<String, _>(2),
-                "format": r.get::<String, _>(3), "holder": r.get::<String, _>(4), "statusIndex": r.get::<i64, _>(5),
+                "format": r.get::<String, _>(3), "holder": r.get::<String, _>(4),
+                "statusList": r.get::<i64, _>(5) / size, "statusIndex": r.get::<i64, _>(5) % size,
                 "state": r.get::<String, _>(6), "issuedAtMs": r.get::<i64, _>(7)}))
             .collect())
     }
@@ -1521,6 +1603,24 @@ pub const TOKEN_LIST: &str = "token";
 /// Every list an issuer keeps: Bitstring revocation and suspension lists for Data Integrity
 /// credentials, and the Token Status List for SD-JWT VCs.
 const LISTS: [&str; 3] = ["revocation", "suspension", TOKEN_LIST];
+
+/// The id (and last path segment of the URL) of status list number `list` of `purpose`:
+/// the purpose alone for the first list (`revocation`), then `revocation-1`, `revocation-2`…
+pub fn list_id(purpose: &str, list: i64) -> String {
+    if list == 0 {
+        purpose.to_owned()
+    } else {
+        format!("{purpose}-{list}")
+    }
+}
+
+/// Whether the status list with this id is a Token Status List (`token`, `token-1`, …).
+pub fn is_token_list(id: &str) -> bool {
+    id == TOKEN_LIST
+        || id
+            .strip_prefix("token-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 /// How long a wallet or verifier may cache a Status List Token before fetching it again.
 const TOKEN_TTL_S: u64 = 300;
 

@@ -740,46 +740,153 @@ async fn concurrent_issuances_on_a_crowded_list_never_share_an_index() {
             oid4vci::receive(&offer, Some(&pin), &[&key]).await.unwrap()
         }));
     }
-    let mut indices = std::collections::HashSet::new();
+    let mut entries = std::collections::HashSet::new();
     for t in tasks {
         let got = t.await.unwrap();
         assert_eq!(got.len(), 1);
-        let c = &got[0].credential;
-        let index: i64 = match c.as_str() {
-            // SD-JWT VC: the always-disclosed `status` claim of the issuer-signed JWT.
-            Some(sd_jwt) => {
-                let jwt = sd_jwt.split('~').next().unwrap();
-                let payload = jwt.split('.').nth(1).unwrap();
-                let claims: Value = serde_json::from_slice(
-                    &base64::Engine::decode(
-                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                        payload,
-                    )
-                    .unwrap(),
-                )
-                .unwrap();
-                claims["status"]["status_list"]["idx"].as_i64().unwrap()
-            }
-            None => c["credentialStatus"][0]["statusListIndex"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap(),
-        };
+        let (list, index) = status_entry(&got[0].credential);
         assert!(
             (0..64).contains(&index),
             "index {index} is outside the list"
         );
-        assert!(indices.insert(index), "index {index} was given twice");
+        assert!(
+            entries.insert((list, index)),
+            "index {index} was given twice"
+        );
     }
     let issued = issuer.get_admin("/admin/issued").await;
     let issued = issued.as_array().unwrap();
     assert_eq!(issued.len(), 40, "each issuance is recorded once");
-    let recorded: std::collections::HashSet<i64> = issued
+    let recorded: std::collections::HashSet<(i64, i64)> = issued
         .iter()
-        .filter_map(|r| r["statusIndex"].as_i64())
+        .map(|r| {
+            (
+                r["statusList"].as_i64().unwrap(),
+                r["statusIndex"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(recorded, indices);
+    assert_eq!(recorded.len(), 40);
+}
+
+/// The status list number (0 for `…/status/revocation` or `…/status/token`, n for
+/// `…-n`) and the index a credential of either format carries.
+fn status_entry(c: &Value) -> (i64, i64) {
+    let (uri, index) = match c.as_str() {
+        // SD-JWT VC: the always-disclosed `status` claim of the issuer-signed JWT.
+        Some(sd_jwt) => {
+            let jwt = sd_jwt.split('~').next().unwrap();
+            let payload = jwt.split('.').nth(1).unwrap();
+            let claims: Value = serde_json::from_slice(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                    .unwrap(),
+            )
+            .unwrap();
+            let s = &claims["status"]["status_list"];
+            (
+                s["uri"].as_str().unwrap().to_owned(),
+                s["idx"].as_i64().unwrap(),
+            )
+        }
+        None => (
+            c["credentialStatus"][0]["statusListCredential"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            c["credentialStatus"][0]["statusListIndex"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        ),
+    };
+    let last = uri.rsplit('/').next().unwrap();
+    let list = last.rsplit_once('-').map_or(0, |(_, n)| n.parse().unwrap());
+    (list, index)
+}
+
+/// When a list fills up the issuer opens the next one (…/status/revocation-1, token-1, …):
+/// issuance never stops, every credential names its own list and index, each list is served,
+/// and revoking a credential of a later list is what that list then says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_status_list_rolls_over_to_a_new_one() {
+    let issuer = Issuer::start_configured(None, |c| c["statusListSize"] = json!(16));
+    issuer.define_types().await;
+    let holder = SecretKey::from_seed(&[77; 32]);
+    let mut got = vec![];
+    for i in 0..40 {
+        let (link, pin) = issuer
+            .offer(if i % 4 == 3 {
+                "LibraryCardSdJwt"
+            } else {
+                "LibraryCard"
+            })
+            .await;
+        let offer = Offer::resolve(&link).await.unwrap();
+        got.push(
+            oid4vci::receive(&offer, Some(&pin), &[&holder])
+                .await
+                .unwrap()
+                .remove(0)
+                .credential,
+        );
+    }
+    let entries: Vec<(i64, i64)> = got.iter().map(status_entry).collect();
+    let distinct: std::collections::HashSet<_> = entries.iter().collect();
+    assert_eq!(distinct.len(), 40, "a (list, index) was given twice");
+    assert!(entries.iter().all(|(_, i)| (0..16).contains(i)));
+    let lists = entries.iter().map(|(l, _)| *l).max().unwrap();
+    assert!(lists >= 2, "40 credentials cannot fit in two lists of 16");
+    for l in 1..=lists {
+        for purpose in ["revocation", "suspension", "token"] {
+            let r = reqwest::get(format!("{}/status/{purpose}-{l}", issuer.url))
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{purpose}-{l} is not served");
+            let media = r.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(
+                media.starts_with("application/statuslist+jwt"),
+                purpose == "token",
+                "{purpose}-{l}: {media}"
+            );
+        }
+    }
+    // Revoke a Data Integrity credential of the last list: its presentation is refused as
+    // revoked; one of the first list still passes its status checks.
+    let (late, early) = {
+        let di = |l: i64| {
+            got.iter()
+                .zip(&entries)
+                .find(|(c, (list, _))| c.is_object() && *list == l)
+                .map(|(c, _)| c.clone())
+                .unwrap()
+        };
+        (di(lists), di(0))
+    };
+    let (s, body) = issuer
+        .admin(
+            &format!("/admin/issued/{}/revoke", late["id"].as_str().unwrap()),
+            json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let v = present_and_verify(&late, &holder).await;
+    assert!(
+        v.failures()
+            .any(|c| c.kind == CheckKind::Status && c.reason.contains("revoked")),
+        "{v:#?}"
+    );
+    let v = present_and_verify(&early, &holder).await;
+    assert!(v.failures().all(|c| c.kind != CheckKind::Status), "{v:#?}");
+    // The opening of each list is audited.
+    let audit = issuer.get_admin("/admin/audit").await;
+    let opened = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "status_list.open")
+        .count();
+    assert_eq!(opened as i64, lists);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
