@@ -210,7 +210,14 @@ pub struct Issuer {
     /// The number of the status lists new credentials go to (0, 1, …): when it is nearly
     /// full, the next is opened.
     open_list: std::sync::atomic::AtomicI64,
+    /// How many credentials this process knows the open list holds (counted at start and
+    /// when a list opens, then kept up to date); the next list opens at [`ROLLOVER_PERCENT`].
+    open_count: std::sync::atomic::AtomicI64,
 }
+
+/// A status list is left for the next once this full: herd privacy needs lists well
+/// populated, and random probing for a free index stays cheap below it.
+const ROLLOVER_PERCENT: i64 = 90;
 
 fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
@@ -258,17 +265,10 @@ impl Issuer {
             registry,
             publish: tokio::sync::Mutex::new(()),
             open_list: std::sync::atomic::AtomicI64::new(0),
+            open_count: std::sync::atomic::AtomicI64::new(0),
             config,
         });
         issuer.ensure_status_lists().await?;
-        let lists: i64 =
-            sqlx::query("SELECT COUNT(*) FROM status_lists WHERE purpose = 'revocation'")
-                .fetch_one(&issuer.store.pool)
-                .await?
-                .get(0);
-        issuer
-            .open_list
-            .store((lists - 1).max(0), std::sync::atomic::Ordering::SeqCst);
         Ok(issuer)
     }
 
@@ -541,7 +541,7 @@ impl Issuer {
             .fetch_optional(&self.store.read)
             .await?
             .ok_or_else(|| IssueError::new(400, "invalid_grant", "unknown pre-authorized code"))?;
-        let (id, tx_hash, state, failed, expires): (String, Option<String>, String, i64, i64) =
+        let (id, tx_hash, state, _failed, expires): (String, Option<String>, String, i64, i64) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
         if state != "offered" {
             self.store
@@ -591,21 +591,42 @@ impl Issuer {
                     given.as_bytes(),
                     h.as_bytes(),
                 )) {
-                    let failed = failed + 1;
-                    let lock = failed as u64 >= self.config.max_tx_code_attempts;
-                    sqlx::query("UPDATE offers SET failed_attempts = $1, state = $2 WHERE id = $3")
-                        .bind(failed)
-                        .bind(if lock { "locked" } else { "offered" })
-                        .bind(&id)
-                        .execute(&self.store.pool)
-                        .await?;
-                    self.store
-                        .audit(
-                            "wallet",
-                            "token.wrong_tx_code",
-                            &id,
-                            &json!({"failedAttempts": failed, "locked": lock}),
-                        )
+                    // Counted and locked atomically (one write job): concurrent wrong
+                    // guesses can neither undo a lock nor reopen a redeemed offer.
+                    let max = self.config.max_tx_code_attempts as i64;
+                    let offer_id = id.clone();
+                    let (failed, lock) = self
+                        .store
+                        .write(move |c| {
+                            Box::pin(async move {
+                                sqlx::query("UPDATE offers SET failed_attempts = failed_attempts + 1 WHERE id = $1 AND state = 'offered'")
+                                    .bind(&offer_id)
+                                    .execute(&mut *c)
+                                    .await?;
+                                sqlx::query("UPDATE offers SET state = 'locked' WHERE id = $1 AND state = 'offered' AND failed_attempts >= $2")
+                                    .bind(&offer_id)
+                                    .bind(max)
+                                    .execute(&mut *c)
+                                    .await?;
+                                let row = sqlx::query(
+                                    "SELECT failed_attempts, state FROM offers WHERE id = $1",
+                                )
+                                .bind(&offer_id)
+                                .fetch_one(&mut *c)
+                                .await?;
+                                let (failed, state): (i64, String) = (row.get(0), row.get(1));
+                                let lock = state == "locked";
+                                Store::audit_on(
+                                    c,
+                                    "wallet",
+                                    "token.wrong_tx_code",
+                                    &offer_id,
+                                    &json!({"failedAttempts": failed, "locked": lock}),
+                                )
+                                .await?;
+                                Ok::<_, IssueError>((failed, lock))
+                            })
+                        })
                         .await?;
                     let left = self
                         .config
@@ -947,6 +968,7 @@ impl Issuer {
                 .await;
             match written {
                 Ok(prepared) => {
+                    self.counted(prepared.iter().map(|p| p.index));
                     return Ok(json!({"credentials": prepared
                         .into_iter()
                         .map(|p| json!({"credential": p.credential}))
@@ -988,8 +1010,8 @@ impl Issuer {
 
     /// A random status index no issued credential has at this moment (the insert that claims
     /// it is checked by a unique constraint as well), in the open list. Indices are global:
-    /// list `n` holds `n × size ..= n × size + size - 1`. When 16 random tries in the open
-    /// list all hit taken entries (it is roughly 85 % full or more), the next list is opened.
+    /// list `n` holds `n × size ..= n × size + size - 1`. The next list is opened when the
+    /// open one is [`ROLLOVER_PERCENT`] full (or 64 random tries all hit taken entries).
     async fn free_index<'e, E>(&self, ex: E) -> Result<i64, IssueError>
     where
         E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
@@ -997,15 +1019,18 @@ impl Issuer {
         let size = self.config.status_list_size as i64;
         for _ in 0..3 {
             let list = self.open_list.load(std::sync::atomic::Ordering::SeqCst);
-            for _ in 0..16 {
-                let index = list * size + (OsRng.next_u64() % size as u64) as i64;
-                let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
-                    .bind(index)
-                    .fetch_optional(ex)
-                    .await?
-                    .is_some();
-                if !taken {
-                    return Ok(index);
+            let count = self.open_count.load(std::sync::atomic::Ordering::SeqCst);
+            if count * 100 < size * ROLLOVER_PERCENT {
+                for _ in 0..64 {
+                    let index = list * size + (OsRng.next_u64() % size as u64) as i64;
+                    let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
+                        .bind(index)
+                        .fetch_optional(ex)
+                        .await?
+                        .is_some();
+                    if !taken {
+                        return Ok(index);
+                    }
                 }
             }
             self.open_next_list(list).await?;
@@ -1017,34 +1042,50 @@ impl Issuer {
         ))
     }
 
-    /// Opens list `full + 1` (its revocation, suspension and token lists), unless another
-    /// issuance already did, and publishes it. A publication that fails (registry down) is
-    /// retried by the periodic refresh; credentials may use the list meanwhile.
+    /// Opens list `full + 1` (its revocation, suspension and token lists, created in one
+    /// transaction), unless another issuance already did, publishes it, and only then sends
+    /// new credentials to it. A publication that fails (registry down) is retried by the
+    /// periodic refresh.
     async fn open_next_list(&self, full: i64) -> Result<(), IssueError> {
         let _guard = self.publish.lock().await;
         if self.open_list.load(std::sync::atomic::Ordering::SeqCst) != full {
             return Ok(());
         }
         let next = full + 1;
+        let mut tx = self.store.pool.begin().await?;
         for purpose in LISTS {
-            self.create_list(purpose, next).await?;
+            // One bit per index in the Bitstring lists, two in the Token Status List.
+            let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
+            let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
+            sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $2, $3, $4, NULL, 0, 0, 0, 0)")
+                .bind(list_id(purpose, next))
+                .bind(purpose)
+                .bind(self.config.status_list_size as i64)
+                .bind(URL_SAFE_NO_PAD.encode(bytes))
+                .execute(&mut *tx)
+                .await?;
         }
-        self.open_list
-            .store(next, std::sync::atomic::Ordering::SeqCst);
-        self.store
-            .audit(
-                "issuer",
-                "status_list.open",
-                &self.status_url(&list_id("revocation", next)),
-                &json!({"list": next, "previousList": full}),
-            )
-            .await?;
+        Store::audit_tx(
+            &mut tx,
+            "issuer",
+            "status_list.open",
+            &self.status_url(&list_id("revocation", next)),
+            &json!({"list": next, "previousList": full}),
+        )
+        .await?;
+        tx.commit().await?;
         for purpose in LISTS {
             let id = list_id(purpose, next);
             if let Err(e) = self.publish_locked(&id).await {
                 tracing::warn!(list = %id, error = %e.description, "a new status list is not published yet; the refresh will retry");
             }
         }
+        self.open_count.store(
+            self.count_in_list(next).await?,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        self.open_list
+            .store(next, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -1251,7 +1292,10 @@ impl Issuer {
                 })
                 .await;
             match written {
-                Ok(signed) => return Ok(json!({"verifiableCredential": signed})),
+                Ok(signed) => {
+                    self.counted([index]);
+                    return Ok(json!({"verifiableCredential": signed}));
+                }
                 Err(e) if e.code == INDEX_TAKEN => {
                     tracing::info!("a status index was claimed meanwhile; signing again");
                     continue;
@@ -1312,14 +1356,14 @@ impl Issuer {
         };
         // Data Integrity credentials: one bit in the revocation or suspension Bitstring list;
         // SD-JWT VCs: a two-bit status in the Token Status List.
-        let (list, local) = self.split_index(index);
+        let (list_no, local) = self.split_index(index);
         let list_id = list_id(
             if format == FORMAT_DI {
                 purpose
             } else {
                 TOKEN_LIST
             },
-            list,
+            list_no,
         );
         let _guard = self.publish.lock().await;
         let mut tx = self.store.pool.begin().await?;
@@ -1362,7 +1406,7 @@ impl Issuer {
                 actor,
                 &format!("credential.{action}"),
                 id,
-                &json!({"reason": reason, "statusList": self.status_url(&list_id), "statusIndex": local}),
+                &json!({"reason": reason, "statusList": list_no, "statusIndex": local}),
             )
             .await?;
         let published = self.publish_locked(&list_id).await;
@@ -1391,13 +1435,62 @@ impl Issuer {
         Ok(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// Makes sure every list up to the last one opened exists in all three purposes (a crash
+    /// while a list was being opened is completed here), that the configured list size is
+    /// the one the lists were made with, and counts the open list.
     async fn ensure_status_lists(&self) -> anyhow::Result<()> {
-        for purpose in LISTS {
-            self.create_list(purpose, 0)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.description))?;
+        let size = self.config.status_list_size as i64;
+        let rows = sqlx::query("SELECT id, size FROM status_lists")
+            .fetch_all(&self.store.pool)
+            .await?;
+        let mut last = 0;
+        for r in &rows {
+            let (id, stored): (String, i64) = (r.get(0), r.get(1));
+            anyhow::ensure!(
+                stored == size,
+                "status list {id} has {stored} entries but statusListSize is {size}: the size cannot change once lists exist"
+            );
+            if let Some((_, n)) = id.rsplit_once('-')
+                && let Ok(n) = n.parse::<i64>()
+            {
+                last = last.max(n);
+            }
         }
+        for list in 0..=last {
+            for purpose in LISTS {
+                self.create_list(purpose, list)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.description))?;
+            }
+        }
+        self.open_list
+            .store(last, std::sync::atomic::Ordering::SeqCst);
+        let count = self.count_in_list(last).await?;
+        self.open_count
+            .store(count, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// How many issued credentials list `list` holds.
+    async fn count_in_list(&self, list: i64) -> Result<i64, IssueError> {
+        let size = self.config.status_list_size as i64;
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM issued WHERE status_index >= $1 AND status_index < $2",
+        )
+        .bind(list * size)
+        .bind(list * size + size)
+        .fetch_one(&self.store.read)
+        .await?
+        .get::<i64, _>(0))
+    }
+
+    /// Counts credentials just recorded towards the open list's fill.
+    fn counted(&self, indices: impl IntoIterator<Item = i64>) {
+        let size = self.config.status_list_size as i64;
+        let open = self.open_list.load(std::sync::atomic::Ordering::SeqCst);
+        let n = indices.into_iter().filter(|i| i / size == open).count() as i64;
+        self.open_count
+            .fetch_add(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Re-signs and (with a registry) anchors every list that is missing or older than the
@@ -1528,7 +1621,7 @@ impl Issuer {
     pub async fn status_list(&self, purpose: &str) -> Result<String, IssueError> {
         let row = sqlx::query("SELECT credential FROM status_lists WHERE id = $1")
             .bind(purpose)
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.store.read)
             .await?
             .ok_or_else(|| IssueError::new(404, "not_found", "no such status list"))?;
         row.get::<Option<String>, _>(0).ok_or_else(|| {
@@ -1574,7 +1667,7 @@ impl Issuer {
     pub async fn api_key_actor(&self, key: &str) -> Result<Option<String>, IssueError> {
         Ok(sqlx::query("SELECT name FROM api_keys WHERE key_hash = $1")
             .bind(sha256_hex(key))
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.store.read)
             .await?
             .map(|r| r.get::<String, _>(0)))
     }

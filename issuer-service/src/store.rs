@@ -16,6 +16,8 @@ pub enum StoreError {
     WriterGone,
     #[error("the write was not carried out (the database could not start a transaction)")]
     NotWritten,
+    #[error("a database write failed unexpectedly (a bug: see the log)")]
+    JobPanicked,
 }
 
 /// `pool` is where every write goes (for SQLite a single connection: SQLite has one writer);
@@ -117,17 +119,27 @@ impl Store {
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let boxed: Job = Box::new(move |conn: &mut sqlx::AnyConnection| {
             Box::pin(async move {
-                let result = match sqlx::Connection::begin(&mut *conn).await {
-                    Err(e) => Err(E::from(StoreError::Db(e))),
-                    Ok(mut savepoint) => match job(&mut savepoint).await {
-                        Ok(v) => match savepoint.commit().await {
-                            Ok(()) => Ok(v),
-                            Err(e) => Err(E::from(StoreError::Db(e))),
-                        },
-                        // Dropped: rolled back to the savepoint.
-                        Err(e) => Err(e),
-                    },
-                };
+                if reply.is_closed() {
+                    // The caller is gone (its request was cancelled): write nothing nobody
+                    // will be told about.
+                    let outcome: Outcome = Box::new(|_| {});
+                    return outcome;
+                }
+                let run: BoxFuture<'_, Result<T, E>> = Box::pin(async move {
+                    let mut savepoint = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(|e| E::from(StoreError::Db(e)))?;
+                    // On error (or panic) the savepoint is dropped: rolled back.
+                    let v = job(&mut savepoint).await?;
+                    savepoint
+                        .commit()
+                        .await
+                        .map_err(|e| E::from(StoreError::Db(e)))?;
+                    Ok(v)
+                });
+                let result = CatchUnwind(run)
+                    .await
+                    .unwrap_or_else(|()| Err(E::from(StoreError::JobPanicked)));
                 let outcome: Outcome = Box::new(move |group: Result<(), String>| {
                     let _ = reply.send(match (group, result) {
                         (Ok(()), r) => r,
@@ -204,6 +216,29 @@ impl Store {
                 })
             })
             .collect())
+    }
+}
+
+/// Polls a boxed future, turning a panic inside it into `Err(())` (so one faulty job cannot
+/// stop the writer, and with it every later write).
+struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
+
+impl<T> std::future::Future for CatchUnwind<'_, T> {
+    type Output = Result<T, ()>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let fut = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => {
+                tracing::error!("a database write job panicked; it was rolled back");
+                std::task::Poll::Ready(Err(()))
+            }
+        }
     }
 }
 
@@ -326,6 +361,39 @@ mod tests {
         // What was reported written survives reopening the file.
         drop(store);
         let store = Store::open(&url).await.unwrap();
+        assert_eq!(audit_subjects(&store).await, kept);
+    }
+
+    /// A job that panics (a bug) is rolled back and its caller told; the writer goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_that_panics_is_rolled_back_and_writes_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let r: Result<(), StoreError> = store
+            .write(|c| {
+                Box::pin(async move {
+                    Store::audit_on(c, "test", "test.write", "lost", &serde_json::json!({}))
+                        .await?;
+                    if std::hint::black_box(true) {
+                        panic!("a bug inside a write job");
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(r, Err(StoreError::JobPanicked)), "{r:?}");
+        let r: Result<u8, StoreError> = store
+            .write(|c| {
+                Box::pin(async move {
+                    Store::audit_on(c, "test", "test.write", "kept", &serde_json::json!({}))
+                        .await?;
+                    Ok(7)
+                })
+            })
+            .await;
+        assert_eq!(r.unwrap(), 7);
+        let kept: std::collections::HashSet<String> = ["kept".to_string()].into();
         assert_eq!(audit_subjects(&store).await, kept);
     }
 }

@@ -683,9 +683,14 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
     let issued = issued.as_array().unwrap();
     let ids: std::collections::HashSet<&str> =
         issued.iter().filter_map(|r| r["id"].as_str()).collect();
-    let indices: std::collections::HashSet<i64> = issued
+    let indices: std::collections::HashSet<(i64, i64)> = issued
         .iter()
-        .filter_map(|r| r["statusIndex"].as_i64())
+        .map(|r| {
+            (
+                r["statusList"].as_i64().unwrap(),
+                r["statusIndex"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(indices.len(), issued.len(), "a status index was used twice");
     for c in received.lock().unwrap().iter() {
@@ -703,12 +708,7 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
     )
     .await
     .unwrap();
-    let idx: i64 = got[0].credential["credentialStatus"][0]["statusListIndex"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(!indices.contains(&idx));
+    assert!(!indices.contains(&status_entry(&got[0].credential)));
 }
 
 /// Concurrent issuances are committed together (group commit) and sign before they claim

@@ -143,7 +143,9 @@ impl Rdfc2022 {
         key: &PublicKey,
         hash: &[u8; 64],
     ) -> Result<(), RdfcError> {
-        let signature = proof_signature(single_proof(secured)?)?;
+        let proof = single_proof(secured)?;
+        check_proof_shape(proof)?;
+        let signature = proof_signature(proof)?;
         key.verify(hash, &signature)
             .map_err(|_| RdfcError::Signature)
     }
@@ -255,16 +257,7 @@ impl Rdfc2022 {
             return Err(malformed("the document is not a JSON object"));
         };
         let proof = single_proof(secured)?;
-        if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
-            || proof.get("cryptosuite").and_then(Value::as_str) != Some(CRYPTOSUITE)
-        {
-            return Err(malformed(
-                "the proof is not an eddsa-rdfc-2022 DataIntegrityProof",
-            ));
-        }
-        if proof.contains_key("@context") {
-            return Err(malformed("a proof with its own @context is not accepted"));
-        }
+        check_proof_shape(proof)?;
         let context = doc
             .get("@context")
             .ok_or_else(|| malformed("the document has no @context"))?;
@@ -409,7 +402,11 @@ impl Rdfc2022 {
                 own.push(relabel(&format!("c{i}x"), q, None)?);
             }
             if let Some(hashes) = credential_hashes.as_deref_mut() {
-                hashes.push(credential_hash_from_quads(&own));
+                hashes.push(if derivable(c) {
+                    credential_hash_from_quads(&own)
+                } else {
+                    None
+                });
             }
             for Quad(s, p, o, g) in own {
                 all.push(Quad(s, p, o, Some(g.unwrap_or_else(|| graph.clone()))));
@@ -503,6 +500,52 @@ fn malformed(m: &str) -> RdfcError {
     RdfcError::Malformed(m.to_owned())
 }
 
+/// What every proof we verify must be: one `eddsa-rdfc-2022` `DataIntegrityProof` with no
+/// `@context` of its own.
+fn check_proof_shape(proof: &Map<String, Value>) -> Result<(), RdfcError> {
+    if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
+        || proof.get("cryptosuite").and_then(Value::as_str) != Some(CRYPTOSUITE)
+    {
+        return Err(malformed(
+            "the proof is not an eddsa-rdfc-2022 DataIntegrityProof",
+        ));
+    }
+    if proof.contains_key("@context") {
+        return Err(malformed("a proof with its own @context is not accepted"));
+    }
+    Ok(())
+}
+
+/// Whether a credential's own hash data may be taken from its quads: only when the JSON
+/// cannot name blank nodes itself (no `_:` anywhere: explicit labels could collide with the
+/// generated name of the proof graph and move quads between the document and the proof
+/// configuration), uses no JSON-LD keyword but `@context` (no `@graph`, `@included`,
+/// `@id`… that could nest graphs or nodes where the split does not expect them), and names
+/// its contexts by URL only (an inline context could alias keywords). Anything else is
+/// verified on its own, exactly as a bare credential. `credential_hash_from_quads` checks
+/// the shape of the quads as well.
+fn derivable(credential: &Value) -> bool {
+    fn plain(v: &Value, top: bool) -> bool {
+        match v {
+            Value::String(s) => !s.contains("_:"),
+            Value::Array(a) => a.iter().all(|x| plain(x, false)),
+            Value::Object(o) => o.iter().all(|(k, x)| {
+                if k == "@context" && top {
+                    // Context URLs only: an inline context could alias keywords.
+                    return match x {
+                        Value::String(_) => true,
+                        Value::Array(a) => a.iter().all(Value::is_string),
+                        _ => false,
+                    };
+                }
+                !k.starts_with('@') && !k.contains("_:") && plain(x, false)
+            }),
+            _ => true,
+        }
+    }
+    plain(credential, true)
+}
+
 fn proof_signature(proof: &Map<String, Value>) -> Result<Signature, RdfcError> {
     proof
         .get("proofValue")
@@ -536,6 +579,7 @@ fn credential_hash_from_quads(quads: &[rdf_types::LexicalQuad]) -> Option<[u8; 6
     let names_graph =
         |q: &rdf_types::LexicalQuad| q.0 == *graph || matches!(&q.2, Term::Id(id) if id == graph);
     let (mut document, mut config, mut values) = (vec![], vec![], 0);
+    let mut proof_node: Option<&Id> = None;
     for (i, q) in quads.iter().enumerate() {
         if i == link_at {
             continue;
@@ -543,14 +587,26 @@ fn credential_hash_from_quads(quads: &[rdf_types::LexicalQuad]) -> Option<[u8; 6
         if names_graph(q) {
             return None;
         }
-        if q.3.as_ref() == Some(graph) {
-            if q.1.as_str() == PROOF_VALUE {
-                values += 1;
-            } else {
-                config.push(Quad(q.0.clone(), q.1.clone(), q.2.clone(), None));
+        match &q.3 {
+            Some(g) if g == graph => {
+                // The proof graph holds one node (the proof, a blank node) whose values are
+                // IRIs and literals: nothing nested, nothing else.
+                if !matches!(q.0, Id::Blank(_)) || proof_node.is_some_and(|n| *n != q.0) {
+                    return None;
+                }
+                if matches!(q.2, Term::Id(Id::Blank(_))) {
+                    return None;
+                }
+                proof_node = Some(&q.0);
+                if q.1.as_str() == PROOF_VALUE {
+                    values += 1;
+                } else {
+                    config.push(Quad(q.0.clone(), q.1.clone(), q.2.clone(), None));
+                }
             }
-        } else {
-            document.push(q.clone());
+            // The credential itself is the default graph; another graph is not expected.
+            Some(_) => return None,
+            None => document.push(q.clone()),
         }
     }
     if values != 1 || config.is_empty() {

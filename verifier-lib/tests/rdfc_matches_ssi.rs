@@ -196,6 +196,46 @@ fn presentation_shortcut_equals_whole_document_expansion() {
         rdfc.verify(&set, &issuer.public_key()),
         Err(verifier_lib::rdfc::RdfcError::Malformed(_))
     ));
+    // Credentials whose JSON could move quads between their document and their proof
+    // configuration are never split from the presentation's quads: explicit blank-node
+    // labels, JSON-LD keywords, inline contexts. They are verified on their own.
+    let mut blank = credential(&issuer_did, 8);
+    blank["credentialSubject"]["id"] = json!("_:c0x0");
+    let blank = rdfc
+        .sign(&blank, &issuer, &opts(&issuer_vm, "assertionMethod"))
+        .unwrap();
+    let mut included = creds[0].clone();
+    included["proof"]["@included"] = json!([{"type": "DataIntegrityProof"}]);
+    let mut inline = creds[0].clone();
+    inline["@context"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"extra": "https://example.org/extra"}));
+    for odd in [blank, included, inline] {
+        let vp = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [odd],
+        });
+        let signed = rdfc
+            .sign(&vp, &holder, &opts(&holder_vm, "authentication"))
+            .unwrap();
+        assert_eq!(
+            rdfc.presentation_hashes(&signed).unwrap().credentials,
+            vec![None]
+        );
+    }
+    // A precomputed hash never excuses a proof of another kind.
+    let mut other = creds[0].clone();
+    other["proof"]["cryptosuite"] = json!("ecdsa-rdfc-2019");
+    let hash = rdfc.hash_data(&creds[0]).unwrap();
+    assert!(matches!(
+        rdfc.verify_hash(&other, &issuer.public_key(), &hash),
+        Err(verifier_lib::rdfc::RdfcError::Malformed(_))
+    ));
+    rdfc.verify_hash(&creds[0], &issuer.public_key(), &hash)
+        .unwrap();
+
     // A single credential given as an object rather than an array.
     let vp = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -62,10 +62,21 @@ pub(crate) struct App {
     timeouts: LinearTimeouts,
     target_time: Option<Duration>,
     empty_block_interval: Option<Duration>,
+    /// A request for a value we answer once an operation arrives or the empty-block wait
+    /// ends (`None`: nothing deferred). The message loop keeps running meanwhile.
+    deferred: Option<Deferred>,
     /// Makes our stream ids unique, also across restarts.
     stream_nonce: u64,
     /// (height, time) of the last block we know committed.
     last_time: Option<(u64, u64)>,
+}
+
+/// A request for a value to propose, answered later (see `App::empty_wait_until`).
+struct Deferred {
+    height: Height,
+    round: Round,
+    until_ms: u64,
+    reply: tokio::sync::oneshot::Sender<LocallyProposedValue<Ctx>>,
 }
 
 impl App {
@@ -88,6 +99,7 @@ impl App {
             timeouts,
             target_time,
             empty_block_interval,
+            deferred: None,
             stream_nonce: now_ms(),
             last_time: None,
         }
@@ -131,6 +143,14 @@ impl App {
                 reply_value,
             } => {
                 debug!(%height, %round, %proposer, ?role, "started round");
+                if self
+                    .deferred
+                    .as_ref()
+                    .is_some_and(|d| (d.height, d.round) != (height, round))
+                {
+                    // Consensus moved on: that request is void.
+                    self.deferred = None;
+                }
                 let values = self.started_round(height.0, round);
                 if reply_value.send(values).is_err() {
                     warn!("consensus dropped the StartedRound reply");
@@ -143,21 +163,19 @@ impl App {
                 timeout,
                 reply,
             } => {
-                if round == Round::new(0) {
-                    self.wait_for_operations(height.0, timeout).await;
-                }
-                let Some(block) = self.value_to_propose(height.0, round) else {
-                    return Ok(());
-                };
-                let id = BlockId(block.id());
-                debug!(%height, %round, block = %id, "proposing");
-                if reply
-                    .send(LocallyProposedValue::new(height, round, id))
-                    .is_err()
+                if round == Round::new(0)
+                    && let Some(until_ms) = self.empty_wait_until(height.0, timeout)
                 {
-                    warn!(%height, %round, "consensus dropped the GetValue reply");
+                    debug!(%height, "mempool empty: waiting for operations before proposing");
+                    self.deferred = Some(Deferred {
+                        height,
+                        round,
+                        until_ms,
+                        reply,
+                    });
+                    return Ok(());
                 }
-                self.publish(network, &block, round, Round::Nil).await?;
+                self.propose(height, round, reply, network).await?;
             }
 
             AppMsg::ReceivedProposalPart {
@@ -353,25 +371,68 @@ impl App {
         }
     }
 
-    /// With nothing to propose, waits until an operation arrives or the empty-block interval
-    /// has passed since the previous block, but never more than half of `timeout` (the
-    /// propose timeout: the other validators must get our proposal before theirs expires).
-    /// Only at round 0: a later round means the network is already late.
-    async fn wait_for_operations(&self, height: u64, timeout: Duration) {
-        let Some(interval) = self.empty_block_interval else {
-            return;
-        };
-        if self.store.built(height, 0).is_some() {
-            return; // after a restart: propose the block already built
+    /// With nothing to propose at round 0, a proposer waits until an operation arrives or
+    /// the empty-block interval has passed since the previous block, but never more than
+    /// half of `timeout` (the propose timeout: the other validators must get our proposal
+    /// before theirs expires). `None`: propose now.
+    fn empty_wait_until(&self, height: u64, timeout: Duration) -> Option<u64> {
+        let interval = self.empty_block_interval?;
+        if self.store.built(height, 0).is_some() || self.host.pending_operations() > 0 {
+            return None; // after a restart the block already built is proposed again
         }
         let start = now_ms();
         let until = self
             .prev_time(height)
             .saturating_add(interval.as_millis() as u64)
             .min(start.saturating_add(timeout.as_millis() as u64 / 2));
-        while self.host.pending_operations() == 0 && now_ms() < until {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        (until > start).then_some(until)
+    }
+
+    /// Whether a deferred request for a value waits (the engine loop then calls
+    /// [`Self::poll_deferred`] every few milliseconds).
+    pub(crate) fn has_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Answers the deferred request once an operation has arrived or its wait is over.
+    pub(crate) async fn poll_deferred(
+        &mut self,
+        network: &mpsc::Sender<NetworkMsg<Ctx>>,
+    ) -> Result<(), ConsensusError> {
+        let ready = self
+            .deferred
+            .as_ref()
+            .is_some_and(|d| self.host.pending_operations() > 0 || now_ms() >= d.until_ms);
+        if !ready {
+            return Ok(());
         }
+        match self.deferred.take() {
+            Some(d) => self.propose(d.height, d.round, d.reply, network).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Builds (or takes the block already built for) our proposal, answers consensus and
+    /// streams the block.
+    async fn propose(
+        &mut self,
+        height: Height,
+        round: Round,
+        reply: tokio::sync::oneshot::Sender<LocallyProposedValue<Ctx>>,
+        network: &mpsc::Sender<NetworkMsg<Ctx>>,
+    ) -> Result<(), ConsensusError> {
+        let Some(block) = self.value_to_propose(height.0, round) else {
+            return Ok(());
+        };
+        let id = BlockId(block.id());
+        debug!(%height, %round, block = %id, "proposing");
+        if reply
+            .send(LocallyProposedValue::new(height, round, id))
+            .is_err()
+        {
+            warn!(%height, %round, "consensus dropped the GetValue reply");
+        }
+        self.publish(network, &block, round, Round::Nil).await
     }
 
     fn build(&mut self, height: u64, round: u32) -> Result<Arc<Block>, String> {

@@ -277,6 +277,13 @@ async fn run_engine(
                     break Err(e);
                 }
             }
+            // A proposer waiting for operations (empty mempool) looks again every 5 ms,
+            // without holding up the other messages.
+            _ = tokio::time::sleep(Duration::from_millis(5)), if app.has_deferred() => {
+                if let Err(e) = app.poll_deferred(&channels.network).await {
+                    break Err(e);
+                }
+            }
         }
     };
 
