@@ -11,6 +11,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("sd_jwt", sd_jwt),
     ("input_json", input_json),
     ("status_list_token", status_list_token),
+    ("presentation_hashes", presentation_hashes),
 ];
 
 /// Any bytes given as a bundle: a verdict, never a panic, and never an acceptance under the
@@ -80,4 +81,35 @@ pub fn status_list_token(data: &[u8]) {
         }
     }
     assert_eq!(t.status(t.len()), None);
+}
+
+/// Any JSON as a presentation: where the hash data of an embedded credential is taken from
+/// the presentation's quads, it is exactly what that credential alone gives (the split can
+/// never make a signature check pass or fail differently).
+pub fn presentation_hashes(data: &[u8]) {
+    use std::sync::OnceLock;
+    use verifier_lib::contexts::PinnedContexts;
+    use verifier_lib::rdfc::Rdfc2022;
+    static RDFC: OnceLock<Rdfc2022> = OnceLock::new();
+    let Ok(vp) = parse_json(data, Limits::default()) else {
+        return;
+    };
+    let rdfc = RDFC.get_or_init(|| Rdfc2022::new(PinnedContexts::standard()));
+    let Ok(hashes) = rdfc.presentation_hashes(&vp) else {
+        return;
+    };
+    let credentials: Vec<&serde_json::Value> = match vp.get("verifiableCredential") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => vec![],
+    };
+    for (c, h) in credentials.iter().zip(&hashes.credentials) {
+        if let Some(h) = h {
+            assert_eq!(
+                Some(*h),
+                rdfc.hash_data(c).ok(),
+                "split hash differs for {c}"
+            );
+        }
+    }
 }

@@ -402,7 +402,10 @@ impl Rdfc2022 {
                 own.push(relabel(&format!("c{i}x"), q, None)?);
             }
             if let Some(hashes) = credential_hashes.as_deref_mut() {
-                hashes.push(if derivable(c) {
+                // Only where the credential alone would be hashed too (one proof of our
+                // suite): the split never yields hash data where verification would not.
+                let own_proof_ok = single_proof(c).and_then(check_proof_shape).is_ok();
+                hashes.push(if own_proof_ok && derivable(c) {
                     credential_hash_from_quads(&own)
                 } else {
                     None
@@ -412,10 +415,11 @@ impl Rdfc2022 {
                 all.push(Quad(s, p, o, Some(g.unwrap_or_else(|| graph.clone()))));
             }
         }
-        Ok(Some(
+        guarded(|| {
             ssi::rdf::urdna2015::normalize(all.iter().map(|q| q.as_lexical_quad_ref()))
-                .into_nquads_lines(),
-        ))
+                .into_nquads_lines()
+        })
+        .map(Some)
     }
 
     fn active_context(&self, context: &Value) -> Result<Arc<ActiveContext>, RdfcError> {
@@ -452,8 +456,7 @@ impl Rdfc2022 {
         body: &Value,
     ) -> Result<Vec<rdf_types::LexicalQuad>, RdfcError> {
         let expanded = self.expand(active, body)?;
-        let mut env = LdEnvironment::default();
-        env.quads_of(&expanded)
+        guarded(|| LdEnvironment::default().quads_of(&expanded))?
             .map_err(|e| RdfcError::Rdf(e.to_string()))
     }
 
@@ -473,14 +476,19 @@ impl Rdfc2022 {
             },
             ..Default::default()
         };
-        pollster::block_on(json.expand_full(
-            &mut (),
-            active.clone(),
-            None,
-            &self.contexts,
-            options,
-            (),
-        ))
+        // json-ld is third-party code fed with outside input: a panic inside it is a
+        // rejection, not a crash of the integrator's process.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pollster::block_on(json.expand_full(
+                &mut (),
+                active.clone(),
+                None,
+                &self.contexts,
+                options,
+                (),
+            ))
+        }))
+        .map_err(|_| RdfcError::Expansion("the JSON-LD processor failed on this input".into()))?
         .map_err(|e| RdfcError::Expansion(e.to_string()))
     }
 
@@ -490,8 +498,7 @@ impl Rdfc2022 {
         body: &Value,
     ) -> Result<Vec<String>, RdfcError> {
         let expanded = self.expand(active, body)?;
-        let mut env = LdEnvironment::default();
-        env.canonical_form_of(&expanded)
+        guarded(|| LdEnvironment::default().canonical_form_of(&expanded))?
             .map_err(|e| RdfcError::Rdf(e.to_string()))
     }
 }
@@ -544,6 +551,13 @@ fn derivable(credential: &Value) -> bool {
         }
     }
     plain(credential, true)
+}
+
+/// Runs third-party JSON-LD / RDF code on outside input: a panic inside it becomes a
+/// rejection, never a crash of the integrator's process.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RdfcError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| RdfcError::Rdf("the RDF processor failed on this input".into()))
 }
 
 fn proof_signature(proof: &Map<String, Value>) -> Result<Signature, RdfcError> {
@@ -613,12 +627,15 @@ fn credential_hash_from_quads(quads: &[rdf_types::LexicalQuad]) -> Option<[u8; 6
         return None;
     }
     let lines = |qs: &[rdf_types::LexicalQuad]| {
-        ssi::rdf::urdna2015::normalize(qs.iter().map(|q| q.as_lexical_quad_ref()))
-            .into_nquads_lines()
+        guarded(|| {
+            ssi::rdf::urdna2015::normalize(qs.iter().map(|q| q.as_lexical_quad_ref()))
+                .into_nquads_lines()
+        })
+        .ok()
     };
     let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&sha256_lines(&lines(&config)));
-    out[32..].copy_from_slice(&sha256_lines(&lines(&document)));
+    out[..32].copy_from_slice(&sha256_lines(&lines(&config)?));
+    out[32..].copy_from_slice(&sha256_lines(&lines(&document)?));
     Some(out)
 }
 
@@ -635,10 +652,58 @@ fn single_proof(secured: &Value) -> Result<&Map<String, Value>, RdfcError> {
 /// `arbitrary_precision`, a direct serde conversion would turn numbers into objects).
 fn to_ld_json(v: &Value) -> Result<LdJson, RdfcError> {
     use ssi::json_ld::syntax::Parse;
+    check_percent_encoding(v)?;
     let text = serde_json::to_string(v).map_err(|e| RdfcError::Malformed(e.to_string()))?;
     LdJson::parse_str(&text)
         .map(|(v, _)| v)
         .map_err(|e| RdfcError::Malformed(e.to_string()))
+}
+
+/// json-ld hashes IRIs through `iref`/`pct-str`, which panic on a percent-encoded sequence
+/// that does not decode to UTF-8 (`…#a%de`). Such input is refused before JSON-LD sees it
+/// (found by fuzzing); any key or string value, since either may become an IRI.
+fn check_percent_encoding(v: &Value) -> Result<(), RdfcError> {
+    fn ok(s: &str) -> bool {
+        let b = s.as_bytes();
+        let hex = |c: u8| (c as char).to_digit(16);
+        let mut i = 0;
+        let mut run = Vec::new();
+        while i < b.len() {
+            let escaped = match (b[i], b.get(i + 1), b.get(i + 2)) {
+                (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+                _ => None,
+            };
+            match escaped {
+                Some(byte) => {
+                    run.push(byte);
+                    i += 3;
+                }
+                None => {
+                    if !run.is_empty() && std::str::from_utf8(&run).is_err() {
+                        return false;
+                    }
+                    run.clear();
+                    i += 1;
+                }
+            }
+        }
+        run.is_empty() || std::str::from_utf8(&run).is_ok()
+    }
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => ok(s),
+            Value::Array(a) => a.iter().all(walk),
+            Value::Object(o) => o.iter().all(|(k, x)| ok(k) && walk(x)),
+            _ => true,
+        }
+    }
+    if walk(v) {
+        Ok(())
+    } else {
+        Err(malformed(
+            "a percent-encoded sequence does not decode to UTF-8 (not a valid IRI)",
+        ))
+    }
 }
 
 fn sha256_lines(lines: &[String]) -> [u8; 32] {

@@ -236,6 +236,21 @@ fn presentation_shortcut_equals_whole_document_expansion() {
     rdfc.verify_hash(&creds[0], &issuer.public_key(), &hash)
         .unwrap();
 
+    // A percent-encoded sequence that is not UTF-8 (json-ld's IRI hashing panics on it) is
+    // refused as malformed, never a panic (found by fuzzing).
+    let mut bad = creds[0].clone();
+    bad["credentialSubject"]["homepage"] = json!("https://example.org/a%de");
+    assert!(matches!(
+        rdfc.hash_data(&bad),
+        Err(verifier_lib::rdfc::RdfcError::Malformed(_))
+    ));
+    let mut fine = creds[0].clone();
+    fine["credentialSubject"]["homepage"] = json!("https://example.org/caf%C3%A9");
+    assert!(!matches!(
+        rdfc.hash_data(&fine),
+        Err(verifier_lib::rdfc::RdfcError::Malformed(_))
+    ));
+
     // A single credential given as an object rather than an array.
     let vp = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],
