@@ -146,8 +146,18 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// A free loopback port (bound and released; good enough for local networks).
-pub fn free_port() -> anyhow::Result<u16> {
+/// A free loopback port (bound and released; good enough for local networks), not one of
+/// `taken`. Chosen below the kernel's ephemeral range (32768 and up on Linux): a port the
+/// kernel handed out with `bind(0)` can be given again to an outgoing connection before our
+/// node binds it, which made a local network fail to start now and then.
+pub fn free_port(taken: &[u16]) -> anyhow::Result<u16> {
+    use rand_core::RngCore;
+    for _ in 0..200 {
+        let port = 20_000 + (rand_core::OsRng.next_u32() % 12_000) as u16;
+        if !taken.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -192,13 +202,20 @@ pub fn init_network(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummar
     let mut rng = rand_core::OsRng;
     let mut nodes = vec![];
     let mut validators = vec![];
+    let mut used: Vec<u16> = vec![];
     for k in 0..opts.validators {
         let (api, p2p) = match opts.base_port {
             Some(b) => {
                 let api = b.checked_add((2 * k) as u16).context("port out of range")?;
                 (api, api.checked_add(1).context("port out of range")?)
             }
-            None => (free_port()?, free_port()?),
+            None => {
+                let api = free_port(&used)?;
+                used.push(api);
+                let p2p = free_port(&used)?;
+                used.push(p2p);
+                (api, p2p)
+            }
         };
         let vkey = SecretKey::generate(&mut rng);
         let rkey = SecretKey::generate(&mut rng);

@@ -30,12 +30,10 @@ impl Drop for Issuer {
     }
 }
 
+/// Below the kernel's ephemeral range, so no outgoing connection takes it before the
+/// issuer binds it.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    did_registry::config::free_port(&[]).unwrap()
 }
 
 fn spawn_serve(dir: &std::path::Path) -> Child {

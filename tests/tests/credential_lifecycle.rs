@@ -146,12 +146,10 @@ async fn admin_post(url: &str, key: &str, path: &str, body: Value) -> Value {
         .unwrap()
 }
 
+/// Below the kernel's ephemeral range, so no outgoing connection takes it before the
+/// issuer binds it.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    did_registry::config::free_port(&[]).unwrap()
 }
 
 fn now_ms() -> u64 {

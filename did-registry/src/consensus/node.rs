@@ -276,9 +276,15 @@ async fn run_engine(
                 if let Err(e) = app.handle(msg, &channels.network).await {
                     break Err(e);
                 }
+                // Also here, so a steady stream of messages cannot starve a deferred proposal.
+                if app.has_deferred()
+                    && let Err(e) = app.poll_deferred(&channels.network).await
+                {
+                    break Err(e);
+                }
             }
-            // A proposer waiting for operations (empty mempool) looks again every 5 ms,
-            // without holding up the other messages.
+            // A proposer waiting for operations (empty mempool) looks again every 5 ms.
+            // (Malachite's connector forwards no other host message until that answer.)
             _ = tokio::time::sleep(Duration::from_millis(5)), if app.has_deferred() => {
                 if let Err(e) = app.poll_deferred(&channels.network).await {
                     break Err(e);

@@ -1,7 +1,7 @@
 //! In-process network tests: real engines on 127.0.0.1 with a **test-only in-memory host**
 //! (`TestHost`: blocks with no operations kept in a `Vec`; not the node's real host).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,9 +143,18 @@ fn init_logs() {
         .try_init();
 }
 
-fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+/// Distinct free loopback ports below the kernel's ephemeral range (see
+/// `config::free_port`).
+fn free_ports(n: usize) -> Vec<SocketAddr> {
+    let mut taken = vec![];
+    for _ in 0..n {
+        let port = crate::config::free_port(&taken).unwrap();
+        taken.push(port);
+    }
+    taken
+        .into_iter()
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .collect()
 }
 
 struct Net {
@@ -172,7 +181,7 @@ impl Net {
         )
         .unwrap();
         Self {
-            addrs: keys.iter().map(|_| free_port()).collect(),
+            addrs: free_ports(keys.len()),
             homes: keys.iter().map(|_| tempfile::tempdir().unwrap()).collect(),
             hosts: keys
                 .iter()
