@@ -158,6 +158,27 @@ impl Issued<'_> {
 /// Internal: the status index a prepared credential carries was claimed meanwhile.
 const INDEX_TAKEN: &str = "status_index_taken";
 
+/// The outcome of one issuing write: `None` when its status index was claimed by a
+/// concurrent issuance meanwhile (sign again with another), else the result to return.
+fn settle<T>(written: Result<T, IssueError>) -> Option<Result<T, IssueError>> {
+    match written {
+        Err(e) if e.code == INDEX_TAKEN => {
+            tracing::info!("a status index was claimed meanwhile; signing again");
+            None
+        }
+        done => Some(done),
+    }
+}
+
+/// Every attempt found its index taken (8 in a row: the list is nearly full).
+fn no_free_index() -> IssueError {
+    IssueError::new(
+        503,
+        "server_error",
+        "no free status index could be claimed; the status list is nearly full",
+    )
+}
+
 /// A credential signed with a status index not yet claimed.
 struct Prepared {
     credential: Value,
@@ -966,26 +987,16 @@ impl Issuer {
                     })
                 })
                 .await;
-            match written {
-                Ok(prepared) => {
-                    self.counted(prepared.iter().map(|p| p.index));
-                    return Ok(json!({"credentials": prepared
-                        .into_iter()
-                        .map(|p| json!({"credential": p.credential}))
-                        .collect::<Vec<_>>()}));
-                }
-                Err(e) if e.code == INDEX_TAKEN => {
-                    tracing::info!("a status index was claimed meanwhile; signing again");
-                    continue;
-                }
-                Err(e) => return Err(e),
+            if let Some(done) = settle(written) {
+                let prepared = done?;
+                self.counted(prepared.iter().map(|p| p.index));
+                return Ok(json!({"credentials": prepared
+                    .into_iter()
+                    .map(|p| json!({"credential": p.credential}))
+                    .collect::<Vec<_>>()}));
             }
         }
-        Err(IssueError::new(
-            503,
-            "server_error",
-            "no free status index could be claimed; the status list is nearly full",
-        ))
+        Err(no_free_index())
     }
 
     /// Picks a status index free at this moment and signs the credential with it (nothing is
@@ -1291,23 +1302,13 @@ impl Issuer {
                     })
                 })
                 .await;
-            match written {
-                Ok(signed) => {
-                    self.counted([index]);
-                    return Ok(json!({"verifiableCredential": signed}));
-                }
-                Err(e) if e.code == INDEX_TAKEN => {
-                    tracing::info!("a status index was claimed meanwhile; signing again");
-                    continue;
-                }
-                Err(e) => return Err(e),
+            if let Some(done) = settle(written) {
+                let signed = done?;
+                self.counted([index]);
+                return Ok(json!({"verifiableCredential": signed}));
             }
         }
-        Err(IssueError::new(
-            503,
-            "server_error",
-            "no free status index could be claimed; the status list is nearly full",
-        ))
+        Err(no_free_index())
     }
 
     // ---------------------------------------------------------------- status
