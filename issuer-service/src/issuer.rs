@@ -1008,7 +1008,7 @@ impl Issuer {
         holder: &PublicKey,
     ) -> Result<Prepared, IssueError> {
         let (holder_did, _) = dids::did_key(holder);
-        let index = self.free_index(&self.store.read).await?;
+        let index = self.free_index().await?;
         let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         let credential = self.build(t, claims, holder, &id, index)?;
         Ok(Prepared {
@@ -1023,10 +1023,7 @@ impl Issuer {
     /// it is checked by a unique constraint as well), in the open list. Indices are global:
     /// list `n` holds `n × size ..= n × size + size - 1`. The next list is opened when the
     /// open one is [`ROLLOVER_PERCENT`] full (or 64 random tries all hit taken entries).
-    async fn free_index<'e, E>(&self, ex: E) -> Result<i64, IssueError>
-    where
-        E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
-    {
+    async fn free_index(&self) -> Result<i64, IssueError> {
         let size = self.config.status_list_size as i64;
         for _ in 0..3 {
             let list = self.open_list.load(std::sync::atomic::Ordering::SeqCst);
@@ -1036,7 +1033,7 @@ impl Issuer {
                     let index = list * size + (OsRng.next_u64() % size as u64) as i64;
                     let taken = sqlx::query("SELECT 1 FROM issued WHERE status_index = $1")
                         .bind(index)
-                        .fetch_optional(ex)
+                        .fetch_optional(&self.store.read)
                         .await?
                         .is_some();
                     if !taken {
@@ -1046,11 +1043,7 @@ impl Issuer {
             }
             self.open_next_list(list).await?;
         }
-        Err(IssueError::new(
-            503,
-            "server_error",
-            "no free status index could be found",
-        ))
+        Err(no_free_index())
     }
 
     /// Opens list `full + 1` (its revocation, suspension and token lists, created in one
@@ -1065,16 +1058,7 @@ impl Issuer {
         let next = full + 1;
         let mut tx = self.store.pool.begin().await?;
         for purpose in LISTS {
-            // One bit per index in the Bitstring lists, two in the Token Status List.
-            let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
-            let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
-            sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $2, $3, $4, NULL, 0, 0, 0, 0)")
-                .bind(list_id(purpose, next))
-                .bind(purpose)
-                .bind(self.config.status_list_size as i64)
-                .bind(URL_SAFE_NO_PAD.encode(bytes))
-                .execute(&mut *tx)
-                .await?;
+            self.insert_list(&mut tx, purpose, next).await?;
         }
         Store::audit_tx(
             &mut tx,
@@ -1100,26 +1084,23 @@ impl Issuer {
         Ok(())
     }
 
-    /// Creates status list `list` of `purpose` with every entry 0 (if it does not exist).
-    async fn create_list(&self, purpose: &str, list: i64) -> Result<(), IssueError> {
-        let id = list_id(purpose, list);
-        let exists = sqlx::query("SELECT 1 FROM status_lists WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .is_some();
-        if !exists {
-            // One bit per index in the Bitstring lists, two in the Token Status List.
-            let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
-            let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
-            sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $2, $3, $4, NULL, 0, 0, 0, 0)")
-                .bind(&id)
-                .bind(purpose)
-                .bind(self.config.status_list_size as i64)
-                .bind(URL_SAFE_NO_PAD.encode(bytes))
-                .execute(&self.store.pool)
-                .await?;
-        }
+    /// Creates status list `list` of `purpose` with every entry 0, unless it exists.
+    async fn insert_list(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        purpose: &str,
+        list: i64,
+    ) -> Result<(), IssueError> {
+        // One bit per index in the Bitstring lists, two in the Token Status List.
+        let per_byte = if purpose == TOKEN_LIST { 4 } else { 8 };
+        let bytes = vec![0u8; (self.config.status_list_size as usize).div_ceil(per_byte)];
+        sqlx::query("INSERT INTO status_lists (id, purpose, size, bits, credential, version, anchor_sequence, anchored_version, updated_ms) VALUES ($1, $2, $3, $4, NULL, 0, 0, 0, 0) ON CONFLICT (id) DO NOTHING")
+            .bind(list_id(purpose, list))
+            .bind(purpose)
+            .bind(self.config.status_list_size as i64)
+            .bind(URL_SAFE_NO_PAD.encode(bytes))
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
@@ -1265,7 +1246,7 @@ impl Issuer {
         vc.insert("id".into(), json!(id));
         // As for the credential endpoint: signed first, the index claimed by the insert.
         for _attempt in 0..8 {
-            let index = self.free_index(&self.store.read).await?;
+            let index = self.free_index().await?;
             vc.insert("credentialStatus".into(), self.status_entries(index));
             let signed = self
                 .rdfc
@@ -1457,13 +1438,15 @@ impl Issuer {
                 last = last.max(n);
             }
         }
+        let mut tx = self.store.pool.begin().await?;
         for list in 0..=last {
             for purpose in LISTS {
-                self.create_list(purpose, list)
+                self.insert_list(&mut tx, purpose, list)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.description))?;
             }
         }
+        tx.commit().await?;
         self.open_list
             .store(last, std::sync::atomic::Ordering::SeqCst);
         let count = self.count_in_list(last).await?;

@@ -225,7 +225,7 @@ impl Rdfc2022 {
         &self,
         secured: &Value,
     ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
-        self.forms(secured, true)
+        self.forms_collecting(secured, true, None)
     }
 
     /// [`Self::canonical_forms`] without the presentation shortcut: every document expanded
@@ -234,15 +234,7 @@ impl Rdfc2022 {
         &self,
         secured: &Value,
     ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
-        self.forms(secured, false)
-    }
-
-    fn forms(
-        &self,
-        secured: &Value,
-        shortcut: bool,
-    ) -> Result<(Vec<String>, Vec<String>), RdfcError> {
-        self.forms_collecting(secured, shortcut, None)
+        self.forms_collecting(secured, false, None)
     }
 
     /// `credential_hashes`: filled with each embedded credential's own hash data when the
@@ -476,9 +468,7 @@ impl Rdfc2022 {
             },
             ..Default::default()
         };
-        // json-ld is third-party code fed with outside input: a panic inside it is a
-        // rejection, not a crash of the integrator's process.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        guarded(|| {
             pollster::block_on(json.expand_full(
                 &mut (),
                 active.clone(),
@@ -487,8 +477,7 @@ impl Rdfc2022 {
                 options,
                 (),
             ))
-        }))
-        .map_err(|_| RdfcError::Expansion("the JSON-LD processor failed on this input".into()))?
+        })?
         .map_err(|e| RdfcError::Expansion(e.to_string()))
     }
 
@@ -557,7 +546,7 @@ fn derivable(credential: &Value) -> bool {
 /// rejection, never a crash of the integrator's process.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RdfcError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|_| RdfcError::Rdf("the RDF processor failed on this input".into()))
+        .map_err(|_| RdfcError::Rdf("the JSON-LD/RDF processor failed on this input".into()))
 }
 
 fn proof_signature(proof: &Map<String, Value>) -> Result<Signature, RdfcError> {
