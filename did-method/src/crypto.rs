@@ -31,6 +31,38 @@ pub enum CryptoError {
     Encoding(String),
 }
 
+/// A bounded, process-wide memo of [`PublicKey::validate`]: key bytes → the decompressed
+/// point or why it was refused. Pure memoization (the result depends on the bytes alone),
+/// so it changes no outcome. When full it is emptied; a flood of fresh keys makes it no
+/// slower than no memo at all.
+struct KeyMemo;
+
+/// Keys remembered at most.
+const KEY_MEMO_CAPACITY: usize = 4096;
+
+type KeyMemoMap = std::collections::HashMap<[u8; 32], Result<VerifyingKey, CryptoError>>;
+
+static KEY_MEMO: std::sync::LazyLock<std::sync::Mutex<KeyMemoMap>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(KeyMemoMap::new()));
+
+impl KeyMemo {
+    fn get_or_check(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
+        if let Ok(memo) = KEY_MEMO.lock()
+            && let Some(known) = memo.get(bytes)
+        {
+            return known.clone();
+        }
+        let result = PublicKey::validate_uncached(bytes);
+        if let Ok(mut memo) = KEY_MEMO.lock() {
+            if memo.len() >= KEY_MEMO_CAPACITY {
+                memo.clear();
+            }
+            memo.insert(*bytes, result.clone());
+        }
+        result
+    }
+}
+
 /// An Ed25519 public key. Its text form is a `Multikey` `publicKeyMultibase` (`z6Mk…`).
 ///
 /// Decoding does not decompress the curve point (that costs as much as a fifth of a
@@ -47,8 +79,17 @@ impl PublicKey {
 
     /// Checks that the key decodes to a curve point that is not of small order (not a
     /// weak key).
+    ///
+    /// The outcome for recently seen keys is remembered (see [`KeyMemo`]): the same keys
+    /// (registrars, issuers, a key checked at admission and again when its block executes)
+    /// come back again and again, and decompressing one costs about a tenth of a signature
+    /// check.
     pub fn validate(&self) -> Result<VerifyingKey, CryptoError> {
-        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
+        KeyMemo::get_or_check(&self.0)
+    }
+
+    fn validate_uncached(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
+        let vk = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
         if vk.is_weak() {
             return Err(CryptoError::WeakPublicKey);
         }
@@ -311,6 +352,30 @@ mod tests {
             })
             .count();
         assert!(invalid > 5);
+    }
+
+    #[test]
+    fn a_remembered_key_check_gives_the_same_outcome() {
+        // The second check of each key is answered from the memo.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = PublicKey::from_bytes(&identity).unwrap();
+        let good = SecretKey::from_seed(&[9; 32]).public_key();
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        let off_curve = PublicKey::from_bytes(&off_curve).unwrap();
+        for _ in 0..2 {
+            assert_eq!(weak.validate().unwrap_err(), CryptoError::WeakPublicKey);
+            assert_eq!(good.validate().unwrap().as_bytes(), good.as_bytes());
+            assert_eq!(
+                off_curve.validate(),
+                PublicKey::validate_uncached(off_curve.as_bytes())
+            );
+        }
+        // Verification with a remembered key still checks the signature.
+        let sig = SecretKey::from_seed(&[9; 32]).sign(b"m");
+        good.verify(b"m", &sig).unwrap();
+        assert_eq!(good.verify(b"n", &sig), Err(CryptoError::BadSignature));
     }
 
     #[test]

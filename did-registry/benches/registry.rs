@@ -362,6 +362,21 @@ async fn main() -> anyhow::Result<()> {
         std::hint::black_box(proof.verify(std::hint::black_box(&anchor)))?;
     }
     let proof_check_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    // This machine's yardstick: every create carries two signatures that each of the 4
+    // validators checks, so 8 strict checks of CPU per create before any other work.
+    let key = SecretKey::from_seed(&[3; 32]);
+    let (public, msg) = (key.public_key(), b"registry-bench yardstick".to_vec());
+    let sig = key.sign(&msg);
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(public.verify(std::hint::black_box(&msg), &sig))?;
+    }
+    let verify_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    eprintln!(
+        "one strict Ed25519 check here: {verify_us:.1} µs; 8 per create: {:.0} µs of CPU per create, {:.0} creates/s on 2 cores if nothing else ran",
+        8.0 * verify_us,
+        2e6 / (8.0 * verify_us)
+    );
 
     if keep {
         eprintln!("node directories kept in {}", dir.keep().display());

@@ -2,7 +2,6 @@
 //! before any parsing work, then the JSON is parsed with duplicate keys refused (two values
 //! for one key would let a signature and a policy check read different claims).
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -38,16 +37,23 @@ pub enum InputError {
     Malformed(String),
 }
 
-/// Checks size and depth on the raw bytes (one pass, no allocation), then duplicate keys
-/// (a pass that builds nothing), then parses.
+/// Checks size and depth on the raw bytes (one pass, no allocation), then parses, refusing
+/// duplicate keys as it goes.
 pub fn parse_json(bytes: &[u8], limits: Limits) -> Result<Value, InputError> {
     check_shape(bytes, limits)?;
+    parse_shaped(bytes)
+}
+
+/// Parses JSON whose size and depth were already checked (part of an input that passed
+/// [`check_shape`]), refusing duplicate keys.
+pub(crate) fn parse_shaped(bytes: &[u8]) -> Result<Value, InputError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    NoDuplicates
+    // serde_json's own recursion limit (128) stays on: the shape check bounds depth first.
+    let value = Unique
         .deserialize(&mut de)
         .map_err(|e| classify(e.to_string()))?;
     de.end().map_err(|e| InputError::Malformed(e.to_string()))?;
-    serde_json::from_slice(bytes).map_err(|e| InputError::Malformed(e.to_string()))
+    Ok(value)
 }
 
 /// Same as [`parse_json`] for text.
@@ -104,55 +110,76 @@ pub fn check_shape(bytes: &[u8], limits: Limits) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Walks a JSON document, refusing an object with a key twice, building nothing. (With
-/// serde_json's `arbitrary_precision`, a number arrives as a one-entry map: still no
-/// duplicate, so the check holds in both builds.)
-struct NoDuplicates;
+/// How serde_json hands over a number when built with `arbitrary_precision` (which a
+/// dependency of a larger build may turn on): a one-entry map from this key to the number's
+/// text. serde_json's own `Value` reads it the same way.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-impl<'de> DeserializeSeed<'de> for NoDuplicates {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(NoDuplicates)
+/// Builds a `serde_json::Value`, refusing an object with a key twice.
+struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(Unique)
     }
 }
 
-impl<'de> Visitor<'de> for NoDuplicates {
-    type Value = ();
+impl<'de> Visitor<'de> for Unique {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
     }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(NoDuplicates)?.is_some() {}
-        Ok(())
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(Unique)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            map.next_value_seed(NoDuplicates)?;
-            if let Some(dup) = seen.replace(key) {
-                return Err(de::Error::custom(format!("{DUPLICATE_TAG}{dup}")));
+            if out.is_empty() && key == NUMBER_TOKEN {
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
+                return Ok(Value::Number(n));
+            }
+            let value = map.next_value_seed(Unique)?;
+            match out.entry(key) {
+                serde_json::map::Entry::Occupied(e) => {
+                    return Err(de::Error::custom(format!("{DUPLICATE_TAG}{}", e.key())));
+                }
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(value);
+                }
             }
         }
-        Ok(())
+        Ok(Value::Object(out))
     }
 }
 
@@ -191,6 +218,23 @@ mod tests {
         // Brackets inside strings do not count; escaped quotes do not end a string.
         let s = format!(r#"{{"s":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
         assert!(parse_json_str(&s, l).is_ok());
+    }
+
+    #[test]
+    fn parsing_gives_the_values_serde_json_gives() {
+        let l = Limits::default();
+        for text in [
+            r#"{"a":[1,-2,1.5,1e3,0.1,12345678901234567890,-9223372036854775808],"b":{"c":null,"d":true,"e":false}}"#,
+            r#"["x\u00e9\n\"q\"", "", {}, [], {"":""}]"#,
+            r#"{"big":123456789012345678901234567890, "neg":-0.0, "exp":2.5E-8}"#,
+            "  42  ",
+            r#""just a string""#,
+        ] {
+            let ours = parse_json_str(text, l).unwrap();
+            let theirs: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+            assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
+        }
     }
 
     #[test]

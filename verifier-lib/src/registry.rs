@@ -108,12 +108,12 @@ impl RegistryEvidence {
         now_ms: u64,
         checks: &mut Vec<Check>,
     ) -> Self {
-        Self::verify_cached(proofs, policy, now_ms, checks, None)
+        Self::verify_cached(proofs.iter(), policy, now_ms, checks, None)
     }
 
     /// [`Self::verify`], reusing (and filling) `cache` for the cryptographic checks.
-    pub fn verify_cached(
-        proofs: &[RegistryProof],
+    pub fn verify_cached<'p>(
+        proofs: impl IntoIterator<Item = &'p RegistryProof>,
         policy: &RegistryPolicy,
         now_ms: u64,
         checks: &mut Vec<Check>,

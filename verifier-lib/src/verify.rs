@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use did_method::{Did, RegistryProof, TrustAnchor};
+use serde::Deserialize as _;
 use serde_json::Value;
 use sha2::Digest;
 
@@ -46,11 +47,70 @@ struct Caches {
     list_signatures: std::sync::Mutex<std::collections::HashSet<([u8; 32], [u8; 32])>>,
     /// Status List Tokens already parsed and inflated, by SHA-256 of their exact text.
     tokens: std::sync::Mutex<HashMap<[u8; 32], Arc<token_status::StatusListToken>>>,
+    /// Registry proofs already parsed, by their exact JSON text (see
+    /// [`Caches::parsed_proof`]); their check against the anchor is cached in `proofs`.
+    parsed_proofs: std::sync::Mutex<HashMap<Box<str>, Arc<RegistryProof>>>,
 }
 
 const MAX_CACHED_LISTS: usize = 1024;
 const MAX_CACHED_TOKENS: usize = 256;
 const MAX_CACHED_TOKEN_BYTES: usize = 256 * 1024;
+
+/// Registry proofs already read, by their exact JSON text.
+const MAX_PARSED_PROOFS: usize = 512;
+/// Longest proof text kept in [`Caches::parsed_proofs`].
+const MAX_PARSED_PROOF_BYTES: usize = 16 * 1024;
+
+impl Caches {
+    /// The registry proof written as `text`, parsed (duplicate keys refused) or as parsed
+    /// before from the same text. `None` when it is not a well-formed registry proof.
+    fn parsed_proof(&self, text: &str) -> Option<Arc<RegistryProof>> {
+        if let Some(p) = self
+            .parsed_proofs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(text).cloned())
+        {
+            return Some(p);
+        }
+        let value = input::parse_shaped(text.as_bytes()).ok()?;
+        let proof = Arc::new(serde_json::from_value::<RegistryProof>(value).ok()?);
+        if text.len() <= MAX_PARSED_PROOF_BYTES
+            && let Ok(mut m) = self.parsed_proofs.lock()
+        {
+            if m.len() >= MAX_PARSED_PROOFS {
+                m.clear();
+            }
+            m.insert(text.into(), proof.clone());
+        }
+        Some(proof)
+    }
+}
+
+/// The top level of a presentation bundle, its parts as raw JSON text.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundle<'a> {
+    #[serde(borrow)]
+    presentation: &'a serde_json::value::RawValue,
+    #[serde(
+        borrow,
+        rename = "registryProofs",
+        default,
+        deserialize_with = "present"
+    )]
+    registry_proofs: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, rename = "statusLists", default, deserialize_with = "present")]
+    status_lists: Option<&'a serde_json::value::RawValue>,
+}
+
+/// A key that is there, even with `null` (which the bundle does not allow): `None` only when
+/// the key is absent.
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'de serde_json::value::RawValue>, D::Error> {
+    <&serde_json::value::RawValue>::deserialize(d).map(Some)
+}
 
 /// The material stapled beside a presentation.
 struct Stapled {
@@ -108,6 +168,9 @@ impl Verifier {
     /// Verifies a bundle (`{"presentation", "registryProofs", "statusLists"}`), or a bare
     /// presentation or credential, given as bytes. `now_ms`: milliseconds since the epoch.
     pub fn verify_bytes(&self, bytes: &[u8], now_ms: u64) -> Verdict {
+        if let Some(v) = self.verify_bundle_bytes(bytes, now_ms) {
+            return v;
+        }
         let mut v = Verdict::default();
         let doc = match input::parse_json(bytes, self.limits) {
             Ok(d) => d,
@@ -133,21 +196,62 @@ impl Verifier {
         v
     }
 
+    /// A bundle read part by part: its top level as raw JSON text, each stapled registry
+    /// proof taken from [`Caches::parsed_proofs`] when the same text was read before (an
+    /// issuer's proofs are the same in every presentation), the rest parsed with the same
+    /// bounds and duplicate-key refusal as the whole. `None` when the input is anything but a
+    /// plain, well-formed bundle: the caller then reads it as a whole, which reports what is
+    /// wrong with it.
+    fn verify_bundle_bytes(&self, bytes: &[u8], now_ms: u64) -> Option<Verdict> {
+        input::check_shape(bytes, self.limits).ok()?;
+        // Unknown or repeated top-level keys fail here, and the whole-document path reports
+        // them.
+        let raw: RawBundle = serde_json::from_slice(bytes).ok()?;
+        let presentation = input::parse_shaped(raw.presentation.get().as_bytes()).ok()?;
+        let proofs = match raw.registry_proofs {
+            None => vec![],
+            Some(list) => {
+                let list: Vec<&serde_json::value::RawValue> =
+                    serde_json::from_str(list.get()).ok()?;
+                list.into_iter()
+                    .map(|p| self.caches.parsed_proof(p.get()))
+                    .collect::<Option<Vec<_>>>()?
+            }
+        };
+        let status_lists: HashMap<String, String> = match raw.status_lists {
+            None => HashMap::new(),
+            Some(lists) => {
+                serde_json::from_value(input::parse_shaped(lists.get().as_bytes()).ok()?).ok()?
+            }
+        };
+        let mut v = Verdict::default();
+        v.push(Check::pass(
+            CheckKind::Input,
+            "input",
+            "well-formed JSON within limits, no duplicate keys",
+        ));
+        let stapled = self.stapled_from(proofs.iter().map(|p| &**p), status_lists, now_ms, &mut v);
+        self.verify_subject(&presentation, stapled, now_ms, &mut v);
+        Some(v)
+    }
+
     fn verify_value(&self, doc: &Value, now_ms: u64, v: &mut Verdict) {
-        let (subject, stapled) = if doc.get("presentation").is_some() {
-            match self.stapled(doc, now_ms, v) {
-                Some(s) => (&doc["presentation"], s),
-                None => return,
+        if doc.get("presentation").is_some() {
+            if let Some(stapled) = self.stapled(doc, now_ms, v) {
+                self.verify_subject(&doc["presentation"], stapled, now_ms, v);
             }
         } else {
-            (
-                doc,
-                Stapled {
-                    evidence: RegistryEvidence::default(),
-                    status_lists: HashMap::new(),
-                },
-            )
-        };
+            let stapled = Stapled {
+                evidence: RegistryEvidence::default(),
+                status_lists: HashMap::new(),
+            };
+            self.verify_subject(doc, stapled, now_ms, v);
+        }
+    }
+
+    /// Verifies a presentation, a credential or an SD-JWT VC with the material stapled
+    /// beside it.
+    fn verify_subject(&self, subject: &Value, stapled: Stapled, now_ms: u64, v: &mut Verdict) {
         if let Some(text) = subject.as_str() {
             let claims = crate::sdjwt::verify(
                 text,
@@ -179,7 +283,7 @@ impl Verifier {
     fn stapled(&self, doc: &Value, now_ms: u64, v: &mut Verdict) -> Option<Stapled> {
         let proofs: Vec<RegistryProof> = match doc.get("registryProofs") {
             None => vec![],
-            Some(p) => match serde_json::from_value(p.clone()) {
+            Some(p) => match Vec::<RegistryProof>::deserialize(p) {
                 Ok(p) => p,
                 Err(e) => {
                     v.push(Check::fail(
@@ -193,7 +297,7 @@ impl Verifier {
         };
         let status_lists: HashMap<String, String> = match doc.get("statusLists") {
             None => HashMap::new(),
-            Some(s) => match serde_json::from_value(s.clone()) {
+            Some(s) => match HashMap::<String, String>::deserialize(s) {
                 Ok(s) => s,
                 Err(_) => {
                     v.push(Check::fail(
@@ -205,7 +309,18 @@ impl Verifier {
                 }
             },
         };
-        let evidence = match (&self.anchor, proofs.is_empty()) {
+        Some(self.stapled_from(proofs.iter(), status_lists, now_ms, v))
+    }
+
+    /// Checks the stapled registry proofs against the trust anchor.
+    fn stapled_from<'p>(
+        &self,
+        proofs: impl ExactSizeIterator<Item = &'p RegistryProof>,
+        status_lists: HashMap<String, String>,
+        now_ms: u64,
+        v: &mut Verdict,
+    ) -> Stapled {
+        let evidence = match (&self.anchor, proofs.len() == 0) {
             (_, true) => RegistryEvidence::default(),
             (None, false) => {
                 v.push(Check::fail(
@@ -216,17 +331,17 @@ impl Verifier {
                 RegistryEvidence::default()
             }
             (Some(anchor), false) => RegistryEvidence::verify_cached(
-                &proofs,
+                proofs,
                 &self.policy.registry(anchor.clone()),
                 now_ms,
                 &mut v.checks,
                 Some(&self.caches.proofs),
             ),
         };
-        Some(Stapled {
+        Stapled {
             evidence,
             status_lists,
-        })
+        }
     }
 
     fn presentation(&self, vp: &Value, st: &Stapled, now_ms: u64, v: &mut Verdict) {

@@ -542,3 +542,71 @@ fn one_verifier_reused_never_lets_cached_results_turn_a_bad_bundle_good() {
     );
     assert!(verifier.verify_bytes(&good, f.now).accepted());
 }
+
+#[test]
+fn a_bundle_read_part_by_part_gets_the_verdict_of_the_whole_document() {
+    // `verify_bytes` reads a plain bundle part by part (reusing proofs it parsed before);
+    // `verify_parsed` reads the whole document. Both must say the same, for good and bad
+    // bundles, and odd bundles must be refused with the whole document's reason.
+    let f = Fixture::new();
+    let verifier = Verifier::new(f.policy(), Some(f.chain.genesis.trust_anchor()));
+    let vc = f.sign_credential(&f.unsigned_credential());
+    let good = f.bundle(f.present(vec![vc.clone()]));
+    let whole = |bytes: &[u8]| match verifier_lib::input::parse_json(bytes, verifier.limits()) {
+        Ok(doc) => verifier.verify_parsed(&doc, f.now),
+        Err(e) => panic!("test input must parse: {e}"),
+    };
+    let base: Value = serde_json::from_slice(&good).unwrap();
+    let mut variants: Vec<Vec<u8>> = vec![good.clone()];
+    let mut edit = |change: &dyn Fn(&mut Value)| {
+        let mut b = base.clone();
+        change(&mut b);
+        variants.push(serde_json::to_vec(&b).unwrap());
+    };
+    edit(&|b| b["registryProofs"][0]["header"]["height"] = json!(99));
+    edit(&|b| b["registryProofs"] = json!(null));
+    edit(&|b| b["registryProofs"] = json!([{"not": "a proof"}]));
+    edit(&|b| b["statusLists"] = json!({"https://x.example/1": 5}));
+    edit(&|b| {
+        b.as_object_mut().unwrap().remove("statusLists");
+    });
+    edit(&|b| b["extra"] = json!("unknown top-level key"));
+    edit(&|b| b["presentation"]["proof"]["challenge"] = json!("other"));
+    for bytes in &variants {
+        // Twice: the second time the proofs come from the parsed-proof cache.
+        for _ in 0..2 {
+            let v = verifier.verify_bytes(bytes, f.now);
+            // The whole-document verdict without the input check that reading adds.
+            assert_eq!(v.checks[0].kind, CheckKind::Input);
+            assert_eq!(v.checks[0].outcome, Outcome::Pass);
+            assert_eq!(v.checks[1..], whole(bytes).checks[..]);
+        }
+    }
+    assert!(verifier.verify_bytes(&good, f.now).accepted());
+
+    // A duplicate key anywhere (a stapled proof, the status lists, the top level) is refused
+    // even after the same proof was read cleanly before.
+    let text = String::from_utf8(good).unwrap();
+    // The first key of the first proof's header, written again before it.
+    let at = text.find(r#""header":{""#).unwrap() + r#""header":{"#.len();
+    let first_key = &text[at..at + 1 + text[at + 1..].find('"').unwrap() + 1];
+    let header_dup = format!("{}{first_key}:0,{}", &text[..at], &text[at..]);
+    for dup in [
+        header_dup,
+        text.replacen(
+            r#""statusLists":{"#,
+            r#""statusLists":{"a":"1","a":"2","#,
+            1,
+        ),
+        text.replacen(
+            r#"{"presentation":"#,
+            r#"{"registryProofs":[],"presentation":"#,
+            1,
+        ),
+    ] {
+        assert_ne!(dup, text);
+        let v = verifier.verify_bytes(dup.as_bytes(), f.now);
+        assert!(!v.accepted());
+        assert_fails(&v, CheckKind::Input, "duplicate JSON key");
+    }
+}
