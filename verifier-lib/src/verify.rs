@@ -112,6 +112,15 @@ fn present<'de, D: serde::Deserializer<'de>>(
     <&serde_json::value::RawValue>::deserialize(d).map(Some)
 }
 
+/// The check that the input was read within bounds.
+fn input_read() -> Check {
+    Check::pass(
+        CheckKind::Input,
+        "input",
+        "well-formed JSON within limits, no duplicate keys",
+    )
+}
+
 /// The material stapled beside a presentation.
 struct Stapled {
     evidence: RegistryEvidence,
@@ -179,11 +188,7 @@ impl Verifier {
                 return v;
             }
         };
-        v.push(Check::pass(
-            CheckKind::Input,
-            "input",
-            "well-formed JSON within limits, no duplicate keys",
-        ));
+        v.push(input_read());
         self.verify_value(&doc, now_ms, &mut v);
         v
     }
@@ -225,11 +230,7 @@ impl Verifier {
             }
         };
         let mut v = Verdict::default();
-        v.push(Check::pass(
-            CheckKind::Input,
-            "input",
-            "well-formed JSON within limits, no duplicate keys",
-        ));
+        v.push(input_read());
         let stapled = self.stapled_from(proofs.iter().map(|p| &**p), status_lists, now_ms, &mut v);
         self.verify_subject(&presentation, stapled, now_ms, &mut v);
         Some(v)
