@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{ChainId, Hash, ValidatorSet};
-use crate::crypto::{PublicKey, SecretKey, Signature};
+use crate::crypto::{BatchVerifier, PublicKey, SecretKey, Signature};
 use crate::did::Did;
 use crate::document::DidDocument;
 use crate::encoding::jcs;
@@ -331,7 +331,16 @@ impl SignedOperation {
 
     /// Stateless checks: chain id, size, and every signature valid over the signing bytes.
     /// Whether the signers are *authorized* depends on state and is checked at execution.
+    ///
+    /// To check many operations, [`check_all`] gives the same verdicts faster.
     pub fn check(self, chain_id: &ChainId) -> Result<CheckedOperation, OpError> {
+        let prepared = self.prepare(chain_id)?;
+        prepared.verify_each()?;
+        Ok(prepared.finish())
+    }
+
+    /// Every check of [`SignedOperation::check`] but the signature equations.
+    fn prepare(self, chain_id: &ChainId) -> Result<Prepared, OpError> {
         if &self.operation.chain_id != chain_id {
             return Err(OpError::new(
                 RejectKind::WrongChain,
@@ -396,17 +405,13 @@ impl SignedOperation {
                     format!("key {} signed twice", s.key),
                 ));
             }
-            s.key.verify(&bytes, &s.signature).map_err(|_| {
-                OpError::new(
-                    RejectKind::BadSignature,
-                    format!("signature by {} does not verify", s.key),
-                )
-            })?;
         }
-        let op = SignedOperation::new(self.operation, self.signatures);
-        let _ = op.id_cache.set(id);
-        let _ = op.canonical_cache.set(Arc::from(canonical));
-        Ok(CheckedOperation { op, id })
+        Ok(Prepared {
+            op: SignedOperation::new(self.operation, self.signatures),
+            canonical,
+            bytes,
+            id,
+        })
     }
 
     pub fn signed_by(&self, key: &PublicKey) -> bool {
@@ -436,6 +441,77 @@ impl CheckedOperation {
     }
 }
 
+/// An operation that passed every stateless check except its signature equations.
+struct Prepared {
+    op: SignedOperation,
+    canonical: Vec<u8>,
+    /// What its signatures sign.
+    bytes: Vec<u8>,
+    id: Hash,
+}
+
+impl Prepared {
+    /// Checks each signature alone; the first that fails is the reason.
+    fn verify_each(&self) -> Result<(), OpError> {
+        for s in &self.op.signatures {
+            s.key.verify(&self.bytes, &s.signature).map_err(|_| {
+                OpError::new(
+                    RejectKind::BadSignature,
+                    format!("signature by {} does not verify", s.key),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> CheckedOperation {
+        let op = self.op;
+        let _ = op.id_cache.set(self.id);
+        let _ = op.canonical_cache.set(Arc::from(self.canonical));
+        CheckedOperation { op, id: self.id }
+    }
+}
+
+/// [`SignedOperation::check`] on each of `ops`, with the same verdicts in the same order,
+/// but with their signatures verified together in one batch ([`BatchVerifier`]), which
+/// costs about 60 % of checking them one by one. When the batch fails (some signature is
+/// bad), each operation is checked alone to find which: a batch with a bad signature costs
+/// about 1.6 times the one-by-one checks, so a flood of forgeries gains nothing.
+pub fn check_all(
+    ops: Vec<SignedOperation>,
+    chain_id: &ChainId,
+) -> Vec<Result<CheckedOperation, OpError>> {
+    let prepared: Vec<Result<Prepared, OpError>> =
+        ops.into_iter().map(|op| op.prepare(chain_id)).collect();
+    let mut batch = BatchVerifier::new();
+    // Operations with a key that is invalid or weak are left out of the batch: the check
+    // alone gives their reason.
+    let mut in_batch = Vec::with_capacity(prepared.len());
+    for p in &prepared {
+        let queued = match p {
+            Ok(p) if p.op.signatures.iter().all(|s| s.key.validate().is_ok()) => {
+                p.op.signatures
+                    .iter()
+                    .all(|s| batch.queue(&s.key, &p.bytes, &s.signature).is_ok())
+            }
+            _ => false,
+        };
+        in_batch.push(queued);
+    }
+    let batch_ok = !batch.is_empty() && batch.verify().is_ok();
+    prepared
+        .into_iter()
+        .zip(in_batch)
+        .map(|(p, queued)| {
+            let p = p?;
+            if !(queued && batch_ok) {
+                p.verify_each()?;
+            }
+            Ok(p.finish())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +531,62 @@ mod tests {
             },
         }
         .sign(&[sk])
+    }
+
+    #[test]
+    fn checking_many_at_once_gives_each_the_verdict_it_gets_alone() {
+        let good: Vec<SignedOperation> = (1..=6)
+            .map(|i| sample(&SecretKey::from_seed(&[i; 32])))
+            .collect();
+        let mut forged = sample(&SecretKey::from_seed(&[20; 32]));
+        forged.signatures[0].signature = good[0].signatures[0].signature;
+        let mut other_chain = sample(&SecretKey::from_seed(&[21; 32]));
+        other_chain.operation.chain_id = ChainId::new("other-chain").unwrap();
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut weak = sample(&SecretKey::from_seed(&[22; 32]));
+        weak.signatures[0].key = PublicKey::from_bytes(&identity).unwrap();
+        let mixed = vec![
+            good[0].clone(),
+            forged,
+            good[1].clone(),
+            other_chain,
+            weak,
+            good[2].clone(),
+        ];
+        let verdicts = |ops: Vec<SignedOperation>| -> (Vec<_>, Vec<_>) {
+            let alone: Vec<_> = ops
+                .iter()
+                .cloned()
+                .map(|o| o.check(&chain()).map(|c| c.id()))
+                .collect();
+            let together = check_all(ops, &chain())
+                .into_iter()
+                .map(|r| r.map(|c| c.id()));
+            (alone, together.collect())
+        };
+        let (alone, together) = verdicts(mixed);
+        assert_eq!(alone, together);
+        let kinds: Vec<_> = together
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                None,
+                Some(RejectKind::BadSignature),
+                None,
+                Some(RejectKind::WrongChain),
+                Some(RejectKind::BadSignature),
+                None
+            ]
+        );
+        // When all are good the batch answers for all of them.
+        let (alone, together) = verdicts(good.clone());
+        assert_eq!(alone, together);
+        assert!(together.iter().all(|r| r.is_ok()));
+        assert!(check_all(vec![], &chain()).is_empty());
     }
 
     #[test]

@@ -224,13 +224,13 @@ async fn submit_many(app: Arc<App>, body: Bytes, from_peer: bool) -> ApiResult<V
         let ops: Vec<&serde_json::value::RawValue> =
             serde_json::from_slice(&body).unwrap_or_default();
         debug_assert_eq!(ops.len(), count);
-        ops.into_iter()
-            .map(
-                |raw| match app.submit_raw(raw.get().as_bytes(), from_peer) {
-                    Ok(id) => json!({"id": id.to_hex(), "status": "pending"}),
-                    Err(e) => json!({"status": "rejected", "reason": e.kind, "message": e.message}),
-                },
-            )
+        let raws: Vec<&[u8]> = ops.iter().map(|raw| raw.get().as_bytes()).collect();
+        app.submit_raw_many(&raws, from_peer)
+            .into_iter()
+            .map(|verdict| match verdict {
+                Ok(id) => json!({"id": id.to_hex(), "status": "pending"}),
+                Err(e) => json!({"status": "rejected", "reason": e.kind, "message": e.message}),
+            })
             .collect()
     })
     .await

@@ -16,7 +16,7 @@ use did_method::chain::{
     Block, ChainId, CommitCertificate, Hash, Header, ValidatorSet, operations_root,
 };
 use did_method::crypto::PublicKey;
-use did_method::operation::{CheckedOperation, OpError, RejectKind, SignedOperation};
+use did_method::operation::{self, CheckedOperation, OpError, RejectKind, SignedOperation};
 use did_method::proof::ValidatorUpdate;
 use did_method::state::{self, BlockContext, DidRecord, Footprint, Overlay, StateView};
 use did_method::{Did, Genesis};
@@ -223,13 +223,56 @@ impl App {
 
     /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
     pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
-        self.submit_with(op, from_peer, None)
+        self.submit_with(op, from_peer, None, None)
     }
 
     /// Admits an operation given as JSON; what is gossiped is these bytes, as received.
     pub fn submit_raw(&self, raw: &[u8], from_peer: bool) -> Result<Hash, OpError> {
         let op = SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))?;
-        self.submit_with(op, from_peer, Some(raw))
+        self.submit_with(op, from_peer, Some(raw), None)
+    }
+
+    /// Admits operations given as JSON, in order, with the verdicts [`App::submit_raw`]
+    /// gives each; the signatures of those not yet known are verified in one batch.
+    pub fn submit_raw_many(&self, raws: &[&[u8]], from_peer: bool) -> Vec<Result<Hash, OpError>> {
+        let parsed: Vec<Result<SignedOperation, OpError>> = raws
+            .iter()
+            .map(|raw| {
+                SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))
+            })
+            .collect();
+        let (index, unknown): (Vec<usize>, Vec<SignedOperation>) = {
+            let pending = self.mempool.lock().map(|m| {
+                parsed
+                    .iter()
+                    .map(|p| p.as_ref().is_ok_and(|op| m.ops.contains_key(&op.id())))
+                    .collect::<Vec<bool>>()
+            });
+            parsed
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let op = p.as_ref().ok()?;
+                    let known = pending.as_ref().is_ok_and(|pending| pending[i])
+                        || self.already_verified(op).is_some();
+                    (!known).then(|| (i, op.clone()))
+                })
+                .unzip()
+        };
+        let mut checked: Vec<Option<Result<CheckedOperation, OpError>>> =
+            (0..raws.len()).map(|_| None).collect();
+        for (i, verdict) in index
+            .into_iter()
+            .zip(operation::check_all(unknown, &self.genesis.chain_id))
+        {
+            checked[i] = Some(verdict);
+        }
+        parsed
+            .into_iter()
+            .zip(checked)
+            .zip(raws)
+            .map(|((op, checked), raw)| self.submit_with(op?, from_peer, Some(raw), checked))
+            .collect()
     }
 
     fn submit_with(
@@ -237,9 +280,10 @@ impl App {
         op: SignedOperation,
         from_peer: bool,
         raw: Option<&[u8]>,
+        checked: Option<Result<CheckedOperation, OpError>>,
     ) -> Result<Hash, OpError> {
         let id = op.id();
-        let result = self.admit(op, from_peer, raw);
+        let result = self.admit(op, from_peer, raw, checked);
         // A client can ask later why its operation was refused (peers' copies are not
         // remembered: the origin node answers for them).
         if let Err(e) = &result
@@ -251,11 +295,14 @@ impl App {
         result
     }
 
+    /// `checked` is the outcome of checking `op`'s signatures already, if they were (in a
+    /// batch); otherwise they are checked here.
     fn admit(
         &self,
         op: SignedOperation,
         from_peer: bool,
         raw: Option<&[u8]>,
+        checked: Option<Result<CheckedOperation, OpError>>,
     ) -> Result<Hash, OpError> {
         // Cheap checks first: an operation already known is not verified again (peers
         // gossip what this node may already hold or have committed).
@@ -279,8 +326,9 @@ impl App {
                 ),
             )));
         }
-        let checked = match self.already_verified(&op) {
-            Some(c) => c,
+        let checked = match checked.or_else(|| self.already_verified(&op).map(Ok)) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(self.reject_at_submit(e)),
             None => match op.clone().check(&self.genesis.chain_id) {
                 Ok(c) => c,
                 Err(e) => return Err(self.reject_at_submit(e)),
@@ -462,32 +510,41 @@ impl App {
                 .collect()
         };
         let mut seen = HashSet::new();
-        block
-            .operations
-            .iter()
-            .map(|op| {
-                let id = op.id();
-                if !seen.insert(id) {
-                    return Err(format!("operation {id} appears twice"));
-                }
-                match known.get(&id) {
-                    Some(c) if c.signed() == op => Ok(c.clone()),
-                    _ => {
-                        if let Some(c) = self.already_verified(op) {
-                            return Ok(c);
+        let mut out: Vec<Option<CheckedOperation>> = Vec::with_capacity(block.operations.len());
+        let mut unknown = Vec::new();
+        for op in &block.operations {
+            let id = op.id();
+            if !seen.insert(id) {
+                return Err(format!("operation {id} appears twice"));
+            }
+            let found = match known.get(&id) {
+                Some(c) if c.signed() == op => Some(c.clone()),
+                _ => self.already_verified(op),
+            };
+            if found.is_none() {
+                unknown.push(op.clone());
+            }
+            out.push(found);
+        }
+        // The operations this node has not seen yet are checked in one batch.
+        let mut fresh = operation::check_all(unknown, &self.genesis.chain_id).into_iter();
+        let mut verified = self.verified.lock().ok();
+        out.into_iter()
+            .zip(&block.operations)
+            .map(|(found, op)| match found {
+                Some(c) => Ok(c),
+                None => {
+                    let c = fresh
+                        .next()
+                        .ok_or_else(|| "operation check lost its place".to_string())?
+                        .map_err(|e| format!("operation {}: {e}", op.id()))?;
+                    if let Some(v) = verified.as_mut() {
+                        if v.len() >= MAX_VERIFIED {
+                            v.clear();
                         }
-                        let c = op
-                            .clone()
-                            .check(&self.genesis.chain_id)
-                            .map_err(|e| format!("operation {id}: {e}"))?;
-                        if let Ok(mut v) = self.verified.lock() {
-                            if v.len() >= MAX_VERIFIED {
-                                v.clear();
-                            }
-                            v.insert(id, c.clone());
-                        }
-                        Ok(c)
+                        v.insert(c.id(), c.clone());
                     }
+                    Ok(c)
                 }
             })
             .collect()

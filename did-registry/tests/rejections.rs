@@ -156,6 +156,35 @@ async fn invalid_operations_are_rejected_with_reason_and_change_nothing() {
     let (status, _) = post_raw(&api, vec![b' '; 9 * 1024 * 1024]).await;
     assert_eq!(status, 413);
 
+    // The same refusals in one batch request: each gets its own reason, in order (the
+    // batch's signatures are verified together, then one by one to find the bad one).
+    let v = net
+        .client(0)
+        .submit_batch(&[
+            op.clone(),
+            other.clone(),
+            intruder.clone(),
+            unendorsed.clone(),
+        ])
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "bad_signature",
+            "wrong_chain",
+            "unauthorized",
+            "missing_endorsement"
+        ],
+        "{v}"
+    );
+
     // Nothing changed: same record, and nothing is pending.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(net.client(0).did_record(&did).await.unwrap(), record_before);
@@ -186,6 +215,37 @@ async fn invalid_operations_are_rejected_with_reason_and_change_nothing() {
         .submit_and_commit(&good, Duration::from_secs(20))
         .await
         .unwrap();
+    // A batch mixing good and forged operations: the good ones are admitted and commit,
+    // the forged one is refused.
+    let (fresh_did, fresh) = net.create_op(&key(4));
+    let (forged_did, mut forged) = net.create_op(&key(5));
+    forged.operation.sequence = 7;
+    let (later_did, later) = net.create_op(&key(6));
+    let v = net
+        .client(0)
+        .submit_batch(&[fresh, forged, later])
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["pending", "rejected", "pending"], "{v}");
+    assert_eq!(v["results"][1]["reason"], "bad_signature", "{v}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for did in [&fresh_did, &later_did] {
+        while net.client(0).did_record(did).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{did} never committed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(net.client(0).did_record(&forged_did).await.is_err());
+
     // Bad query strings get the same JSON error shape.
     let r = reqwest::get(format!("{api}/v1/proofs?key=x&height=abc"))
         .await
