@@ -43,36 +43,69 @@ pub enum CryptoError {
     Encoding(String),
 }
 
-/// A bounded, process-wide memo of [`PublicKey::validate`]: key bytes → the decompressed
-/// point or why it was refused. Pure memoization (the result depends on the bytes alone),
-/// so it changes no outcome. When full it is emptied; a flood of fresh keys makes it no
-/// slower than no memo at all.
+/// A bounded, process-wide memo of [`PublicKey::validate`]: key bytes → why the key was
+/// refused, or that it is valid and, once a signature has been checked alone with it, its
+/// decompressed form. Pure memoization (the result depends on the bytes alone), so it
+/// changes no outcome. When full it is emptied; a flood of fresh keys makes it no slower
+/// than no memo at all.
 struct KeyMemo;
 
-/// Keys remembered at most.
-const KEY_MEMO_CAPACITY: usize = 4096;
+/// Keys remembered at most (a few MB at most): enough for every key in flight in a
+/// registry node's mempool at saturation, so a key validated at admission is still known
+/// when its block executes.
+const KEY_MEMO_CAPACITY: usize = 16_384;
 
-type KeyMemoMap =
-    std::collections::HashMap<[u8; 32], Result<ed25519_zebra::VerificationKey, CryptoError>>;
+type KeyMemoMap = std::collections::HashMap<
+    [u8; 32],
+    Result<Option<ed25519_zebra::VerificationKey>, CryptoError>,
+>;
 
 static KEY_MEMO: std::sync::LazyLock<std::sync::Mutex<KeyMemoMap>> =
     std::sync::LazyLock::new(|| std::sync::Mutex::new(KeyMemoMap::new()));
 
 impl KeyMemo {
-    fn get_or_check(bytes: &[u8; 32]) -> Result<ed25519_zebra::VerificationKey, CryptoError> {
-        if let Ok(memo) = KEY_MEMO.lock()
-            && let Some(known) = memo.get(bytes)
-        {
-            return known.clone();
-        }
-        let result = PublicKey::validate_uncached(bytes);
+    fn remembered(
+        bytes: &[u8; 32],
+    ) -> Option<Result<Option<ed25519_zebra::VerificationKey>, CryptoError>> {
+        KEY_MEMO.lock().ok()?.get(bytes).cloned()
+    }
+
+    fn remember(
+        bytes: &[u8; 32],
+        known: Result<Option<ed25519_zebra::VerificationKey>, CryptoError>,
+    ) {
         if let Ok(mut memo) = KEY_MEMO.lock() {
             if memo.len() >= KEY_MEMO_CAPACITY {
                 memo.clear();
             }
-            memo.insert(*bytes, result.clone());
+            memo.insert(*bytes, known);
         }
+    }
+
+    /// Whether the key is valid (one point decompression the first time).
+    fn check(bytes: &[u8; 32]) -> Result<(), CryptoError> {
+        if let Some(known) = Self::remembered(bytes) {
+            return known.map(|_| ());
+        }
+        let result = PublicKey::validate_uncached(bytes);
+        Self::remember(bytes, result.clone().map(|()| None));
         result
+    }
+
+    /// The decompressed key for checking a signature alone.
+    fn verifying_key(bytes: &[u8; 32]) -> Result<ed25519_zebra::VerificationKey, CryptoError> {
+        match Self::remembered(bytes) {
+            Some(Ok(Some(vk))) => return Ok(vk),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(None)) => {}
+            None => PublicKey::validate_uncached(bytes).inspect_err(|e| {
+                Self::remember(bytes, Err(e.clone()));
+            })?,
+        }
+        let vk = ed25519_zebra::VerificationKey::try_from(*bytes)
+            .map_err(|_| CryptoError::InvalidPublicKey)?;
+        Self::remember(bytes, Ok(Some(vk)));
+        Ok(vk)
     }
 }
 
@@ -98,15 +131,15 @@ impl PublicKey {
     /// come back again and again, and decompressing one costs about a tenth of a signature
     /// check.
     pub fn validate(&self) -> Result<(), CryptoError> {
-        KeyMemo::get_or_check(&self.0).map(|_| ())
+        KeyMemo::check(&self.0)
     }
 
-    fn validate_uncached(bytes: &[u8; 32]) -> Result<ed25519_zebra::VerificationKey, CryptoError> {
+    fn validate_uncached(bytes: &[u8; 32]) -> Result<(), CryptoError> {
         let vk = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
         if vk.is_weak() {
             return Err(CryptoError::WeakPublicKey);
         }
-        ed25519_zebra::VerificationKey::try_from(*bytes).map_err(|_| CryptoError::InvalidPublicKey)
+        Ok(())
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
@@ -128,7 +161,7 @@ impl PublicKey {
     /// order, then ZIP 215). To check many signatures, [`BatchVerifier`] is faster and
     /// gives the same answer.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
-        let vk = KeyMemo::get_or_check(&self.0)?;
+        let vk = KeyMemo::verifying_key(&self.0)?;
         vk.verify(&ed25519_zebra::Signature::from(sig.0), msg)
             .map_err(|_| CryptoError::BadSignature)
     }
@@ -459,7 +492,7 @@ mod tests {
             good.validate().unwrap();
             assert_eq!(
                 off_curve.validate(),
-                PublicKey::validate_uncached(off_curve.as_bytes()).map(|_| ())
+                PublicKey::validate_uncached(off_curve.as_bytes())
             );
         }
         // Verification with a remembered key still checks the signature.
