@@ -116,6 +116,23 @@ pub fn signed_operation(data: &[u8]) {
             second.as_ref().map(|c| c.id()),
             "check is not deterministic across a JSON round trip"
         );
+        // Checked in a batch, beside a valid operation, each gets the verdict it gets
+        // alone (ADR 0012: a node checks gossip and proposals in batches).
+        let together: Vec<_> =
+            did_method::operation::check_all(vec![valid_operation(), op.clone()], chain_id)
+                .into_iter()
+                .map(|r| r.map(|c| c.id()))
+                .collect();
+        assert_eq!(
+            together[1],
+            first.clone().map(|c| c.id()),
+            "a batch check disagrees with the check alone"
+        );
+        assert_eq!(
+            together[0].is_ok(),
+            chain_id == chain(),
+            "a valid operation's verdict depends on its batch"
+        );
         match first {
             Ok(checked) => {
                 assert_eq!(
@@ -158,6 +175,21 @@ pub fn signed_operation(data: &[u8]) {
             }
         }
     }
+}
+
+/// A valid operation for `fuzz-net`: deactivating a DID made from `sk(9)`.
+fn valid_operation() -> SignedOperation {
+    let key = sk(9);
+    let did = Did::derive(chain(), &key.public_key(), &[0; 32]);
+    did_method::Operation {
+        chain_id: chain().clone(),
+        sequence: 1,
+        body: did_method::OperationBody::DeactivateDid {
+            did,
+            recovery_key: key.public_key(),
+        },
+    }
+    .sign(&[&key])
 }
 
 /// `Did::parse`: on success `to_string()` gives back the input exactly, and the DID survives

@@ -58,8 +58,17 @@ impl IssuerConfig {
             .map_err(|e| anyhow::anyhow!("{} is malformed: {e}", p.display()))
     }
 
+    /// Writes the configuration whole or not at all (a temporary file renamed over it).
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::write(Self::path(dir), serde_json::to_string_pretty(self)?)?;
+        let path = Self::path(dir);
+        let tmp = path.with_extension("json.tmp");
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
         Ok(())
     }
 }

@@ -65,6 +65,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/admin/issued", get(list_issued))
         .route("/admin/issued/{id}/{action}", post(set_status))
         .route("/admin/audit", get(audit))
+        .route("/admin/keys/rotate", post(rotate_key))
         .route("/credentials/issue", post(vc_api_issue))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(issuer)
@@ -221,6 +222,39 @@ async fn set_status(
             .to_owned()
     };
     Ok(axum::Json(i.set_status(&actor, &id, &action, &reason).await?).into_response())
+}
+
+/// `POST /admin/keys/rotate` `{"retireOld": bool}` (body optional): rotates the signing key
+/// through the registry while serving.
+async fn rotate_key(State(i): S, headers: HeaderMap, body: Bytes) -> Result<Response, IssueError> {
+    let actor = admin(&i, &headers).await?;
+    let retire_old = if body.is_empty() {
+        false
+    } else {
+        let v = json_body(&body)?;
+        if let Some(unknown) = v
+            .as_object()
+            .and_then(|o| o.keys().find(|k| k.as_str() != "retireOld"))
+        {
+            return Err(IssueError::new(
+                400,
+                "invalid_request",
+                format!("unknown field {unknown:?}; expected {{\"retireOld\": true|false}}"),
+            ));
+        }
+        match v.get("retireOld") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(IssueError::new(
+                    400,
+                    "invalid_request",
+                    "retireOld must be true or false",
+                ));
+            }
+        }
+    };
+    Ok(axum::Json(i.rotate_live(&actor, retire_old).await?).into_response())
 }
 
 async fn audit(

@@ -220,9 +220,16 @@ impl Prepared {
 }
 
 pub struct Issuer {
+    /// The configuration as loaded at start (after a live key rotation, the signing key
+    /// and its verification method are [`Issuer::signer`]'s, and the file on disk).
     pub config: IssuerConfig,
     pub store: Store,
-    key: SecretKey,
+    signer: std::sync::RwLock<Arc<Signer>>,
+    /// Key of the MAC on `c_nonce` values, derived from the signing key at start (a key
+    /// rotation does not invalidate nonces in flight).
+    nonce_key: zeroize::Zeroizing<[u8; 32]>,
+    /// Where and how to seal a new key when rotating while serving (`serve` sets it).
+    live_rotation: std::sync::OnceLock<LiveRotation>,
     pub did: String,
     rdfc: Rdfc2022,
     registry: Option<did_registry::client::RegistryClient>,
@@ -236,9 +243,38 @@ pub struct Issuer {
     open_count: std::sync::atomic::AtomicI64,
 }
 
+/// The key the issuer signs with now, and its verification method: read together, so a
+/// credential is never signed by one key and labelled with another.
+pub struct Signer {
+    key: SecretKey,
+    verification_method: String,
+}
+
+impl Signer {
+    pub fn verification_method(&self) -> &str {
+        &self.verification_method
+    }
+}
+
+struct LiveRotation {
+    dir: std::path::PathBuf,
+    passphrase: zeroize::Zeroizing<String>,
+}
+
 /// A status list is left for the next once this full: herd privacy needs lists well
 /// populated, and random probing for a free index stays cheap below it.
 const ROLLOVER_PERCENT: i64 = 90;
+
+fn proof_options(signer: &Signer, now: i64) -> ProofOptions {
+    ProofOptions {
+        verification_method: signer.verification_method.clone(),
+        proof_purpose: "assertionMethod".into(),
+        created: rfc3339(now),
+        challenge: None,
+        domain: None,
+        nonce: None,
+    }
+}
 
 fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
@@ -278,10 +314,22 @@ impl Issuer {
             None => None,
         };
         let did = config.did.clone();
+        let nonce_key = zeroize::Zeroizing::new(
+            Sha256::new()
+                .chain_update(b"alliance-issuer/nonce/v1\0")
+                .chain_update(key.to_seed_bytes())
+                .finalize()
+                .into(),
+        );
         let issuer = Arc::new(Self {
             rdfc: Rdfc2022::new(PinnedContexts::standard()),
             store,
-            key,
+            signer: std::sync::RwLock::new(Arc::new(Signer {
+                key,
+                verification_method: config.verification_method.clone(),
+            })),
+            nonce_key,
+            live_rotation: std::sync::OnceLock::new(),
             did,
             registry,
             publish: tokio::sync::Mutex::new(()),
@@ -291,6 +339,24 @@ impl Issuer {
         });
         issuer.ensure_status_lists().await?;
         Ok(issuer)
+    }
+
+    /// The key the issuer signs with now.
+    pub fn signer(&self) -> Arc<Signer> {
+        match self.signer.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Lets `POST /admin/keys/rotate` rotate the key while serving: new keys are sealed
+    /// with `passphrase` into `dir`, and the configuration there is updated.
+    pub fn enable_live_rotation(
+        &self,
+        dir: std::path::PathBuf,
+        passphrase: zeroize::Zeroizing<String>,
+    ) {
+        let _ = self.live_rotation.set(LiveRotation { dir, passphrase });
     }
 
     pub fn status_url(&self, purpose: &str) -> String {
@@ -715,11 +781,7 @@ impl Issuer {
 
     fn nonce_mac(&self, body: &[u8]) -> [u8; 32] {
         use hmac::Mac;
-        let key = Sha256::new()
-            .chain_update(b"alliance-issuer/nonce/v1\0")
-            .chain_update(self.key.to_seed_bytes())
-            .finalize();
-        let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(&key) {
+        let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(&self.nonce_key[..]) {
             Ok(m) => m,
             Err(_) => return [0; 32],
         };
@@ -1151,8 +1213,9 @@ impl Issuer {
                 "credentialSubject": subject,
                 "credentialStatus": self.status_entries(index),
             });
+            let signer = self.signer();
             self.rdfc
-                .sign(&vc, &self.key, &self.proof_options(now))
+                .sign(&vc, &signer.key, &proof_options(&signer, now))
                 .map_err(|e| sign_err(e.to_string()))
         } else {
             let mut c = claims.clone();
@@ -1179,20 +1242,10 @@ impl Issuer {
                 .map(|n| format!("/{}", n.replace('~', "~0").replace('/', "~1")))
                 .collect();
             let refs: Vec<&str> = disclosable.iter().map(String::as_str).collect();
-            verifier_lib::sdjwt::issue(&c, &refs, &self.config.verification_method, &self.key)
+            let signer = self.signer();
+            verifier_lib::sdjwt::issue(&c, &refs, &signer.verification_method, &signer.key)
                 .map(Value::String)
                 .map_err(sign_err)
-        }
-    }
-
-    fn proof_options(&self, now: i64) -> ProofOptions {
-        ProofOptions {
-            verification_method: self.config.verification_method.clone(),
-            proof_purpose: "assertionMethod".into(),
-            created: rfc3339(now),
-            challenge: None,
-            domain: None,
-            nonce: None,
         }
     }
 
@@ -1248,12 +1301,13 @@ impl Issuer {
         for _attempt in 0..8 {
             let index = self.free_index().await?;
             vc.insert("credentialStatus".into(), self.status_entries(index));
+            let signer = self.signer();
             let signed = self
                 .rdfc
                 .sign(
                     &Value::Object(vc.clone()),
-                    &self.key,
-                    &self.proof_options(now),
+                    &signer.key,
+                    &proof_options(&signer, now),
                 )
                 .map_err(|e| IssueError::new(400, "invalid_request", e.to_string()))?;
             let prepared = Prepared {
@@ -1516,6 +1570,7 @@ impl Issuer {
         let purpose = purpose.as_str();
         let now = now_ms();
         let url = self.status_url(id);
+        let signer = self.signer();
         let text = if purpose == TOKEN_LIST {
             let list = decode_token_bits(&bits)?;
             let iat_s = (now / 1000) as u64;
@@ -1530,8 +1585,8 @@ impl Issuer {
                     ttl_s: TOKEN_TTL_S,
                     list: &list,
                 },
-                &self.config.verification_method,
-                &self.key,
+                &signer.verification_method,
+                &signer.key,
             )
             .map_err(|e| IssueError::new(500, "server_error", e))?
         } else {
@@ -1553,7 +1608,7 @@ impl Issuer {
             });
             let signed = self
                 .rdfc
-                .sign(&unsigned, &self.key, &self.proof_options(now))
+                .sign(&unsigned, &signer.key, &proof_options(&signer, now))
                 .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?;
             serde_json::to_string(&signed)
                 .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?
@@ -1573,7 +1628,7 @@ impl Issuer {
                     list_hash: Hash::digest(text.as_bytes()),
                 },
             }
-            .sign(&[&self.key]);
+            .sign(&[&signer.key]);
             registry
                 .submit_and_commit(&op, std::time::Duration::from_secs(20))
                 .await
@@ -1629,23 +1684,100 @@ impl Issuer {
             .collect())
     }
 
-    /// The actor name of an admin API key, if the key is known.
-    /// Records a key rotation in the audit log (the CLI rotates with the issuer stopped).
+    /// Records a key rotation in the audit log, by `actor` (`operator` for the CLI).
     pub async fn audit_rotation(
         store: &Store,
+        actor: &str,
         previous: &str,
         next: &str,
         retired: bool,
     ) -> Result<(), IssueError> {
         store
             .audit(
-                "operator",
+                actor,
                 "key.rotate",
                 next,
                 &json!({"previous": previous, "previousRetired": retired}),
             )
             .await?;
         Ok(())
+    }
+
+    /// Rotates the signing key while serving (`POST /admin/keys/rotate`): the same procedure
+    /// as `alliance-issuer rotate-key` ([`crate::rotation`]), then the new key signs from the
+    /// next credential on, and the status lists are re-signed and re-anchored with it at
+    /// once. Status publication waits meanwhile: no anchor is signed by a key the registry
+    /// has just stopped accepting.
+    pub async fn rotate_live(&self, actor: &str, retire_old: bool) -> Result<Value, IssueError> {
+        let live = self.live_rotation.get().ok_or_else(|| {
+            IssueError::new(
+                409,
+                "rotation_unavailable",
+                "this issuer was not started by `alliance-issuer serve` from its directory",
+            )
+        })?;
+        let guard = self.publish.lock().await;
+        let current = self.signer();
+        let config_err = |e: anyhow::Error| IssueError::new(500, "server_error", format!("{e:#}"));
+        let mut config = IssuerConfig::load(&live.dir).map_err(config_err)?;
+        // The file on disk names the key this process signs with (it may have been edited).
+        config.verification_method = current.verification_method.clone();
+        let rotated = crate::rotation::rotate(
+            &live.dir,
+            &config,
+            &current.key,
+            &live.passphrase,
+            retire_old,
+        )
+        .await
+        .map_err(|e| {
+            use crate::rotation::RotateError as R;
+            let (status, code) = match &e {
+                R::Registry(_) => (503, "registry_unavailable"),
+                R::KeyFile { .. } => (500, "server_error"),
+                R::NoRegistry | R::Deactivated(_) | R::LostControl { .. } | R::BadDid(_) => {
+                    (409, "rotation_refused")
+                }
+            };
+            IssueError::new(status, code, e.to_string())
+        })?;
+        let previous = std::mem::replace(
+            &mut config.verification_method,
+            rotated.verification_method.clone(),
+        );
+        config.key_file = rotated.key_file.clone();
+        config.save(&live.dir).map_err(config_err)?;
+        let vm = rotated.verification_method.clone();
+        match self.signer.write() {
+            Ok(mut s) => {
+                *s = Arc::new(Signer {
+                    key: rotated.key,
+                    verification_method: vm.clone(),
+                })
+            }
+            Err(poisoned) => {
+                *poisoned.into_inner() = Arc::new(Signer {
+                    key: rotated.key,
+                    verification_method: vm.clone(),
+                })
+            }
+        }
+        sqlx::query("UPDATE status_lists SET updated_ms = 0")
+            .execute(&self.store.pool)
+            .await?;
+        Self::audit_rotation(&self.store, actor, &previous, &vm, retire_old).await?;
+        drop(guard);
+        // Re-signed by the new key now; if the registry is busy, the refresher retries.
+        if let Err(e) = self.refresh_status_lists().await {
+            tracing::warn!("status lists not yet re-signed after the rotation: {e}");
+        }
+        Ok(json!({
+            "did": self.did,
+            "verificationMethod": vm,
+            "previous": previous,
+            "previousRetired": retire_old,
+            "height": rotated.height,
+        }))
     }
 
     pub async fn api_key_actor(&self, key: &str) -> Result<Option<String>, IssueError> {

@@ -5,8 +5,9 @@
 //! `eddsa-rdfc-2022` and IETF SD-JWT VC; an authenticated admin API (credential types,
 //! offers as links and QR codes, revocation and suspension, the audit log, and the VC-API
 //! `POST /credentials/issue`); Bitstring status lists with random indices, published only once
-//! their hash is anchored in the registry; keys sealed at rest. Storage is SQLite by default or
-//! PostgreSQL by URL (sqlx, migrations at start).
+//! their hash is anchored in the registry; keys sealed at rest and rotated through the
+//! registry, also while serving. Storage is SQLite by default or PostgreSQL by URL (sqlx,
+//! migrations at start).
 //!
 //! It is not a wallet and not a verifier: the holder side is `wallet-core`, verification is
 //! `verifier-lib` (whose signing primitives it shares so both canonicalize identically).
@@ -17,6 +18,7 @@ pub mod config;
 pub mod http;
 pub mod issuer;
 pub mod keys;
+pub mod rotation;
 pub mod store;
 
 pub use config::IssuerConfig;

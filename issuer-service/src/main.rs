@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use did_method::operation::{Operation, OperationBody};
+use did_method::SecretKey;
+use did_method::operation::Operation;
 use did_method::state::recovery_commitment;
-use did_method::{PublicKey, SecretKey};
 use issuer_service::issuer::Issuer;
 use issuer_service::keys;
 use issuer_service::store::Store;
@@ -381,122 +381,27 @@ async fn init(
     Ok(())
 }
 
-/// Rotates the signing key: a new sealed key file, a DID update signed by the current key
-/// (committed on the registry), then the config. Safe to run again after an interruption: a
-/// sealed key in the directory that the DID document already lists as its controller is
-/// adopted instead of creating another.
+/// Rotates the signing key with the issuer stopped (`issuer_service::rotation`): a new
+/// sealed key file, a DID update signed by the current key (committed on the registry), then
+/// the config. Safe to run again after an interruption.
 async fn rotate_key(dir: &Path, retire_old: bool, json_out: bool) -> Result<()> {
     let mut config = IssuerConfig::load(dir)?;
-    let api = config.registry_api.clone().context(
-        "key rotation goes through the registry: this issuer has a did:key (init without --registry)",
-    )?;
     let passphrase = keys::passphrase_from_env()?;
-    let did = did_method::Did::parse(&config.did).context("the issuer's DID")?;
-    let client = did_registry::client::RegistryClient::new(&api)?;
-    let record = client
-        .did_record(&did)
-        .await
-        .context("reading the issuer's DID from the registry")?;
-    if record.deactivated {
-        bail!("{did} is deactivated");
+    let key_path = dir.join(&config.key_file);
+    let current = keys::open(
+        &std::fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?,
+        &passphrase,
+    )?;
+    let rotated =
+        issuer_service::rotation::rotate(dir, &config, &current, &passphrase, retire_old).await?;
+    let did = config.did.clone();
+    let vm = rotated.verification_method.clone();
+    match rotated.height {
+        Some(height) => eprintln!("{did} now signs with {vm} (height {height})"),
+        None => eprintln!("completing an interrupted rotation: {vm} already controls {did}"),
     }
-    let open = |file: &str| -> Result<SecretKey> {
-        let path = dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        Ok(keys::open(&text, &passphrase)?)
-    };
-    let current = open(&config.key_file)?;
-    let doc = &record.document;
-    let controls = |k: &PublicKey| {
-        doc.verification_method
-            .iter()
-            .any(|vm| vm.public_key_multibase == *k && doc.capability_invocation.contains(&vm.id))
-    };
-    // An interrupted rotation: the registry already has a key sealed here as controller.
-    let mut adopted = None;
-    if !controls(&current.public_key()) {
-        for entry in std::fs::read_dir(dir)? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if name.starts_with("issuer-key") && name.ends_with(".json") {
-                let k = open(&name)?;
-                if controls(&k.public_key()) {
-                    adopted = Some(name);
-                    break;
-                }
-            }
-        }
-        if adopted.is_none() {
-            bail!(
-                "the key in {} no longer controls {did}, and no sealed key here does; recover the DID with its recovery key",
-                config.key_file
-            );
-        }
-    }
-    let (key_file, vm) = match adopted {
-        Some(name) => {
-            let k = open(&name)?;
-            let vm = doc
-                .verification_method
-                .iter()
-                .find(|vm| vm.public_key_multibase == k.public_key())
-                .map(|vm| vm.id.clone())
-                .context("adopted key not in the document")?;
-            eprintln!("completing an interrupted rotation: {vm} already controls {did}");
-            (name, vm)
-        }
-        None => {
-            let new_key = SecretKey::generate(&mut rand_core::OsRng);
-            let n = (1..)
-                .find(|n| {
-                    let id = did.url(&format!("key-{n}"));
-                    !doc.verification_method.iter().any(|vm| vm.id == id)
-                        && !dir.join(format!("issuer-key-{n}.json")).exists()
-                })
-                .unwrap_or(2);
-            let vm = did.url(&format!("key-{n}"));
-            let key_file = format!("issuer-key-{n}.json");
-            // Sealed and on disk before the registry hears of it: never a key in the
-            // document that exists nowhere.
-            write_private(
-                &dir.join(&key_file),
-                keys::seal(&new_key, &passphrase)?.as_bytes(),
-            )?;
-            let mut next = doc.clone();
-            let old_vm = config.verification_method.clone();
-            next.verification_method
-                .push(did_method::document::VerificationMethod {
-                    id: vm.clone(),
-                    type_: "Multikey".into(),
-                    controller: did.to_string(),
-                    public_key_multibase: new_key.public_key(),
-                });
-            next.assertion_method
-                .retain(|id| !(retire_old && *id == old_vm));
-            next.assertion_method.insert(0, vm.clone());
-            next.authentication = vec![vm.clone()];
-            next.capability_invocation = vec![vm.clone()];
-            if retire_old {
-                next.verification_method.retain(|m| m.id != old_vm);
-            }
-            let genesis = client.genesis().await.context("reaching the registry")?;
-            let op = Operation {
-                chain_id: genesis.chain_id,
-                sequence: record.sequence + 1,
-                body: OperationBody::UpdateDid {
-                    did: did.clone(),
-                    document: next,
-                },
-            }
-            .sign(&[&current]);
-            let height = client
-                .submit_and_commit(&op, Duration::from_secs(30))
-                .await
-                .context("updating the issuer's DID document")?;
-            eprintln!("{did} now signs with {vm} (height {height})");
-            (key_file, vm)
-        }
-    };
+    let key_file = rotated.key_file;
     let previous = std::mem::replace(&mut config.verification_method, vm.clone());
     config.key_file = key_file;
     config.save(dir)?;
@@ -505,7 +410,7 @@ async fn rotate_key(dir: &Path, retire_old: bool, json_out: bool) -> Result<()> 
     sqlx::query("UPDATE status_lists SET updated_ms = 0")
         .execute(&store.pool)
         .await?;
-    Issuer::audit_rotation(&store, &previous, &vm, retire_old).await?;
+    Issuer::audit_rotation(&store, "operator", &previous, &vm, retire_old).await?;
     let out = json!({"did": did.to_string(), "verificationMethod": vm, "previous": previous, "previousRetired": retire_old});
     if json_out {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -541,6 +446,7 @@ async fn serve(dir: &Path) -> Result<()> {
     )?;
     let listen = config.listen.clone();
     let issuer = Issuer::new(config, key).await?;
+    issuer.enable_live_rotation(dir.to_path_buf(), passphrase);
     if let Err(e) = issuer.refresh_status_lists().await {
         tracing::warn!("status lists not published yet: {e}; retrying in the background");
     }

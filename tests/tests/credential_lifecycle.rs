@@ -436,12 +436,42 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         json!([format!("{did}#key-2")])
     );
 
-    // After a compromise of key-2: rotate to key-3 retiring key-2. What key-2 signed is refused
-    // (its key is gone from the issuer's document); key-1's credential still verifies.
-    drop(issuer_proc);
-    let r = rotate(true);
+    // After a compromise of key-2: rotate to key-3 retiring key-2, this time while the issuer
+    // serves (the admin API; no API key, no rotation). What key-2 signed is refused (its key
+    // is gone from the issuer's document); key-1's credential still verifies.
+    let refused = reqwest::Client::new()
+        .post(format!("{url}/admin/keys/rotate"))
+        .json(&json!({"retireOld": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let bad = admin_post(
+        &url,
+        &api_key,
+        "/admin/keys/rotate",
+        json!({"retire": true}),
+    )
+    .await;
+    assert_eq!(bad["error"], "invalid_request", "{bad}");
+    let r = admin_post(
+        &url,
+        &api_key,
+        "/admin/keys/rotate",
+        json!({"retireOld": true}),
+    )
+    .await;
     assert_eq!(r["verificationMethod"], format!("{did}#key-3"), "{r}");
-    let _issuer_proc = serve_issuer(&issuer_dir);
+    assert_eq!(r["previous"], format!("{did}#key-2"), "{r}");
+    let _issuer_proc = issuer_proc;
+    // The configuration on disk follows, for the next start.
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(issuer_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["verificationMethod"],
+        format!("{did}#key-3"),
+        "{config}"
+    );
     let v = verify_vc(second, "c-6").await;
     assert!(
         v.failures().any(|c| c.kind == CheckKind::IssuerBinding),

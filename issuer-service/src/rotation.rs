@@ -1,0 +1,177 @@
+//! Rotation of a `did:alliance` issuer's signing key through the registry.
+//!
+//! One procedure for both ways an operator rotates: `alliance-issuer rotate-key` with the
+//! issuer stopped, and `POST /admin/keys/rotate` while it serves (then [`Issuer`] swaps
+//! its signing key as soon as the registry has committed the update). The new key is sealed
+//! and on disk *before* the registry hears of it, so the document never lists a key that
+//! exists nowhere; a rotation interrupted after the registry commit is completed by running
+//! it again, which adopts the sealed key the registry already lists instead of making
+//! another.
+//!
+//! [`Issuer`]: crate::Issuer
+
+use std::path::Path;
+use std::time::Duration;
+
+use did_method::document::VerificationMethod;
+use did_method::{Did, Operation, OperationBody, PublicKey, SecretKey};
+
+use crate::config::IssuerConfig;
+use crate::keys;
+
+/// Why a rotation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(
+        "key rotation goes through the registry: this issuer has a did:key (init without --registry)"
+    )]
+    NoRegistry,
+    #[error("{0} is deactivated")]
+    Deactivated(String),
+    #[error(
+        "the key in {key_file} no longer controls {did}, and no sealed key here does; recover the DID with its recovery key"
+    )]
+    LostControl { key_file: String, did: String },
+    #[error("registry: {0}")]
+    Registry(String),
+    #[error("{path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error("the issuer's DID {0} is not a did:alliance DID")]
+    BadDid(String),
+}
+
+/// The outcome: the key that now controls the DID and signs for the issuer.
+pub struct Rotated {
+    pub key: SecretKey,
+    /// Its sealed file, in the issuer's directory.
+    pub key_file: String,
+    /// Its verification method (`did#key-N`).
+    pub verification_method: String,
+    /// The registry height of the update, or `None` when an interrupted rotation was
+    /// completed (the update was already committed).
+    pub height: Option<u64>,
+}
+
+/// Rotates from `current` (the key `config` names) to a new key, or completes an
+/// interrupted rotation. Does not change `config`: the caller points it at the new key.
+pub async fn rotate(
+    dir: &Path,
+    config: &IssuerConfig,
+    current: &SecretKey,
+    passphrase: &str,
+    retire_old: bool,
+) -> Result<Rotated, RotateError> {
+    let api = config.registry_api.clone().ok_or(RotateError::NoRegistry)?;
+    let registry_err = |e: did_registry::client::ClientError| RotateError::Registry(e.to_string());
+    let did = Did::parse(&config.did).map_err(|_| RotateError::BadDid(config.did.clone()))?;
+    let client = did_registry::client::RegistryClient::new(&api).map_err(registry_err)?;
+    let record = client.did_record(&did).await.map_err(registry_err)?;
+    if record.deactivated {
+        return Err(RotateError::Deactivated(did.to_string()));
+    }
+    let open = |file: &str| -> Result<SecretKey, RotateError> {
+        let path = dir.join(file);
+        let key_err = |reason: String| RotateError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
+        keys::open(&text, passphrase).map_err(|e| key_err(e.to_string()))
+    };
+    let doc = &record.document;
+    let controls = |k: &PublicKey| {
+        doc.verification_method
+            .iter()
+            .any(|vm| vm.public_key_multibase == *k && doc.capability_invocation.contains(&vm.id))
+    };
+    if !controls(&current.public_key()) {
+        // An interrupted rotation: the registry already has a key sealed here as controller.
+        let entries = std::fs::read_dir(dir).map_err(|e| RotateError::KeyFile {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with("issuer-key") && name.ends_with(".json")) {
+                continue;
+            }
+            let key = open(&name)?;
+            if let Some(vm) = doc
+                .verification_method
+                .iter()
+                .find(|vm| vm.public_key_multibase == key.public_key())
+                .filter(|_| controls(&key.public_key()))
+            {
+                tracing::info!(%did, vm = %vm.id, "completing an interrupted rotation");
+                return Ok(Rotated {
+                    verification_method: vm.id.clone(),
+                    key,
+                    key_file: name,
+                    height: None,
+                });
+            }
+        }
+        return Err(RotateError::LostControl {
+            key_file: config.key_file.clone(),
+            did: did.to_string(),
+        });
+    }
+    let new_key = SecretKey::generate(&mut rand_core::OsRng);
+    let n = (1..)
+        .find(|n| {
+            let id = did.url(&format!("key-{n}"));
+            !doc.verification_method.iter().any(|vm| vm.id == id)
+                && !dir.join(format!("issuer-key-{n}.json")).exists()
+        })
+        .unwrap_or(2);
+    let vm = did.url(&format!("key-{n}"));
+    let key_file = format!("issuer-key-{n}.json");
+    // Sealed and on disk before the registry hears of it.
+    let sealed = keys::seal(&new_key, passphrase).map_err(|e| RotateError::KeyFile {
+        path: key_file.clone(),
+        reason: e.to_string(),
+    })?;
+    did_registry::config::write_private(&dir.join(&key_file), sealed.as_bytes()).map_err(|e| {
+        RotateError::KeyFile {
+            path: key_file.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    let old_vm = &config.verification_method;
+    let mut next = doc.clone();
+    next.verification_method.push(VerificationMethod {
+        id: vm.clone(),
+        type_: "Multikey".into(),
+        controller: did.to_string(),
+        public_key_multibase: new_key.public_key(),
+    });
+    next.assertion_method
+        .retain(|id| !(retire_old && id == old_vm));
+    next.assertion_method.insert(0, vm.clone());
+    next.authentication = vec![vm.clone()];
+    next.capability_invocation = vec![vm.clone()];
+    if retire_old {
+        next.verification_method.retain(|m| &m.id != old_vm);
+    }
+    let genesis = client.genesis().await.map_err(registry_err)?;
+    let op = Operation {
+        chain_id: genesis.chain_id,
+        sequence: record.sequence + 1,
+        body: OperationBody::UpdateDid {
+            did: did.clone(),
+            document: next,
+        },
+    }
+    .sign(&[current]);
+    let height = client
+        .submit_and_commit(&op, Duration::from_secs(30))
+        .await
+        .map_err(|e| RotateError::Registry(format!("updating the issuer's DID document: {e}")))?;
+    tracing::info!(%did, %vm, height, "the issuer's DID now signs with a new key");
+    Ok(Rotated {
+        key: new_key,
+        key_file,
+        verification_method: vm,
+        height: Some(height),
+    })
+}
