@@ -436,16 +436,57 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 async fn serve(dir: &Path) -> Result<()> {
-    let config = IssuerConfig::load(dir)?;
+    let mut config = IssuerConfig::load(dir)?;
     let passphrase = keys::passphrase_from_env()?;
     let key_path = dir.join(&config.key_file);
-    let key = keys::open(
+    let mut key = keys::open(
         &std::fs::read_to_string(&key_path)
             .with_context(|| format!("reading {}", key_path.display()))?,
         &passphrase,
     )?;
+    // A rotation interrupted after the registry committed it (a crash before the config
+    // was written) is completed now: never serve with a key that no longer controls the DID.
+    let mut completed = None;
+    if config.registry_api.is_some() {
+        use issuer_service::rotation::{RotateError, complete_interrupted};
+        match complete_interrupted(dir, &config, &key, &passphrase).await {
+            Ok(None) => {}
+            Ok(Some(adopted)) => {
+                let previous = std::mem::replace(
+                    &mut config.verification_method,
+                    adopted.verification_method.clone(),
+                );
+                config.key_file = adopted.key_file.clone();
+                config.save(dir)?;
+                eprintln!(
+                    "completed an interrupted key rotation: {} signs from now on",
+                    adopted.verification_method
+                );
+                key = adopted.key;
+                completed = Some((previous, adopted.verification_method));
+            }
+            Err(e @ RotateError::Registry(_)) => {
+                tracing::warn!("could not check the issuer's key against the registry: {e}")
+            }
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
     let listen = config.listen.clone();
     let issuer = Issuer::new(config, key).await?;
+    if let Some((previous, next)) = completed {
+        sqlx::query("UPDATE status_lists SET updated_ms = 0")
+            .execute(&issuer.store.pool)
+            .await?;
+        issuer
+            .store
+            .audit(
+                "operator",
+                "key.rotate",
+                &next,
+                &json!({"previous": previous, "completedAtStart": true}),
+            )
+            .await?;
+    }
     issuer.enable_live_rotation(dir.to_path_buf(), passphrase);
     if let Err(e) = issuer.refresh_status_lists().await {
         tracing::warn!("status lists not published yet: {e}; retrying in the background");

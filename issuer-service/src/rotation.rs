@@ -14,7 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use did_method::document::VerificationMethod;
-use did_method::{Did, Operation, OperationBody, PublicKey, SecretKey};
+use did_method::state::DidRecord;
+use did_method::{Did, DidDocument, Operation, OperationBody, PublicKey, SecretKey};
 
 use crate::config::IssuerConfig;
 use crate::keys;
@@ -52,6 +53,97 @@ pub struct Rotated {
     pub height: Option<u64>,
 }
 
+fn registry_err(e: did_registry::client::ClientError) -> RotateError {
+    RotateError::Registry(e.to_string())
+}
+
+/// The issuer's DID, a registry client, and the DID's current record.
+async fn current_record(
+    config: &IssuerConfig,
+) -> Result<(Did, did_registry::client::RegistryClient, DidRecord), RotateError> {
+    let api = config.registry_api.clone().ok_or(RotateError::NoRegistry)?;
+    let did = Did::parse(&config.did).map_err(|_| RotateError::BadDid(config.did.clone()))?;
+    let client = did_registry::client::RegistryClient::new(&api).map_err(registry_err)?;
+    let record = client.did_record(&did).await.map_err(registry_err)?;
+    if record.deactivated {
+        return Err(RotateError::Deactivated(did.to_string()));
+    }
+    Ok((did, client, record))
+}
+
+/// At start: when `current` no longer controls the DID because a rotation was interrupted
+/// after the registry committed it, the sealed key the registry lists (`Some`); `None` when
+/// `current` is still the controller.
+pub async fn complete_interrupted(
+    dir: &Path,
+    config: &IssuerConfig,
+    current: &SecretKey,
+    passphrase: &str,
+) -> Result<Option<Rotated>, RotateError> {
+    let (did, _, record) = current_record(config).await?;
+    adopt_if_interrupted(dir, config, &did, &record.document, current, passphrase)
+}
+
+fn controls(doc: &DidDocument, k: &PublicKey) -> bool {
+    doc.verification_method
+        .iter()
+        .any(|vm| vm.public_key_multibase == *k && doc.capability_invocation.contains(&vm.id))
+}
+
+fn open_key(dir: &Path, file: &str, passphrase: &str) -> Result<SecretKey, RotateError> {
+    let path = dir.join(file);
+    let key_err = |reason: String| RotateError::KeyFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
+    keys::open(&text, passphrase).map_err(|e| key_err(e.to_string()))
+}
+
+/// `None` when `current` controls `doc`; else the sealed key in `dir` that does (an
+/// interrupted rotation), or [`RotateError::LostControl`].
+fn adopt_if_interrupted(
+    dir: &Path,
+    config: &IssuerConfig,
+    did: &Did,
+    doc: &DidDocument,
+    current: &SecretKey,
+    passphrase: &str,
+) -> Result<Option<Rotated>, RotateError> {
+    if controls(doc, &current.public_key()) {
+        return Ok(None);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| RotateError::KeyFile {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("issuer-key") && name.ends_with(".json")) {
+            continue;
+        }
+        let key = open_key(dir, &name, passphrase)?;
+        if let Some(vm) = doc
+            .verification_method
+            .iter()
+            .find(|vm| vm.public_key_multibase == key.public_key())
+            .filter(|_| controls(doc, &key.public_key()))
+        {
+            tracing::info!(%did, vm = %vm.id, "completing an interrupted rotation");
+            return Ok(Some(Rotated {
+                verification_method: vm.id.clone(),
+                key,
+                key_file: name,
+                height: None,
+            }));
+        }
+    }
+    Err(RotateError::LostControl {
+        key_file: config.key_file.clone(),
+        did: did.to_string(),
+    })
+}
+
 /// Rotates from `current` (the key `config` names) to a new key, or completes an
 /// interrupted rotation. Does not change `config`: the caller points it at the new key.
 pub async fn rotate(
@@ -61,60 +153,10 @@ pub async fn rotate(
     passphrase: &str,
     retire_old: bool,
 ) -> Result<Rotated, RotateError> {
-    let api = config.registry_api.clone().ok_or(RotateError::NoRegistry)?;
-    let registry_err = |e: did_registry::client::ClientError| RotateError::Registry(e.to_string());
-    let did = Did::parse(&config.did).map_err(|_| RotateError::BadDid(config.did.clone()))?;
-    let client = did_registry::client::RegistryClient::new(&api).map_err(registry_err)?;
-    let record = client.did_record(&did).await.map_err(registry_err)?;
-    if record.deactivated {
-        return Err(RotateError::Deactivated(did.to_string()));
-    }
-    let open = |file: &str| -> Result<SecretKey, RotateError> {
-        let path = dir.join(file);
-        let key_err = |reason: String| RotateError::KeyFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
-        keys::open(&text, passphrase).map_err(|e| key_err(e.to_string()))
-    };
+    let (did, client, record) = current_record(config).await?;
     let doc = &record.document;
-    let controls = |k: &PublicKey| {
-        doc.verification_method
-            .iter()
-            .any(|vm| vm.public_key_multibase == *k && doc.capability_invocation.contains(&vm.id))
-    };
-    if !controls(&current.public_key()) {
-        // An interrupted rotation: the registry already has a key sealed here as controller.
-        let entries = std::fs::read_dir(dir).map_err(|e| RotateError::KeyFile {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !(name.starts_with("issuer-key") && name.ends_with(".json")) {
-                continue;
-            }
-            let key = open(&name)?;
-            if let Some(vm) = doc
-                .verification_method
-                .iter()
-                .find(|vm| vm.public_key_multibase == key.public_key())
-                .filter(|_| controls(&key.public_key()))
-            {
-                tracing::info!(%did, vm = %vm.id, "completing an interrupted rotation");
-                return Ok(Rotated {
-                    verification_method: vm.id.clone(),
-                    key,
-                    key_file: name,
-                    height: None,
-                });
-            }
-        }
-        return Err(RotateError::LostControl {
-            key_file: config.key_file.clone(),
-            did: did.to_string(),
-        });
+    if let Some(adopted) = adopt_if_interrupted(dir, config, &did, doc, current, passphrase)? {
+        return Ok(adopted);
     }
     let new_key = SecretKey::generate(&mut rand_core::OsRng);
     let n = (1..)

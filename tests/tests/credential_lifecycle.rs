@@ -463,7 +463,6 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     .await;
     assert_eq!(r["verificationMethod"], format!("{did}#key-3"), "{r}");
     assert_eq!(r["previous"], format!("{did}#key-2"), "{r}");
-    let _issuer_proc = issuer_proc;
     // The configuration on disk follows, for the next start.
     let config: Value =
         serde_json::from_slice(&std::fs::read(issuer_dir.join("config.json")).unwrap()).unwrap();
@@ -481,14 +480,33 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
     let third = receive_di("Dorothy Vaughan").await;
     assert_eq!(signed_by(&third), format!("{did}#key-3"));
+
+    // A rotation interrupted after the registry committed it (the config still names the
+    // previous key, as if the issuer died before writing it) is completed when the issuer
+    // starts: it never signs with a key that no longer controls its DID.
+    drop(issuer_proc);
+    let mut stale = config.clone();
+    stale["verificationMethod"] = json!(format!("{did}#key-2"));
+    stale["keyFile"] = json!("issuer-key-2.json");
+    std::fs::write(
+        issuer_dir.join("config.json"),
+        serde_json::to_vec_pretty(&stale).unwrap(),
+    )
+    .unwrap();
+    let _issuer_proc = serve_issuer(&issuer_dir);
+    let fourth = receive_di("Mary Jackson").await;
+    assert_eq!(signed_by(&fourth), format!("{did}#key-3"));
+    let v = verify_vc(fourth, "c-8").await;
+    assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(issuer_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["keyFile"], "issuer-key-3.json", "{config}");
     let audit = admin_get(&url, &api_key, "/admin/audit").await;
-    assert_eq!(
-        audit
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["action"] == "key.rotate")
-            .count(),
-        2
-    );
+    let rotations: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "key.rotate")
+        .collect();
+    assert_eq!(rotations.len(), 3, "{rotations:#?}");
 }
