@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building Alliance ID needs on a fresh Debian machine: a C toolchain and
-# Rust stable (1.88 or newer). Safe to run again: it installs only what is missing.
+# Rust stable (1.89 or newer). Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -22,4 +22,11 @@ if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] || curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
+fi
+
+# An older Rust already installed through rustup is brought up to stable (the workspace's
+# rust-version is 1.89).
+minor=$(rustc --version 2>/dev/null | sed -nE 's/^rustc 1\.([0-9]+).*/\1/p')
+if [ "${minor:-0}" -lt 89 ] && command -v rustup >/dev/null 2>&1; then
+  rustup update stable
 fi

@@ -385,6 +385,11 @@ async fn init(
 /// sealed key file, a DID update signed by the current key (committed on the registry), then
 /// the config. Safe to run again after an interruption.
 async fn rotate_key(dir: &Path, retire_old: bool, json_out: bool) -> Result<()> {
+    let _lock = serve_lock(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; rotate a serving issuer with POST /admin/keys/rotate (admin API), or stop it first"
+        )
+    })?;
     let mut config = IssuerConfig::load(dir)?;
     let passphrase = keys::passphrase_from_env()?;
     let key_path = dir.join(&config.key_file);
@@ -435,7 +440,31 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     did_registry::config::write_private(path, bytes)
 }
 
+/// The lock `serve` holds on its directory for as long as it runs (`DIR/serve.lock`, an OS
+/// file lock, released when the process ends however it ends): one issuer process per
+/// directory, and no offline key rotation under a running issuer.
+fn serve_lock(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "an issuer is serving from {}",
+            dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 async fn serve(dir: &Path) -> Result<()> {
+    let _lock = serve_lock(dir)?;
     let mut config = IssuerConfig::load(dir)?;
     let passphrase = keys::passphrase_from_env()?;
     let key_path = dir.join(&config.key_file);

@@ -439,6 +439,19 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     // After a compromise of key-2: rotate to key-3 retiring key-2, this time while the issuer
     // serves (the admin API; no API key, no rotation). What key-2 signed is refused (its key
     // is gone from the issuer's document); key-1's credential still verifies.
+    // The offline command refuses to rotate under a running issuer, and a second issuer
+    // process cannot serve the same directory.
+    for args in [vec!["rotate-key", "--retire-old"], vec!["serve"]] {
+        let out = Command::new(bin("alliance-issuer"))
+            .args(&args)
+            .args(["--dir", issuer_dir.to_str().unwrap()])
+            .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} ran under a serving issuer");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("an issuer is serving from"), "{args:?}: {err}");
+    }
     let refused = reqwest::Client::new()
         .post(format!("{url}/admin/keys/rotate"))
         .json(&json!({"retireOld": true}))
