@@ -241,26 +241,24 @@ impl App {
                 SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))
             })
             .collect();
-        let (index, unknown): (Vec<usize>, Vec<SignedOperation>) = {
-            let pending = self.mempool.lock().map(|m| {
-                parsed
-                    .iter()
-                    .map(|p| p.as_ref().is_ok_and(|op| m.ops.contains_key(&op.id())))
-                    .collect::<Vec<bool>>()
-            });
-            parsed
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| {
-                    let op = p.as_ref().ok()?;
-                    let known = pending.as_ref().is_ok_and(|pending| pending[i])
-                        || self.already_verified(op).is_some();
-                    (!known).then(|| (i, op.clone()))
-                })
-                .unzip()
+        // Operations already pending or verified are not checked again (see `admit`).
+        let known = |op: &SignedOperation| {
+            self.mempool
+                .lock()
+                .is_ok_and(|m| m.ops.contains_key(&op.id()))
+                || self.already_verified(op).is_some()
         };
-        let mut checked: Vec<Option<Result<CheckedOperation, OpError>>> =
-            (0..raws.len()).map(|_| None).collect();
+        let (index, unknown): (Vec<usize>, Vec<SignedOperation>) = parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.as_ref()
+                    .ok()
+                    .filter(|op| !known(op))
+                    .map(|op| (i, op.clone()))
+            })
+            .unzip();
+        let mut checked: Vec<Option<Result<CheckedOperation, OpError>>> = vec![None; raws.len()];
         for (i, verdict) in index
             .into_iter()
             .zip(operation::check_all(unknown, &self.genesis.chain_id))

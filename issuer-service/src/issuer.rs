@@ -343,10 +343,10 @@ impl Issuer {
 
     /// The key the issuer signs with now.
     pub fn signer(&self) -> Arc<Signer> {
-        match self.signer.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.signer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Lets `POST /admin/keys/rotate` rotate the key while serving: new keys are sealed
@@ -1684,22 +1684,19 @@ impl Issuer {
             .collect())
     }
 
-    /// Records a key rotation in the audit log, by `actor` (`operator` for the CLI).
-    pub async fn audit_rotation(
+    /// After a rotation: the status lists are due to be re-signed with the new key (at once
+    /// when serving, else when `serve` starts), and the audit log records it, by `actor`
+    /// (`operator` for the CLI) with `details`.
+    pub async fn record_rotation(
         store: &Store,
         actor: &str,
-        previous: &str,
         next: &str,
-        retired: bool,
+        details: &Value,
     ) -> Result<(), IssueError> {
-        store
-            .audit(
-                actor,
-                "key.rotate",
-                next,
-                &json!({"previous": previous, "previousRetired": retired}),
-            )
+        sqlx::query("UPDATE status_lists SET updated_ms = 0")
+            .execute(&store.pool)
             .await?;
+        store.audit(actor, "key.rotate", next, details).await?;
         Ok(())
     }
 
@@ -1741,31 +1738,18 @@ impl Issuer {
             };
             IssueError::new(status, code, e.to_string())
         })?;
-        let previous = std::mem::replace(
-            &mut config.verification_method,
-            rotated.verification_method.clone(),
-        );
-        config.key_file = rotated.key_file.clone();
+        let previous = rotated.point_config(&mut config);
         config.save(&live.dir).map_err(config_err)?;
         let vm = rotated.verification_method.clone();
-        match self.signer.write() {
-            Ok(mut s) => {
-                *s = Arc::new(Signer {
-                    key: rotated.key,
-                    verification_method: vm.clone(),
-                })
-            }
-            Err(poisoned) => {
-                *poisoned.into_inner() = Arc::new(Signer {
-                    key: rotated.key,
-                    verification_method: vm.clone(),
-                })
-            }
-        }
-        sqlx::query("UPDATE status_lists SET updated_ms = 0")
-            .execute(&self.store.pool)
-            .await?;
-        Self::audit_rotation(&self.store, actor, &previous, &vm, retire_old).await?;
+        *self
+            .signer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Signer {
+            key: rotated.key,
+            verification_method: vm.clone(),
+        });
+        let details = json!({"previous": previous, "previousRetired": retire_old});
+        Self::record_rotation(&self.store, actor, &vm, &details).await?;
         drop(guard);
         // Re-signed by the new key now; if the registry is busy, the refresher retries.
         if let Err(e) = self.refresh_status_lists().await {

@@ -13,6 +13,7 @@ use did_method::operation::Operation;
 use did_method::state::recovery_commitment;
 use issuer_service::issuer::Issuer;
 use issuer_service::keys;
+use issuer_service::rotation;
 use issuer_service::store::Store;
 use issuer_service::{IssuerConfig, http};
 use serde_json::{Value, json};
@@ -392,30 +393,19 @@ async fn rotate_key(dir: &Path, retire_old: bool, json_out: bool) -> Result<()> 
     })?;
     let mut config = IssuerConfig::load(dir)?;
     let passphrase = keys::passphrase_from_env()?;
-    let key_path = dir.join(&config.key_file);
-    let current = keys::open(
-        &std::fs::read_to_string(&key_path)
-            .with_context(|| format!("reading {}", key_path.display()))?,
-        &passphrase,
-    )?;
-    let rotated =
-        issuer_service::rotation::rotate(dir, &config, &current, &passphrase, retire_old).await?;
+    let current = rotation::open_key(dir, &config.key_file, &passphrase)?;
+    let rotated = rotation::rotate(dir, &config, &current, &passphrase, retire_old).await?;
     let did = config.did.clone();
     let vm = rotated.verification_method.clone();
     match rotated.height {
         Some(height) => eprintln!("{did} now signs with {vm} (height {height})"),
         None => eprintln!("completing an interrupted rotation: {vm} already controls {did}"),
     }
-    let key_file = rotated.key_file;
-    let previous = std::mem::replace(&mut config.verification_method, vm.clone());
-    config.key_file = key_file;
+    let previous = rotated.point_config(&mut config);
     config.save(dir)?;
-    // Status lists are re-signed with the new key as soon as the issuer serves again.
     let store = Store::open(&config.database_url).await?;
-    sqlx::query("UPDATE status_lists SET updated_ms = 0")
-        .execute(&store.pool)
-        .await?;
-    Issuer::audit_rotation(&store, "operator", &previous, &vm, retire_old).await?;
+    let details = json!({"previous": previous, "previousRetired": retire_old});
+    Issuer::record_rotation(&store, "operator", &vm, &details).await?;
     let out = json!({"did": did.to_string(), "verificationMethod": vm, "previous": previous, "previousRetired": retire_old});
     if json_out {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -467,25 +457,16 @@ async fn serve(dir: &Path) -> Result<()> {
     let _lock = serve_lock(dir)?;
     let mut config = IssuerConfig::load(dir)?;
     let passphrase = keys::passphrase_from_env()?;
-    let key_path = dir.join(&config.key_file);
-    let mut key = keys::open(
-        &std::fs::read_to_string(&key_path)
-            .with_context(|| format!("reading {}", key_path.display()))?,
-        &passphrase,
-    )?;
+    let mut key = rotation::open_key(dir, &config.key_file, &passphrase)?;
     // A rotation interrupted after the registry committed it (a crash before the config
     // was written) is completed now: never serve with a key that no longer controls the DID.
     let mut completed = None;
     if config.registry_api.is_some() {
-        use issuer_service::rotation::{RotateError, complete_interrupted};
+        use rotation::{RotateError, complete_interrupted};
         match complete_interrupted(dir, &config, &key, &passphrase).await {
             Ok(None) => {}
             Ok(Some(adopted)) => {
-                let previous = std::mem::replace(
-                    &mut config.verification_method,
-                    adopted.verification_method.clone(),
-                );
-                config.key_file = adopted.key_file.clone();
+                let previous = adopted.point_config(&mut config);
                 config.save(dir)?;
                 eprintln!(
                     "completed an interrupted key rotation: {} signs from now on",
@@ -503,18 +484,8 @@ async fn serve(dir: &Path) -> Result<()> {
     let listen = config.listen.clone();
     let issuer = Issuer::new(config, key).await?;
     if let Some((previous, next)) = completed {
-        sqlx::query("UPDATE status_lists SET updated_ms = 0")
-            .execute(&issuer.store.pool)
-            .await?;
-        issuer
-            .store
-            .audit(
-                "operator",
-                "key.rotate",
-                &next,
-                &json!({"previous": previous, "completedAtStart": true}),
-            )
-            .await?;
+        let details = json!({"previous": previous, "completedAtStart": true});
+        Issuer::record_rotation(&issuer.store, "operator", &next, &details).await?;
     }
     issuer.enable_live_rotation(dir.to_path_buf(), passphrase);
     if let Err(e) = issuer.refresh_status_lists().await {

@@ -90,7 +90,8 @@ fn controls(doc: &DidDocument, k: &PublicKey) -> bool {
         .any(|vm| vm.public_key_multibase == *k && doc.capability_invocation.contains(&vm.id))
 }
 
-fn open_key(dir: &Path, file: &str, passphrase: &str) -> Result<SecretKey, RotateError> {
+/// Opens the sealed key `file` in the issuer's directory.
+pub fn open_key(dir: &Path, file: &str, passphrase: &str) -> Result<SecretKey, RotateError> {
     let path = dir.join(file);
     let key_err = |reason: String| RotateError::KeyFile {
         path: path.display().to_string(),
@@ -142,6 +143,17 @@ fn adopt_if_interrupted(
         key_file: config.key_file.clone(),
         did: did.to_string(),
     })
+}
+
+impl Rotated {
+    /// Points `config` at the new key; returns the verification method it replaces.
+    pub fn point_config(&self, config: &mut IssuerConfig) -> String {
+        config.key_file = self.key_file.clone();
+        std::mem::replace(
+            &mut config.verification_method,
+            self.verification_method.clone(),
+        )
+    }
 }
 
 /// Rotates from `current` (the key `config` names) to a new key, or completes an
