@@ -31,6 +31,27 @@ pub struct IssueError {
     pub status: u16,
 }
 
+/// Why an issuer could not start ([`Issuer::new`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("registry client: {0}")]
+    Registry(#[from] did_registry::client::ClientError),
+    #[error(
+        "status list {list} has {stored} entries but statusListSize is {configured}: the size cannot change once lists exist"
+    )]
+    StatusListSize {
+        list: String,
+        stored: i64,
+        configured: i64,
+    },
+    #[error("status lists: {0}")]
+    StatusLists(#[from] IssueError),
+}
+
 impl IssueError {
     pub fn new(status: u16, code: &'static str, description: impl Into<String>) -> Self {
         Self {
@@ -307,7 +328,7 @@ fn query_value(s: &str) -> String {
 }
 
 impl Issuer {
-    pub async fn new(config: IssuerConfig, key: SecretKey) -> anyhow::Result<Arc<Self>> {
+    pub async fn new(config: IssuerConfig, key: SecretKey) -> Result<Arc<Self>, StartError> {
         let store = Store::open(&config.database_url).await?;
         let registry = match &config.registry_api {
             Some(api) => Some(did_registry::client::RegistryClient::new(api)?),
@@ -1474,7 +1495,7 @@ impl Issuer {
     /// Makes sure every list up to the last one opened exists in all three purposes (a crash
     /// while a list was being opened is completed here), that the configured list size is
     /// the one the lists were made with, and counts the open list.
-    async fn ensure_status_lists(&self) -> anyhow::Result<()> {
+    async fn ensure_status_lists(&self) -> Result<(), StartError> {
         let size = self.config.status_list_size as i64;
         let rows = sqlx::query("SELECT id, size FROM status_lists")
             .fetch_all(&self.store.pool)
@@ -1482,10 +1503,13 @@ impl Issuer {
         let mut last = 0;
         for r in &rows {
             let (id, stored): (String, i64) = (r.get(0), r.get(1));
-            anyhow::ensure!(
-                stored == size,
-                "status list {id} has {stored} entries but statusListSize is {size}: the size cannot change once lists exist"
-            );
+            if stored != size {
+                return Err(StartError::StatusListSize {
+                    list: id,
+                    stored,
+                    configured: size,
+                });
+            }
             if let Some((_, n)) = id.rsplit_once('-')
                 && let Ok(n) = n.parse::<i64>()
             {
@@ -1495,9 +1519,7 @@ impl Issuer {
         let mut tx = self.store.pool.begin().await?;
         for list in 0..=last {
             for purpose in LISTS {
-                self.insert_list(&mut tx, purpose, list)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e.description))?;
+                self.insert_list(&mut tx, purpose, list).await?;
             }
         }
         tx.commit().await?;
@@ -1715,7 +1737,8 @@ impl Issuer {
         })?;
         let guard = self.publish.lock().await;
         let current = self.signer();
-        let config_err = |e: anyhow::Error| IssueError::new(500, "server_error", format!("{e:#}"));
+        let config_err =
+            |e: crate::config::ConfigError| IssueError::new(500, "server_error", e.to_string());
         let mut config = IssuerConfig::load(&live.dir).map_err(config_err)?;
         // The file on disk names the key this process signs with (it may have been edited).
         config.verification_method = current.verification_method.clone();

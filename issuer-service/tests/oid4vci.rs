@@ -983,3 +983,56 @@ async fn expired_offers_lose_their_personal_data() {
         "{log}"
     );
 }
+
+/// The status lists' size is fixed once lists exist (every issued index depends on it): an
+/// issuer whose configuration was edited to another size refuses to start, says why, and
+/// keeps its database as it was; with the size put back it serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_status_list_size_is_refused_at_start_and_loses_nothing() {
+    let mut issuer = Issuer::start_configured(None, |c| c["statusListSize"] = json!(16));
+    issuer.define_types().await;
+    let (link, pin) = issuer.offer("LibraryCard").await;
+    let holder = SecretKey::from_seed(&[78; 32]);
+    let offer = Offer::resolve(&link).await.unwrap();
+    oid4vci::receive(&offer, Some(&pin), &[&holder])
+        .await
+        .unwrap();
+    let _ = issuer.child.kill();
+    let _ = issuer.child.wait();
+
+    let config_path = issuer.dir.path().join("config.json");
+    let original = std::fs::read_to_string(&config_path).unwrap();
+    let mut config: Value = serde_json::from_str(&original).unwrap();
+    config["statusListSize"] = json!(32);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--dir", issuer.dir.path().to_str().unwrap()])
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has 16 entries but statusListSize is 32")
+            && stderr.contains("cannot change once lists exist"),
+        "{stderr}"
+    );
+
+    // A configuration that is not JSON is refused with the file named.
+    std::fs::write(&config_path, "{ not json").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--dir", issuer.dir.path().to_str().unwrap()])
+        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.json is malformed"), "{stderr}");
+
+    // Put back, the issuer serves again and the credential issued before is still on record.
+    std::fs::write(&config_path, &original).unwrap();
+    issuer.child = spawn_serve(issuer.dir.path());
+    let issued = issuer.get_admin("/admin/issued").await;
+    assert_eq!(issued.as_array().unwrap().len(), 1, "{issued}");
+}
