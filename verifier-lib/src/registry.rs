@@ -3,6 +3,7 @@
 //! accreditations and status-list anchors.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use did_method::proof::VerifiedEntry;
 use did_method::state::{self, Accreditation, DidRecord, StatusAnchor};
@@ -25,7 +26,50 @@ pub struct RegistryPolicy {
 /// The state entries proven by valid, fresh stapled proofs (the newest per key).
 #[derive(Clone, Debug, Default)]
 pub struct RegistryEvidence {
-    entries: HashMap<String, VerifiedEntry>,
+    entries: HashMap<String, Arc<Proven>>,
+}
+
+/// A verified entry and its value decoded as the record its key holds, decoded once: a
+/// [`ProofCache`] hands the same `Proven` to every presentation that staples the same proof
+/// (an issuer's DID document, accreditation and status anchors), so they are not decoded
+/// from JSON again each time.
+#[derive(Debug)]
+struct Proven {
+    entry: VerifiedEntry,
+    did: OnceLock<Result<Option<DidRecord>, String>>,
+    accreditation: OnceLock<Result<Option<Accreditation>, String>>,
+    status: OnceLock<Result<Option<StatusAnchor>, String>>,
+}
+
+impl Proven {
+    fn new(entry: VerifiedEntry) -> Self {
+        Self {
+            entry,
+            did: OnceLock::new(),
+            accreditation: OnceLock::new(),
+            status: OnceLock::new(),
+        }
+    }
+}
+
+/// A record type a proven value can hold, with its slot in [`Proven`].
+trait Record: for<'de> serde::Deserialize<'de> + Clone {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>>;
+}
+impl Record for DidRecord {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+        &p.did
+    }
+}
+impl Record for Accreditation {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+        &p.accreditation
+    }
+}
+impl Record for StatusAnchor {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+        &p.status
+    }
 }
 
 /// Proofs already verified against an anchor, by the hash of (anchor, proof): the issuers'
@@ -33,7 +77,7 @@ pub struct RegistryEvidence {
 /// on the time (freshness is checked again on each use). Bounded; `Sync`.
 #[derive(Debug, Default)]
 pub struct ProofCache {
-    map: std::sync::Mutex<HashMap<[u8; 32], VerifiedEntry>>,
+    map: std::sync::Mutex<HashMap<[u8; 32], Arc<Proven>>>,
 }
 
 /// Most proofs a [`ProofCache`] keeps (it starts over when full).
@@ -77,18 +121,43 @@ impl ProofCache {
         Some(h.finalize().into())
     }
 
+    /// The key of a proof read from JSON text whose SHA-256 is `text_digest`: the text
+    /// determines the proof (the same text always parses to the same proof), so it stands
+    /// for the proof's encoding. Domain-separated from [`Self::key`].
+    fn text_key(anchor: &did_method::TrustAnchor, text_digest: &[u8; 32]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"alliance-verifier/proof-text/v1\0");
+        for b in [
+            anchor.chain_id.as_str().as_bytes(),
+            &anchor.height.to_be_bytes(),
+            &anchor.time_ms.to_be_bytes(),
+            &anchor.validators.hash().0,
+            text_digest,
+        ] {
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        }
+        h.finalize().into()
+    }
+
     fn verify(
         &self,
         anchor: &did_method::TrustAnchor,
         proof: &RegistryProof,
-    ) -> Result<VerifiedEntry, String> {
-        let key = Self::key(anchor, proof);
+        text_digest: Option<[u8; 32]>,
+    ) -> Result<Arc<Proven>, String> {
+        let key = match text_digest {
+            Some(d) => Some(Self::text_key(anchor, &d)),
+            None => Self::key(anchor, proof),
+        };
         if let Some(k) = key
             && let Some(e) = self.map.lock().ok().and_then(|m| m.get(&k).cloned())
         {
             return Ok(e);
         }
-        let e = proof.verify(anchor).map_err(|e| e.to_string())?;
+        let e = Arc::new(Proven::new(
+            proof.verify(anchor).map_err(|e| e.to_string())?,
+        ));
         if let (Some(k), Ok(mut m)) = (key, self.map.lock()) {
             if m.len() >= MAX_CACHED_PROOFS {
                 m.clear();
@@ -119,13 +188,34 @@ impl RegistryEvidence {
         checks: &mut Vec<Check>,
         cache: Option<&ProofCache>,
     ) -> Self {
-        let mut entries: HashMap<String, VerifiedEntry> = HashMap::new();
-        for proof in proofs {
+        Self::verify_cached_texts(
+            proofs.into_iter().map(|p| (p, None)),
+            policy,
+            now_ms,
+            checks,
+            cache,
+        )
+    }
+
+    /// [`Self::verify_cached`] for proofs each given with the SHA-256 of the exact JSON text
+    /// it was parsed from, if it was (the cache is then keyed by that digest).
+    pub(crate) fn verify_cached_texts<'p>(
+        proofs: impl IntoIterator<Item = (&'p RegistryProof, Option<[u8; 32]>)>,
+        policy: &RegistryPolicy,
+        now_ms: u64,
+        checks: &mut Vec<Check>,
+        cache: Option<&ProofCache>,
+    ) -> Self {
+        let mut entries: HashMap<String, Arc<Proven>> = HashMap::new();
+        for (proof, text_digest) in proofs {
             let verified = match cache {
-                Some(c) => c.verify(&policy.anchor, proof),
-                None => proof.verify(&policy.anchor).map_err(|e| e.to_string()),
+                Some(c) => c.verify(&policy.anchor, proof, text_digest),
+                None => proof
+                    .verify(&policy.anchor)
+                    .map(|e| Arc::new(Proven::new(e)))
+                    .map_err(|e| e.to_string()),
             };
-            let entry = match verified {
+            let proven = match verified {
                 Ok(e) => e,
                 Err(e) => {
                     checks.push(Check::fail(
@@ -136,6 +226,7 @@ impl RegistryEvidence {
                     continue;
                 }
             };
+            let entry = &proven.entry;
             let age_limit = now_ms.saturating_sub(policy.max_proof_age_ms);
             if entry.time_ms < age_limit {
                 checks.push(Check::fail(
@@ -171,25 +262,23 @@ impl RegistryEvidence {
             ));
             let newer = entries
                 .get(&entry.key)
-                .is_none_or(|old| entry.height > old.height);
+                .is_none_or(|old| entry.height > old.entry.height);
             if newer {
-                entries.insert(entry.key.clone(), entry);
+                entries.insert(entry.key.clone(), proven.clone());
             }
         }
         Self { entries }
     }
 
-    fn record<T: for<'de> serde::Deserialize<'de>>(
-        &self,
-        key: &str,
-        what: &str,
-    ) -> Result<(T, &VerifiedEntry), String> {
-        let entry = self
+    fn record<T: Record>(&self, key: &str, what: &str) -> Result<(T, &VerifiedEntry), String> {
+        let proven = self
             .entries
             .get(key)
             .ok_or_else(|| format!("no valid registry proof of {what} was stapled"))?;
-        let rec = entry
-            .record::<T>()
+        let entry = &proven.entry;
+        let rec = T::slot(proven)
+            .get_or_init(|| entry.record::<T>().map_err(|e| e.to_string()))
+            .clone()
             .map_err(|e| format!("the proven {what} is malformed: {e}"))?
             .ok_or_else(|| {
                 format!(

@@ -48,9 +48,14 @@ struct Caches {
     /// Status List Tokens already parsed and inflated, by SHA-256 of their exact text.
     tokens: std::sync::Mutex<HashMap<[u8; 32], Arc<token_status::StatusListToken>>>,
     /// Registry proofs already parsed, by their exact JSON text (see
-    /// [`Caches::parsed_proof`]); their check against the anchor is cached in `proofs`.
-    parsed_proofs: std::sync::Mutex<HashMap<Box<str>, Arc<RegistryProof>>>,
+    /// [`Caches::parsed_proof`]), with the SHA-256 of that text; their check against the
+    /// anchor is cached in `proofs`, keyed by that digest.
+    parsed_proofs: std::sync::Mutex<HashMap<Box<str>, TextProof>>,
 }
+
+/// A registry proof parsed from JSON text, and the SHA-256 of that text (which determines
+/// the proof, so it keys the proof's check against an anchor without re-encoding it).
+type TextProof = (Arc<RegistryProof>, [u8; 32]);
 
 const MAX_CACHED_LISTS: usize = 1024;
 const MAX_CACHED_TOKENS: usize = 256;
@@ -64,7 +69,7 @@ const MAX_PARSED_PROOF_BYTES: usize = 16 * 1024;
 impl Caches {
     /// The registry proof written as `text`, parsed (duplicate keys refused) or as parsed
     /// before from the same text. `None` when it is not a well-formed registry proof.
-    fn parsed_proof(&self, text: &str) -> Option<Arc<RegistryProof>> {
+    fn parsed_proof(&self, text: &str) -> Option<TextProof> {
         if let Some(p) = self
             .parsed_proofs
             .lock()
@@ -75,15 +80,16 @@ impl Caches {
         }
         let value = input::parse_shaped(text.as_bytes()).ok()?;
         let proof = Arc::new(serde_json::from_value::<RegistryProof>(value).ok()?);
+        let parsed = (proof, sha2::Sha256::digest(text.as_bytes()).into());
         if text.len() <= MAX_PARSED_PROOF_BYTES
             && let Ok(mut m) = self.parsed_proofs.lock()
         {
             if m.len() >= MAX_PARSED_PROOFS {
                 m.clear();
             }
-            m.insert(text.into(), proof.clone());
+            m.insert(text.into(), parsed.clone());
         }
-        Some(proof)
+        Some(parsed)
     }
 }
 
@@ -231,7 +237,12 @@ impl Verifier {
         };
         let mut v = Verdict::default();
         v.push(input_read());
-        let stapled = self.stapled_from(proofs.iter().map(|p| &**p), status_lists, now_ms, &mut v);
+        let stapled = self.stapled_from(
+            proofs.iter().map(|(p, digest)| (&**p, Some(*digest))),
+            status_lists,
+            now_ms,
+            &mut v,
+        );
         self.verify_subject(&presentation, stapled, now_ms, &mut v);
         Some(v)
     }
@@ -310,13 +321,14 @@ impl Verifier {
                 }
             },
         };
-        Some(self.stapled_from(proofs.iter(), status_lists, now_ms, v))
+        Some(self.stapled_from(proofs.iter().map(|p| (p, None)), status_lists, now_ms, v))
     }
 
-    /// Checks the stapled registry proofs against the trust anchor.
+    /// Checks the stapled registry proofs (each with the SHA-256 of the text it was read
+    /// from, when it was read from text) against the trust anchor.
     fn stapled_from<'p>(
         &self,
-        proofs: impl ExactSizeIterator<Item = &'p RegistryProof>,
+        proofs: impl ExactSizeIterator<Item = (&'p RegistryProof, Option<[u8; 32]>)>,
         status_lists: HashMap<String, String>,
         now_ms: u64,
         v: &mut Verdict,
@@ -331,7 +343,7 @@ impl Verifier {
                 ));
                 RegistryEvidence::default()
             }
-            (Some(anchor), false) => RegistryEvidence::verify_cached(
+            (Some(anchor), false) => RegistryEvidence::verify_cached_texts(
                 proofs,
                 &self.policy.registry(anchor.clone()),
                 now_ms,
