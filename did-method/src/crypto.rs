@@ -168,20 +168,32 @@ impl PublicKey {
 
     /// `z` + base58btc(0xed01 ‖ key): the `publicKeyMultibase` of a `Multikey`.
     pub fn to_multibase(&self) -> String {
-        let mut buf = Vec::with_capacity(34);
-        buf.extend_from_slice(&ED25519_PUB_MULTICODEC);
-        buf.extend_from_slice(&self.0);
-        format!("z{}", bs58::encode(buf).into_string())
+        let mut buf = [0u8; 34];
+        buf[..2].copy_from_slice(&ED25519_PUB_MULTICODEC);
+        buf[2..].copy_from_slice(&self.0);
+        let mut text = String::with_capacity(49);
+        text.push('z');
+        // Appends to `text`; writing base58 into a `String` cannot fail.
+        let _ = bs58::encode(buf).onto(&mut text);
+        text
     }
 
     pub fn from_multibase(s: &str) -> Result<Self, CryptoError> {
         let rest = s.strip_prefix('z').ok_or_else(|| {
             CryptoError::Encoding("multibase key must start with 'z' (base58btc)".into())
         })?;
-        let raw = bs58::decode(rest)
-            .into_vec()
-            .map_err(|e| CryptoError::Encoding(format!("base58btc: {e}")))?;
-        match raw.split_first_chunk::<2>() {
+        // Decoded on the stack: an Ed25519 multikey is 34 bytes.
+        let mut buf = [0u8; 34];
+        let len = match bs58::decode(rest).onto(&mut buf[..]) {
+            Ok(n) => n,
+            Err(bs58::decode::Error::BufferTooSmall) => {
+                return Err(CryptoError::Encoding(
+                    "an ed25519-pub multikey is 34 bytes; this one is longer".into(),
+                ));
+            }
+            Err(e) => return Err(CryptoError::Encoding(format!("base58btc: {e}"))),
+        };
+        match buf[..len].split_first_chunk::<2>() {
             Some((prefix, key)) if *prefix == ED25519_PUB_MULTICODEC => Self::from_slice(key),
             _ => Err(CryptoError::Encoding(
                 "not an ed25519-pub multikey (expected prefix 0xed01)".into(),
@@ -511,6 +523,23 @@ mod tests {
         );
         assert!(PublicKey::from_multibase("z0OIl").is_err());
         assert!(Signature::from_base64url("AAAA").is_err());
+        // The right prefix with a key one byte short or one byte long.
+        let key = SecretKey::from_seed(&[5; 32]).public_key();
+        for len in [33, 35] {
+            let mut raw = ED25519_PUB_MULTICODEC.to_vec();
+            raw.extend(std::iter::repeat_n(key.as_bytes()[0], len - 2));
+            let text = format!("z{}", bs58::encode(&raw).into_string());
+            let e = PublicKey::from_multibase(&text).unwrap_err();
+            assert!(matches!(e, CryptoError::Encoding(_)), "{len}: {e}");
+        }
+        // Round trips, and the text is what base58btc of (0xed01 ‖ key) gives.
+        let mut raw = ED25519_PUB_MULTICODEC.to_vec();
+        raw.extend_from_slice(key.as_bytes());
+        assert_eq!(
+            key.to_multibase(),
+            format!("z{}", bs58::encode(&raw).into_string())
+        );
+        assert_eq!(PublicKey::from_multibase(&key.to_multibase()).unwrap(), key);
     }
 
     #[test]

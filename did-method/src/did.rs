@@ -61,11 +61,16 @@ impl Did {
             .split_once(':')
             .ok_or_else(|| invalid("expected did:alliance:<network>:<id>"))?;
         let network = ChainId::new(network).map_err(|e| invalid(&e.to_string()))?;
-        let raw = bs58::decode(id)
-            .into_vec()
-            .map_err(|_| invalid("id is not base58btc"))?;
-        if raw.len() != ID_BYTES || bs58::encode(&raw).into_string() != id {
-            return Err(invalid("id must be the base58btc form of 16 bytes"));
+        // Base58 decoding is one-to-one (each leading '1' is a zero byte, the rest a number
+        // written without leading zeros), so an id that decodes to 16 bytes is the one
+        // base58btc form of those bytes: no re-encoding is needed to refuse another spelling.
+        let mut raw = [0u8; ID_BYTES + 1];
+        match bs58::decode(id).onto(&mut raw[..]) {
+            Ok(ID_BYTES) => {}
+            Ok(_) | Err(bs58::decode::Error::BufferTooSmall) => {
+                return Err(invalid("id must be the base58btc form of 16 bytes"));
+            }
+            Err(_) => return Err(invalid("id is not base58btc")),
         }
         Ok(Self {
             network,
@@ -148,6 +153,29 @@ mod tests {
             "did:alliance:net:abc:def",
         ] {
             assert!(Did::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn only_the_base58btc_form_of_16_bytes_parses() {
+        let net = "did:alliance:net:";
+        for i in 0..=255u8 {
+            // Leading zero bytes (written as leading '1's) included.
+            let mut bytes = [i.wrapping_mul(151); ID_BYTES];
+            bytes[..(i as usize % 4)].fill(0);
+            let id = bs58::encode(bytes).into_string();
+            let did = Did::parse(&format!("{net}{id}")).unwrap();
+            assert_eq!(did.id(), id);
+            // Another leading '1' is another zero byte: 17 bytes, refused; one fewer '1' (or
+            // a digit dropped) is 15 bytes or a different number, never the same DID.
+            assert!(Did::parse(&format!("{net}1{id}")).is_err(), "1{id}");
+            if let Some(short) = id.strip_prefix('1') {
+                assert!(Did::parse(&format!("{net}{short}")).is_err(), "{short}");
+            }
+        }
+        for len in [15, 17] {
+            let id = bs58::encode(vec![7u8; len]).into_string();
+            assert!(Did::parse(&format!("{net}{id}")).is_err(), "{len} bytes");
         }
     }
 }
