@@ -88,14 +88,11 @@ impl ProofCache {
     /// binary forms (hashing their JSON would re-encode every key in base58 on each lookup).
     fn key(anchor: &did_method::TrustAnchor, proof: &RegistryProof) -> Option<[u8; 32]> {
         let mut h = Sha256::new();
+        hash_anchor(&mut h, anchor);
         let mut bytes = |b: &[u8]| {
             h.update((b.len() as u64).to_be_bytes());
             h.update(b);
         };
-        bytes(anchor.chain_id.as_str().as_bytes());
-        bytes(&anchor.height.to_be_bytes());
-        bytes(&anchor.time_ms.to_be_bytes());
-        bytes(&anchor.validators.hash().0);
         bytes(proof.key.as_bytes());
         match &proof.value {
             Some(v) => bytes(&serde_json::to_vec(v).ok()?),
@@ -127,16 +124,9 @@ impl ProofCache {
     fn text_key(anchor: &did_method::TrustAnchor, text_digest: &[u8; 32]) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"alliance-verifier/proof-text/v1\0");
-        for b in [
-            anchor.chain_id.as_str().as_bytes(),
-            &anchor.height.to_be_bytes(),
-            &anchor.time_ms.to_be_bytes(),
-            &anchor.validators.hash().0,
-            text_digest,
-        ] {
-            h.update((b.len() as u64).to_be_bytes());
-            h.update(b);
-        }
+        hash_anchor(&mut h, anchor);
+        h.update((text_digest.len() as u64).to_be_bytes());
+        h.update(text_digest);
         h.finalize().into()
     }
 
@@ -165,6 +155,19 @@ impl ProofCache {
             m.insert(k, e.clone());
         }
         Ok(e)
+    }
+}
+
+/// Feeds the fields of `anchor` a proof's check depends on into `h`, each length-prefixed.
+fn hash_anchor(h: &mut Sha256, anchor: &did_method::TrustAnchor) {
+    for b in [
+        anchor.chain_id.as_str().as_bytes(),
+        &anchor.height.to_be_bytes(),
+        &anchor.time_ms.to_be_bytes(),
+        &anchor.validators.hash().0,
+    ] {
+        h.update((b.len() as u64).to_be_bytes());
+        h.update(b);
     }
 }
 
