@@ -12,6 +12,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("input_json", input_json),
     ("status_list_token", status_list_token),
     ("presentation_hashes", presentation_hashes),
+    ("expansion_templates", expansion_templates),
 ];
 
 /// Any bytes given as a bundle: a verdict, never a panic, and never an acceptance under the
@@ -111,5 +112,30 @@ pub fn presentation_hashes(data: &[u8]) {
                 "split hash differs for {c}"
             );
         }
+    }
+}
+
+/// Any JSON as a secured document: canonicalized through expansion templates (one cache
+/// shared by every input, so documents of a shape seen before are replayed from it) and by
+/// json-ld alone, the outcome and the canonical N-Quads are the same.
+pub fn expansion_templates(data: &[u8]) {
+    use std::sync::OnceLock;
+    use verifier_lib::contexts::PinnedContexts;
+    use verifier_lib::rdfc::Rdfc2022;
+    static TEMPLATED: OnceLock<Rdfc2022> = OnceLock::new();
+    static PLAIN: OnceLock<Rdfc2022> = OnceLock::new();
+    let Ok(doc) = parse_json(data, Limits::default()) else {
+        return;
+    };
+    let templated = TEMPLATED.get_or_init(|| Rdfc2022::new(PinnedContexts::standard()));
+    let plain = PLAIN.get_or_init(|| Rdfc2022::without_templates(PinnedContexts::standard()));
+    let expected = plain.canonical_forms(&doc).ok();
+    // Twice: the first may learn the shape, the second then comes from its template.
+    for _ in 0..2 {
+        assert_eq!(
+            templated.canonical_forms(&doc).ok(),
+            expected,
+            "templates disagree with json-ld on {doc}"
+        );
     }
 }

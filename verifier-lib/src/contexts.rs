@@ -100,6 +100,31 @@ impl PinnedContexts {
         Iri::new(iri).is_ok_and(|i| self.docs.contains_key(i))
     }
 
+    /// Every object key at any depth of every pinned context document: a superset of the
+    /// terms that any active context built from these contexts can define (including
+    /// type- and property-scoped ones). `None` if a document could not be read.
+    pub fn all_keys(&self) -> Option<std::collections::HashSet<String>> {
+        fn walk(v: &serde_json::Value, out: &mut std::collections::HashSet<String>) {
+            match v {
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                serde_json::Value::Object(o) => {
+                    for (k, x) in o {
+                        out.insert(k.clone());
+                        walk(x, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = std::collections::HashSet::new();
+        for doc in self.docs.values() {
+            // Through text: json-syntax's values print as JSON.
+            let v = serde_json::from_str(&doc.document().to_string()).ok()?;
+            walk(&v, &mut out);
+        }
+        Some(out)
+    }
+
     /// The pinned IRIs, sorted.
     pub fn iris(&self) -> Vec<String> {
         let mut v: Vec<String> = self.docs.keys().map(|i| i.to_string()).collect();

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod rdfc;
 pub mod registry;
 pub mod sdjwt;
+mod shapes;
 pub mod token_status;
 pub mod verdict;
 pub mod verify;

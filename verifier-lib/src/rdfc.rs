@@ -24,6 +24,7 @@ use ssi::json_ld::{BlankIdBuf, Expand, ExpandedDocument, IriBuf};
 use ssi::rdf::{AnyLdEnvironment, LdEnvironment};
 
 use crate::contexts::PinnedContexts;
+use crate::shapes::Templates;
 
 /// A processed active context (no vocabulary: IRIs and blank ids are owned strings).
 type ActiveContext = ssi::json_ld::Context<IriBuf, BlankIdBuf>;
@@ -81,19 +82,55 @@ pub struct ProofOptions {
     pub nonce: Option<String>,
 }
 
+/// See [`Rdfc2022::template_stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateStats {
+    pub learned: usize,
+    pub hits: u64,
+}
+
 /// Signs and verifies `eddsa-rdfc-2022` proofs over pinned contexts. Share one per process
 /// (it is `Sync`): its context cache is what makes it fast.
 pub struct Rdfc2022 {
     contexts: PinnedContexts,
-    cache: RwLock<HashMap<String, Arc<ActiveContext>>>,
+    cache: RwLock<HashMap<String, Arc<Scope>>>,
+    templates: Templates,
+    use_templates: bool,
+}
+
+/// A processed top-level `@context`.
+struct Scope {
+    /// The `@context` value as JSON text: the cache key, and the templates' scope.
+    key: String,
+    active: ActiveContext,
+    /// Contexts named by URL only (pinned): documents under them may use templates.
+    by_url: bool,
 }
 
 impl Rdfc2022 {
     pub fn new(contexts: PinnedContexts) -> Self {
+        let templates = Templates::new(contexts.all_keys());
         Self {
             contexts,
             cache: RwLock::new(HashMap::new()),
+            templates,
+            use_templates: true,
         }
+    }
+
+    /// Without expansion templates: every document expanded by json-ld (what the templates
+    /// must equal; for tests and comparisons).
+    pub fn without_templates(contexts: PinnedContexts) -> Self {
+        Self {
+            use_templates: false,
+            ..Self::new(contexts)
+        }
+    }
+
+    /// Expansion templates learned so far, and documents expanded from one (for metrics).
+    pub fn template_stats(&self) -> TemplateStats {
+        let (learned, hits) = self.templates.stats();
+        TemplateStats { learned, hits }
     }
 
     pub fn contexts(&self) -> &PinnedContexts {
@@ -414,11 +451,16 @@ impl Rdfc2022 {
         .map(Some)
     }
 
-    fn active_context(&self, context: &Value) -> Result<Arc<ActiveContext>, RdfcError> {
+    fn active_context(&self, context: &Value) -> Result<Arc<Scope>, RdfcError> {
         let key = context.to_string();
         if let Some(c) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(c);
         }
+        let by_url = match context {
+            Value::String(_) => true,
+            Value::Array(a) => a.iter().all(Value::is_string),
+            _ => false,
+        };
         let json = to_ld_json(context)?;
         let local =
             LocalContext::try_from_json(json).map_err(|e| RdfcError::Context(e.to_string()))?;
@@ -432,7 +474,11 @@ impl Rdfc2022 {
         ))
         .map_err(|e| RdfcError::Context(e.to_string()))?
         .into_processed();
-        let processed = Arc::new(processed);
+        let processed = Arc::new(Scope {
+            key: key.clone(),
+            active: processed,
+            by_url,
+        });
         if let Ok(mut m) = self.cache.write()
             && m.len() < MAX_CACHED_CONTEXTS
         {
@@ -441,8 +487,21 @@ impl Rdfc2022 {
         Ok(processed)
     }
 
-    /// The RDF quads of `body` (no `@context`) under `active`.
-    fn quads(
+    /// The RDF quads of `body` (no `@context`) under `scope`: from an expansion template
+    /// when one applies (see [`crate::shapes`]), otherwise expanded by json-ld.
+    fn quads(&self, scope: &Scope, body: &Value) -> Result<Vec<rdf_types::LexicalQuad>, RdfcError> {
+        if self.use_templates && scope.by_url {
+            // What `to_ld_json` refuses is refused on the template path too.
+            check_percent_encoding(body)?;
+            self.templates
+                .quads(&scope.key, body, |b| self.json_ld_quads(&scope.active, b))
+        } else {
+            self.json_ld_quads(&scope.active, body)
+        }
+    }
+
+    /// The RDF quads of `body` (no `@context`) expanded by json-ld under `active`.
+    fn json_ld_quads(
         &self,
         active: &ActiveContext,
         body: &Value,
@@ -481,14 +540,12 @@ impl Rdfc2022 {
         .map_err(|e| RdfcError::Expansion(e.to_string()))
     }
 
-    fn canonical_lines(
-        &self,
-        active: &ActiveContext,
-        body: &Value,
-    ) -> Result<Vec<String>, RdfcError> {
-        let expanded = self.expand(active, body)?;
-        guarded(|| LdEnvironment::default().canonical_form_of(&expanded))?
-            .map_err(|e| RdfcError::Rdf(e.to_string()))
+    fn canonical_lines(&self, scope: &Scope, body: &Value) -> Result<Vec<String>, RdfcError> {
+        let quads = self.quads(scope, body)?;
+        guarded(|| {
+            ssi::rdf::urdna2015::normalize(quads.iter().map(|q| q.as_lexical_quad_ref()))
+                .into_nquads_lines()
+        })
     }
 }
 

@@ -29,5 +29,5 @@ fn corpora_and_artifacts_pass_the_fuzz_invariants() {
             }
         }
     }
-    assert!(n >= 7, "the seed corpora are missing ({n} files)");
+    assert!(n >= 9, "the seed corpora are missing ({n} files)");
 }
