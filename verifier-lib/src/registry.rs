@@ -341,11 +341,21 @@ impl RegistryEvidence {
         list_id: &str,
         list_bytes: &[u8],
     ) -> Result<StatusAnchor, String> {
+        self.status_anchor_digest(issuer, list_id, Sha256::digest(list_bytes).into())
+    }
+
+    /// [`Self::status_anchor`] for a list whose SHA-256 is already known.
+    pub fn status_anchor_digest(
+        &self,
+        issuer: &Did,
+        list_id: &str,
+        list_sha256: [u8; 32],
+    ) -> Result<StatusAnchor, String> {
         let (anchor, _) = self.record::<StatusAnchor>(
             &state::status_key(issuer, list_id),
             &format!("the status list anchor {list_id}"),
         )?;
-        let hash = Hash(Sha256::digest(list_bytes).into());
+        let hash = Hash(list_sha256);
         if hash != anchor.list_hash {
             return Err(format!(
                 "the status list {list_id} hashes to {hash}, but the registry anchored {} at height {}",

@@ -51,7 +51,26 @@ struct Caches {
     /// [`Caches::parsed_proof`]), with the SHA-256 of that text; their check against the
     /// anchor is cached in `proofs`, keyed by that digest.
     parsed_proofs: std::sync::Mutex<HashMap<Box<str>, TextProof>>,
+    /// Stapled Bitstring status list credentials already read, by URL; an entry is used
+    /// only for the exact same text (and input limits).
+    parsed_lists: std::sync::Mutex<HashMap<String, Arc<ParsedList>>>,
 }
+
+/// A stapled Bitstring status list credential read once: its JSON, the SHA-256 of its text
+/// (what its signature check is cached under and what the registry anchors), and its
+/// decoded bits (decoded when first needed, after the list's checks passed).
+#[derive(Debug)]
+struct ParsedList {
+    text: Box<str>,
+    limits: Limits,
+    value: Value,
+    digest: [u8; 32],
+    bits: std::sync::OnceLock<Result<Arc<ssi::status::bitstring_status_list::StatusList>, String>>,
+}
+
+const MAX_PARSED_LISTS: usize = 256;
+/// Longest status list text kept in [`Caches::parsed_lists`].
+const MAX_PARSED_LIST_BYTES: usize = 512 * 1024;
 
 /// A registry proof parsed from JSON text, and the SHA-256 of that text (which determines
 /// the proof, so it keys the proof's check against an anchor without re-encoding it).
@@ -90,6 +109,44 @@ impl Caches {
             m.insert(text.into(), parsed.clone());
         }
         Some(parsed)
+    }
+
+    /// The status list credential stapled for `url` as `text`, parsed (bounded, duplicate
+    /// keys refused) or as parsed before from the same text under the same limits.
+    fn parsed_list(
+        &self,
+        url: &str,
+        text: &str,
+        limits: Limits,
+    ) -> Result<Arc<ParsedList>, String> {
+        if let Some(p) = self
+            .parsed_lists
+            .lock()
+            .ok()
+            .and_then(|m| m.get(url).cloned())
+            && p.limits == limits
+            && *p.text == *text
+        {
+            return Ok(p);
+        }
+        let value =
+            input::parse_json_str(text, limits).map_err(|e| format!("status list {url}: {e}"))?;
+        let parsed = Arc::new(ParsedList {
+            text: text.into(),
+            limits,
+            value,
+            digest: sha2::Sha256::digest(text.as_bytes()).into(),
+            bits: std::sync::OnceLock::new(),
+        });
+        if text.len() <= MAX_PARSED_LIST_BYTES
+            && let Ok(mut m) = self.parsed_lists.lock()
+        {
+            if m.len() >= MAX_PARSED_LISTS && !m.contains_key(url) {
+                m.clear();
+            }
+            m.insert(url.to_owned(), parsed.clone());
+        }
+        Ok(parsed)
     }
 }
 
@@ -1066,12 +1123,12 @@ impl Verifier {
             .status_lists
             .get(url)
             .ok_or_else(|| format!("the status list {url} is not stapled"))?;
-        let list = input::parse_json_str(text, self.limits)
-            .map_err(|e| format!("status list {url}: {e}"))?;
+        let parsed = self.caches.parsed_list(url, text, self.limits)?;
+        let list = &parsed.value;
         if list.get("id").and_then(Value::as_str) != Some(url) {
             return Err(format!("the stapled list's id is not {url}"));
         }
-        if !types_of(&list)
+        if !types_of(list)
             .iter()
             .any(|t| t == "BitstringStatusListCredential")
         {
@@ -1088,13 +1145,13 @@ impl Verifier {
         // The list is a credential of the same issuer: same signature and binding checks.
         let mut sub = Verdict::default();
         let signer = self.proof_checks(
-            &list,
+            list,
             url,
             Relationship::AssertionMethod,
             &st.evidence,
             now_ms,
             &mut sub,
-            Some(sha2::Sha256::digest(text.as_bytes()).into()),
+            Some(parsed.digest),
             None,
         );
         if let Some(f) = sub.failures().next() {
@@ -1107,7 +1164,7 @@ impl Verifier {
         if self.policy.require_status_anchor {
             let did = Did::parse(issuer)
                 .map_err(|_| format!("status list anchors exist only for did:alliance issuers; {issuer} cannot anchor {url}"))?;
-            match st.evidence.status_anchor(&did, url, text.as_bytes()) {
+            match st.evidence.status_anchor_digest(&did, url, parsed.digest) {
                 Ok(a) => v.push(Check::pass(
                     CheckKind::StatusAnchor,
                     url,
@@ -1151,11 +1208,18 @@ impl Verifier {
         if cs.get("statusPurpose").and_then(Value::as_str) != Some(purpose) {
             return Err(format!("the status list {url} is not a {purpose} list"));
         }
-        let subject_json: ssi::status::bitstring_status_list::BitstringStatusList =
-            serde_json::from_value(cs.clone()).map_err(|e| format!("status list {url}: {e}"))?;
-        let bits = subject_json
-            .decode()
-            .map_err(|e| format!("status list {url} cannot be decoded: {e}"))?;
+        let bits = parsed
+            .bits
+            .get_or_init(|| {
+                let subject_json: ssi::status::bitstring_status_list::BitstringStatusList =
+                    serde_json::from_value(cs.clone())
+                        .map_err(|e| format!("status list {url}: {e}"))?;
+                subject_json
+                    .decode()
+                    .map(Arc::new)
+                    .map_err(|e| format!("status list {url} cannot be decoded: {e}"))
+            })
+            .clone()?;
         let one = ssi::status::bitstring_status_list::StatusSize::try_from(1u8)
             .map_err(|_| "status size".to_string())?;
         match bits.get(one, index) {
