@@ -281,8 +281,34 @@ fn governance(state: &impl StateView) -> Result<Governance, OpError> {
 }
 
 pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpError> {
-    read(state, KEY_VALIDATORS)?
-        .ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))
+    // Every create reads the validator set (its registrars endorse creates), and the set
+    // changes only by governance: the last set decoded on this thread is kept with the
+    // exact bytes it was decoded from, and reused only for the same bytes. A memo of a
+    // pure function: nothing here does I/O.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Vec<u8>, ValidatorSet)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let bytes = state
+        .get(KEY_VALIDATORS)
+        .ok_or_else(|| OpError::new(RejectKind::Governance, "no validator set in state"))?;
+    let known = LAST.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(b, _)| *b == bytes)
+            .map(|(_, set)| set.clone())
+    });
+    if let Some(set) = known {
+        return Ok(set);
+    }
+    let set: ValidatorSet = serde_json::from_slice(&bytes).map_err(|e| {
+        OpError::new(
+            RejectKind::Malformed,
+            format!("stored record {KEY_VALIDATORS} is corrupt: {e}"),
+        )
+    })?;
+    LAST.with(|last| *last.borrow_mut() = Some((bytes, set.clone())));
+    Ok(set)
 }
 
 /// The state keys an operation may read and the keys it may write: what the mempool needs to

@@ -82,19 +82,31 @@ pub fn check_shape(bytes: &[u8], limits: Limits) -> Result<(), InputError> {
             max: limits.max_bytes,
         });
     }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                // To the string's closing quote, skipping escaped characters: strings are
+                // most of a bundle's bytes (signatures, encoded lists, hashes).
+                i += 1;
+                loop {
+                    let Some(k) = bytes
+                        .get(i..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    else {
+                        // Unterminated: the parser reports it.
+                        return Ok(());
+                    };
+                    if bytes[i + k] == b'\\' {
+                        i += k + 2;
+                    } else {
+                        i += k + 1;
+                        break;
+                    }
+                }
+                continue;
+            }
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limits.max_depth {
@@ -106,6 +118,7 @@ pub fn check_shape(bytes: &[u8], limits: Limits) -> Result<(), InputError> {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -218,6 +231,17 @@ mod tests {
         // Brackets inside strings do not count; escaped quotes do not end a string.
         let s = format!(r#"{{"s":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
         assert!(parse_json_str(&s, l).is_ok());
+        // An escaped backslash does end with the quote after it: what follows is counted.
+        let tight = Limits {
+            max_bytes: 1 << 20,
+            max_depth: 3,
+        };
+        assert!(check_shape(br#"[["\\"]]"#, tight).is_ok());
+        assert!(check_shape(br#"[["\\",[["x"]]]]"#, tight).is_err());
+        assert!(check_shape(br#"[["\\\"[[[[",[]]]"#, tight).is_ok());
+        // An unterminated string or a trailing backslash is left to the parser.
+        assert!(check_shape(br#"["abc\"#, tight).is_ok());
+        assert!(parse_json(br#"["abc\"#, tight).is_err());
     }
 
     #[test]

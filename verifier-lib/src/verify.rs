@@ -160,9 +160,9 @@ struct RawBundle<'a> {
         borrow,
         rename = "registryProofs",
         default,
-        deserialize_with = "present"
+        deserialize_with = "present_list"
     )]
-    registry_proofs: Option<&'a serde_json::value::RawValue>,
+    registry_proofs: Option<Vec<&'a serde_json::value::RawValue>>,
     #[serde(borrow, rename = "statusLists", default, deserialize_with = "present")]
     status_lists: Option<&'a serde_json::value::RawValue>,
 }
@@ -173,6 +173,13 @@ fn present<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<&'de serde_json::value::RawValue>, D::Error> {
     <&serde_json::value::RawValue>::deserialize(d).map(Some)
+}
+
+/// [`present`] for a list, each element kept as raw text (read in the same pass).
+fn present_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<&'de serde_json::value::RawValue>>, D::Error> {
+    <Vec<&serde_json::value::RawValue>>::deserialize(d).map(Some)
 }
 
 /// The check that the input was read within bounds.
@@ -278,13 +285,10 @@ impl Verifier {
         let presentation = input::parse_shaped(raw.presentation.get().as_bytes()).ok()?;
         let proofs = match raw.registry_proofs {
             None => vec![],
-            Some(list) => {
-                let list: Vec<&serde_json::value::RawValue> =
-                    serde_json::from_str(list.get()).ok()?;
-                list.into_iter()
-                    .map(|p| self.caches.parsed_proof(p.get()))
-                    .collect::<Option<Vec<_>>>()?
-            }
+            Some(list) => list
+                .into_iter()
+                .map(|p| self.caches.parsed_proof(p.get()))
+                .collect::<Option<Vec<_>>>()?,
         };
         let status_lists: HashMap<String, String> = match raw.status_lists {
             None => HashMap::new(),
