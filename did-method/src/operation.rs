@@ -406,12 +406,10 @@ impl SignedOperation {
                 ));
             }
         }
-        Ok(Prepared {
-            op: SignedOperation::new(self.operation, self.signatures),
-            canonical,
-            bytes,
-            id,
-        })
+        let op = SignedOperation::new(self.operation, self.signatures);
+        let _ = op.id_cache.set(id);
+        let _ = op.canonical_cache.set(Arc::from(canonical));
+        Ok(Prepared { op, bytes, id })
     }
 
     pub fn signed_by(&self, key: &PublicKey) -> bool {
@@ -443,8 +441,9 @@ impl CheckedOperation {
 
 /// An operation that passed every stateless check except its signature equations.
 struct Prepared {
+    /// A new value built from the checked fields, its id and canonical JSON already set
+    /// from them (so nothing downstream serializes it again).
     op: SignedOperation,
-    canonical: Vec<u8>,
     /// What its signatures sign.
     bytes: Vec<u8>,
     id: Hash,
@@ -465,10 +464,10 @@ impl Prepared {
     }
 
     fn finish(self) -> CheckedOperation {
-        let op = self.op;
-        let _ = op.id_cache.set(self.id);
-        let _ = op.canonical_cache.set(Arc::from(self.canonical));
-        CheckedOperation { op, id: self.id }
+        CheckedOperation {
+            op: self.op,
+            id: self.id,
+        }
     }
 }
 
@@ -481,14 +480,46 @@ pub fn check_all(
     ops: Vec<SignedOperation>,
     chain_id: &ChainId,
 ) -> Vec<Result<CheckedOperation, OpError>> {
+    check_all_except(ops, chain_id, |_| false)
+        .into_iter()
+        .map(|r| match r? {
+            Screened::Checked(c) => Ok(c),
+            // `known` never says yes here.
+            Screened::Known(op) => op.check(chain_id),
+        })
+        .collect()
+}
+
+/// What [`check_all_except`] gives for one operation.
+#[derive(Debug)]
+pub enum Screened {
+    /// Every stateless check passed, signatures included.
+    Checked(CheckedOperation),
+    /// Its stateless checks but the signatures passed, and `known` recognised it: its
+    /// signatures were not verified. Its id and canonical JSON are computed.
+    Known(SignedOperation),
+}
+
+/// [`check_all`] for a node's admission: an operation that `known` recognises (by its id,
+/// computed here once along with its canonical JSON) is not verified again.
+pub fn check_all_except(
+    ops: Vec<SignedOperation>,
+    chain_id: &ChainId,
+    known: impl Fn(&SignedOperation) -> bool,
+) -> Vec<Result<Screened, OpError>> {
     let prepared: Vec<Result<Prepared, OpError>> =
         ops.into_iter().map(|op| op.prepare(chain_id)).collect();
+    let skip: Vec<bool> = prepared
+        .iter()
+        .map(|p| p.as_ref().is_ok_and(|p| known(&p.op)))
+        .collect();
     let mut batch = BatchVerifier::new();
     // Operations with a key that is invalid or weak are left out of the batch: the check
     // alone gives their reason.
     let mut in_batch = Vec::with_capacity(prepared.len());
-    for p in &prepared {
+    for (p, skip) in prepared.iter().zip(&skip) {
         let queued = match p {
+            _ if *skip => false,
             Ok(p) if p.op.signatures.iter().all(|s| s.key.validate().is_ok()) => {
                 p.op.signatures
                     .iter()
@@ -502,12 +533,16 @@ pub fn check_all(
     prepared
         .into_iter()
         .zip(in_batch)
-        .map(|(p, queued)| {
+        .zip(skip)
+        .map(|((p, queued), skip)| {
             let p = p?;
+            if skip {
+                return Ok(Screened::Known(p.op));
+            }
             if !(queued && batch_ok) {
                 p.verify_each()?;
             }
-            Ok(p.finish())
+            Ok(Screened::Checked(p.finish()))
         })
         .collect()
 }
@@ -587,6 +622,36 @@ mod tests {
         assert_eq!(alone, together);
         assert!(together.iter().all(|r| r.is_ok()));
         assert!(check_all(vec![], &chain()).is_empty());
+    }
+
+    #[test]
+    fn known_operations_are_not_verified_again_and_the_rest_are_checked() {
+        let good: Vec<SignedOperation> = (1..=3)
+            .map(|i| sample(&SecretKey::from_seed(&[i; 32])))
+            .collect();
+        let known_id = good[1].id();
+        let mut forged = sample(&SecretKey::from_seed(&[20; 32]));
+        forged.signatures[0].signature = good[0].signatures[0].signature;
+        let mut other_chain = good[2].clone();
+        other_chain.operation.chain_id = ChainId::new("other-chain").unwrap();
+        // A known operation whose fields were changed after its id was taken is another
+        // operation: checked, never waved through on the stale id.
+        let mut changed = good[1].clone();
+        let _ = changed.id();
+        changed.operation.sequence += 1;
+        let ops = vec![
+            good[0].clone(),
+            good[1].clone(),
+            forged,
+            other_chain,
+            changed,
+        ];
+        let out = check_all_except(ops, &chain(), |op| op.id() == known_id);
+        assert!(matches!(&out[0], Ok(Screened::Checked(c)) if c.id() == good[0].id()));
+        assert!(matches!(&out[1], Ok(Screened::Known(op)) if op.id() == known_id));
+        assert!(matches!(&out[2], Err(e) if e.kind == RejectKind::BadSignature));
+        assert!(matches!(&out[3], Err(e) if e.kind == RejectKind::WrongChain));
+        assert!(matches!(&out[4], Err(e) if e.kind == RejectKind::BadSignature));
     }
 
     #[test]

@@ -16,7 +16,9 @@ use did_method::chain::{
     Block, ChainId, CommitCertificate, Hash, Header, ValidatorSet, operations_root,
 };
 use did_method::crypto::PublicKey;
-use did_method::operation::{self, CheckedOperation, OpError, RejectKind, SignedOperation};
+use did_method::operation::{
+    self, CheckedOperation, OpError, RejectKind, Screened, SignedOperation,
+};
 use did_method::proof::ValidatorUpdate;
 use did_method::state::{self, BlockContext, DidRecord, Footprint, Overlay, StateView};
 use did_method::{Did, Genesis};
@@ -235,35 +237,40 @@ impl App {
     /// Admits operations given as JSON, in order, with the verdicts [`App::submit_raw`]
     /// gives each; the signatures of those not yet known are verified in one batch.
     pub fn submit_raw_many(&self, raws: &[&[u8]], from_peer: bool) -> Vec<Result<Hash, OpError>> {
-        let parsed: Vec<Result<SignedOperation, OpError>> = raws
+        let mut parsed: Vec<Result<SignedOperation, OpError>> = raws
             .iter()
             .map(|raw| {
                 SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))
             })
             .collect();
-        // Operations already pending or verified are not checked again (see `admit`).
+        // Operations already pending or verified are not checked again (see `admit`); each
+        // operation's canonical JSON and id are computed once, in `check_all_except`.
         let known = |op: &SignedOperation| {
             self.mempool
                 .lock()
                 .is_ok_and(|m| m.ops.contains_key(&op.id()))
                 || self.already_verified(op).is_some()
         };
-        let (index, unknown): (Vec<usize>, Vec<SignedOperation>) = parsed
+        let (index, candidates): (Vec<usize>, Vec<SignedOperation>) = parsed
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| {
-                p.as_ref()
-                    .ok()
-                    .filter(|op| !known(op))
-                    .map(|op| (i, op.clone()))
-            })
+            .filter_map(|(i, p)| p.as_ref().ok().map(|op| (i, op.clone())))
             .unzip();
         let mut checked: Vec<Option<Result<CheckedOperation, OpError>>> = vec![None; raws.len()];
-        for (i, verdict) in index
-            .into_iter()
-            .zip(operation::check_all(unknown, &self.genesis.chain_id))
-        {
-            checked[i] = Some(verdict);
+        for (i, screened) in index.into_iter().zip(operation::check_all_except(
+            candidates,
+            &self.genesis.chain_id,
+            known,
+        )) {
+            match screened {
+                Ok(Screened::Checked(c)) => {
+                    // The checked value carries its id: `submit_with` need not compute it.
+                    parsed[i] = Ok(c.signed().clone());
+                    checked[i] = Some(Ok(c));
+                }
+                Ok(Screened::Known(op)) => parsed[i] = Ok(op),
+                Err(e) => checked[i] = Some(Err(e)),
+            }
         }
         parsed
             .into_iter()
