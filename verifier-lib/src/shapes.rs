@@ -46,8 +46,9 @@ use serde_json::Value;
 const MAX_SHAPES: usize = 256;
 /// Templates kept per shape (one per distinct set of fixed values).
 const MAX_TEMPLATES_PER_SHAPE: usize = 8;
-/// Documents with more string values than this are not templated.
-const MAX_SLOTS: usize = 1024;
+/// Documents with more distinct string values than this are not templated (a credential
+/// has a few dozen; the bound keeps the linear slot lookup cheap).
+const MAX_SLOTS: usize = 256;
 
 /// The placeholder of an `Iri` slot: an absolute IRI whose scheme is no pinned term.
 const IRI_MARK: &str = "urn:x-alliance-slot:";
