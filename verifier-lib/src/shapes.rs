@@ -33,7 +33,8 @@
 //! each rule.
 //!
 //! This is a cache: bounded in shapes and templates per shape, since its keys come from
-//! outside input; when full, documents are expanded by json-ld without being learned.
+//! outside input. When the shapes are full it starts again; a shape whose templates are full
+//! is expanded by json-ld without being learned.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,10 +194,9 @@ impl Templates {
         let Ok(shapes) = self.shapes.read() else {
             return;
         };
-        let room = match shapes.get(&reading.key) {
-            Some(s) => s.templates.len() + s.failed.len() < MAX_TEMPLATES_PER_SHAPE,
-            None => shapes.len() < MAX_SHAPES,
-        };
+        let room = shapes
+            .get(&reading.key)
+            .is_none_or(|s| s.templates.len() + s.failed.len() < MAX_TEMPLATES_PER_SHAPE);
         drop(shapes);
         if !room {
             return;
@@ -206,7 +206,9 @@ impl Templates {
             return;
         };
         if !shapes.contains_key(&reading.key) && shapes.len() >= MAX_SHAPES {
-            return;
+            // Full: start again (as the verifier's other caches do), so that shapes sent to
+            // fill it cannot keep the shapes seen every day out for good.
+            shapes.clear();
         }
         let shape = shapes.entry(reading.key.clone()).or_default();
         if shape.templates.len() + shape.failed.len() >= MAX_TEMPLATES_PER_SHAPE {
@@ -591,5 +593,74 @@ impl Scan<'_, '_> {
                 TId::Blank(b.clone())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stand-in for json-ld: each top-level string becomes a literal of a predicate named
+    /// by its key (enough to exercise the cache's bookkeeping).
+    fn expand(body: &Value) -> Result<Vec<LexicalQuad>, ()> {
+        let iri = |s: String| IriBuf::new(s).map_err(|_| ());
+        let mut out = vec![];
+        for (k, v) in body.as_object().ok_or(())? {
+            let v = v.as_str().ok_or(())?;
+            out.push(Quad(
+                Id::Iri(iri("urn:s".into())?),
+                iri(format!("urn:p:{k}"))?,
+                Term::Literal(Literal::new(
+                    v.to_owned(),
+                    LiteralType::Any(iri("http://www.w3.org/2001/XMLSchema#string".into())?),
+                )),
+                None,
+            ));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_shape_seen_again_is_replayed_with_its_own_values() {
+        let t = Templates::new(Some(HashSet::new()));
+        let first = json!({"name": "Ada", "id": "did:example:1"});
+        assert_eq!(t.quads("ctx", &first, expand), expand(&first));
+        assert_eq!(t.stats(), (1, 0));
+        let second = json!({"name": "Grace", "id": "did:example:2"});
+        assert_eq!(t.quads("ctx", &second, expand), expand(&second));
+        assert_eq!(t.stats(), (1, 1));
+        // Another scope is another shape.
+        assert_eq!(t.quads("other", &second, expand), expand(&second));
+        assert_eq!(t.stats(), (2, 1));
+    }
+
+    #[test]
+    fn a_full_cache_starts_again_and_keeps_learning() {
+        let t = Templates::new(Some(HashSet::new()));
+        for i in 0..MAX_SHAPES + 10 {
+            let junk = json!({ format!("k{i}"): "v" });
+            assert_eq!(t.quads("ctx", &junk, expand), expand(&junk));
+        }
+        assert!(t.stats().0 <= MAX_SHAPES);
+        let doc = json!({"name": "Ada"});
+        t.quads("ctx", &doc, expand).unwrap();
+        let hits = t.stats().1;
+        let next = json!({"name": "Grace"});
+        assert_eq!(t.quads("ctx", &next, expand), expand(&next));
+        assert_eq!(t.stats().1, hits + 1);
+    }
+
+    #[test]
+    fn templates_are_off_when_a_pinned_term_could_be_read_as_a_placeholder() {
+        let t = Templates::new(Some(HashSet::from(["urn".to_owned()])));
+        let doc = json!({"name": "Ada"});
+        for _ in 0..2 {
+            assert_eq!(t.quads("ctx", &doc, expand), expand(&doc));
+        }
+        assert_eq!(t.stats(), (0, 0));
+        let none = Templates::new(None);
+        assert_eq!(none.quads("ctx", &doc, expand), expand(&doc));
+        assert_eq!(none.stats(), (0, 0));
     }
 }
