@@ -68,9 +68,12 @@ struct ParsedList {
     bits: std::sync::OnceLock<Result<Arc<ssi::status::bitstring_status_list::StatusList>, String>>,
 }
 
-const MAX_PARSED_LISTS: usize = 256;
-/// Longest status list text kept in [`Caches::parsed_lists`].
-const MAX_PARSED_LIST_BYTES: usize = 512 * 1024;
+/// Status lists kept read (an issuer has a few; the bound keeps the memory of a verifier
+/// that faces the public to about 64 × (text + its JSON) at most).
+const MAX_PARSED_LISTS: usize = 64;
+/// Longest status list text kept in [`Caches::parsed_lists`] (a 131,072-entry list is
+/// about 22 KiB).
+const MAX_PARSED_LIST_BYTES: usize = 256 * 1024;
 
 /// A registry proof parsed from JSON text, and the SHA-256 of that text (which determines
 /// the proof, so it keys the proof's check against an anchor without re-encoding it).

@@ -124,6 +124,15 @@ fn string_paths(doc: &Value, at: String, out: &mut Vec<String>) {
 
 type Forms = Result<(Vec<String>, Vec<String>), String>;
 
+/// One canonicalizer with templates and one without, over the standard pinned contexts.
+fn verifiers() -> (Rdfc2022, Rdfc2022) {
+    let contexts = PinnedContexts::standard();
+    (
+        Rdfc2022::new(contexts.clone()),
+        Rdfc2022::without_templates(contexts),
+    )
+}
+
 fn forms(rdfc: &Rdfc2022, doc: &Value) -> Forms {
     rdfc.canonical_forms(doc).map_err(|e| e.to_string())
 }
@@ -142,9 +151,7 @@ fn check(templated: &Rdfc2022, plain: &Rdfc2022, doc: &Value) {
 }
 
 fn sweep(base: Value) {
-    let contexts = PinnedContexts::standard();
-    let templated = Rdfc2022::new(contexts.clone());
-    let plain = Rdfc2022::without_templates(contexts);
+    let (templated, plain) = verifiers();
     check(&templated, &plain, &base);
     let mut paths = vec![];
     string_paths(&base, String::new(), &mut paths);
@@ -174,9 +181,7 @@ fn a_presentation_from_templates_equals_json_ld_whatever_its_values() {
 
 #[test]
 fn a_new_credential_of_a_known_shape_is_expanded_from_its_template() {
-    let contexts = PinnedContexts::standard();
-    let templated = Rdfc2022::new(contexts.clone());
-    let plain = Rdfc2022::without_templates(contexts);
+    let (templated, plain) = verifiers();
     check(&templated, &plain, &credential());
     let learned = templated.template_stats();
     for (i, name) in ["Grace Hopper", "Alan Turing", "Emmy Noether"]
@@ -197,9 +202,7 @@ fn a_new_credential_of_a_known_shape_is_expanded_from_its_template() {
 
 #[test]
 fn equal_values_and_values_equal_to_the_vocabulary_keep_their_meaning() {
-    let contexts = PinnedContexts::standard();
-    let templated = Rdfc2022::new(contexts.clone());
-    let plain = Rdfc2022::without_templates(contexts);
+    let (templated, plain) = verifiers();
     check(&templated, &plain, &credential());
     // The subject is the issuer (nodes merge in json-ld's node map).
     let mut doc = credential();
@@ -221,9 +224,7 @@ fn equal_values_and_values_equal_to_the_vocabulary_keep_their_meaning() {
 
 #[test]
 fn documents_templates_do_not_handle_are_expanded_by_json_ld() {
-    let contexts = PinnedContexts::standard();
-    let templated = Rdfc2022::new(contexts.clone());
-    let plain = Rdfc2022::without_templates(contexts);
+    let (templated, plain) = verifiers();
     let mut nested = credential();
     nested["credentialSubject"]["@context"] = json!({"extra": "https://example.org/extra"});
     nested["credentialSubject"]["extra"] = json!("x");
