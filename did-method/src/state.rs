@@ -219,15 +219,19 @@ pub fn read<T: for<'de> Deserialize<'de>>(
     view: &(impl StateView + ?Sized),
     key: &str,
 ) -> Result<Option<T>, OpError> {
-    match view.get(key) {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            OpError::new(
-                RejectKind::Malformed,
-                format!("stored record {key} is corrupt: {e}"),
-            )
-        }),
-    }
+    view.get(key)
+        .map(|bytes| decode_record(key, &bytes))
+        .transpose()
+}
+
+/// Decodes the stored value of `key`.
+fn decode_record<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, OpError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        OpError::new(
+            RejectKind::Malformed,
+            format!("stored record {key} is corrupt: {e}"),
+        )
+    })
 }
 
 /// Encodes a record as stored (JCS).
@@ -301,12 +305,7 @@ pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpE
     if let Some(set) = known {
         return Ok(set);
     }
-    let set: ValidatorSet = serde_json::from_slice(&bytes).map_err(|e| {
-        OpError::new(
-            RejectKind::Malformed,
-            format!("stored record {KEY_VALIDATORS} is corrupt: {e}"),
-        )
-    })?;
+    let set: ValidatorSet = decode_record(KEY_VALIDATORS, &bytes)?;
     LAST.with(|last| *last.borrow_mut() = Some((bytes, set.clone())));
     Ok(set)
 }

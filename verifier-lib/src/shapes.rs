@@ -393,9 +393,7 @@ fn build<E>(
     }
     let mut tried_all_text = false;
     for _ in 0..=r.slots.len() + 1 {
-        let mut slot = 0usize;
-        let mut seen: Vec<&str> = vec![];
-        let skeleton = placeholders(body, r, &fixed, &mut seen, &mut slot);
+        let skeleton = placeholders(body, r, &fixed);
         let quads = match expand(&skeleton) {
             Ok(q) => q,
             Err(_) if !tried_all_text => {
@@ -470,40 +468,22 @@ fn canonical(quads: &[LexicalQuad]) -> Option<Vec<String>> {
     .ok()
 }
 
-/// `body` with every non-fixed slot's strings replaced by the slot's placeholder.
-fn placeholders<'a>(
-    v: &'a Value,
-    r: &Reading<'a>,
-    fixed: &BTreeSet<usize>,
-    seen: &mut Vec<&'a str>,
-    next: &mut usize,
-) -> Value {
+/// `body` with every non-fixed slot's strings replaced by the slot's placeholder (slots as
+/// `r` numbered them).
+fn placeholders(v: &Value, r: &Reading<'_>, fixed: &BTreeSet<usize>) -> Value {
     match v {
-        Value::String(s) => {
-            let slot = match seen.iter().position(|x| *x == s.as_str()) {
-                Some(i) => i,
-                None => {
-                    seen.push(s.as_str());
-                    *next += 1;
-                    *next - 1
-                }
-            };
-            if fixed.contains(&slot) {
-                v.clone()
-            } else if r.slots[slot].1.is_some() {
-                Value::String(format!("{IRI_MARK}{slot}"))
+        Value::String(s) => match r.slots.iter().position(|(x, _)| *x == s.as_str()) {
+            Some(slot) if !fixed.contains(&slot) => Value::String(if r.slots[slot].1.is_some() {
+                format!("{IRI_MARK}{slot}")
             } else {
-                Value::String(format!("{TEXT_MARK}{slot}"))
-            }
-        }
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| placeholders(x, r, fixed, seen, next))
-                .collect(),
-        ),
+                format!("{TEXT_MARK}{slot}")
+            }),
+            _ => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(|x| placeholders(x, r, fixed)).collect()),
         Value::Object(o) => Value::Object(
             o.iter()
-                .map(|(k, x)| (k.clone(), placeholders(x, r, fixed, seen, next)))
+                .map(|(k, x)| (k.clone(), placeholders(x, r, fixed)))
                 .collect(),
         ),
         other => other.clone(),
