@@ -52,6 +52,12 @@ echo "$DID"
 
 echo
 echo "== anyone resolves it on another member's node ($API2)"
+# \`did create\` returns once member-0 has committed the block; member-2 applies the same
+# decided block a moment later: wait for it (at most 10 s).
+for _ in $(seq 1 100); do
+  "$BIN" did resolve "$DID" --api "$API2" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 "$BIN" did resolve "$DID" --api "$API2"
 
 echo
