@@ -168,16 +168,74 @@ impl PublicKey {
 
     /// `z` + base58btc(0xed01 ‖ key): the `publicKeyMultibase` of a `Multikey`.
     pub fn to_multibase(&self) -> String {
-        let mut buf = [0u8; 34];
-        buf[..2].copy_from_slice(&ED25519_PUB_MULTICODEC);
-        buf[2..].copy_from_slice(&self.0);
-        let mut text = String::with_capacity(49);
-        text.push('z');
-        // Appends to `text`; writing base58 into a `String` cannot fail.
-        let _ = bs58::encode(buf).onto(&mut text);
-        text
+        self.with_multibase(str::to_owned)
     }
 
+    /// Calls `f` with the multibase text of this key. Base58 costs about a microsecond per
+    /// key, and the same keys are written again and again (a document's keys at admission,
+    /// at execution, in every stored record), so recent texts are remembered
+    /// ([`MultibaseMemo`]).
+    pub fn with_multibase<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let text = MultibaseMemo::text(&self.0);
+        f(text.as_str())
+    }
+}
+
+/// The multibase text of an Ed25519 key, on the stack (47 bytes; room for 50).
+#[derive(Clone, Copy)]
+struct MultibaseText {
+    len: u8,
+    bytes: [u8; 50],
+}
+
+impl MultibaseText {
+    fn encode(key: &[u8; 32]) -> Self {
+        let mut buf = [0u8; 34];
+        buf[..2].copy_from_slice(&ED25519_PUB_MULTICODEC);
+        buf[2..].copy_from_slice(key);
+        let mut bytes = [0u8; 50];
+        bytes[0] = b'z';
+        // base58 of 34 bytes is at most 47 characters, so it always fits.
+        let n = bs58::encode(buf).onto(&mut bytes[1..]).unwrap_or(0);
+        Self {
+            len: (n + 1) as u8,
+            bytes,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only 'z' and base58 characters were written: ASCII.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+/// A bounded, process-wide memo of key → multibase text, emptied when full. Pure
+/// memoization: the text depends on the key alone.
+struct MultibaseMemo;
+
+const MULTIBASE_MEMO_CAPACITY: usize = 16_384;
+
+static MULTIBASE_MEMO: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<[u8; 32], MultibaseText>>,
+> = std::sync::LazyLock::new(Default::default);
+
+impl MultibaseMemo {
+    fn text(key: &[u8; 32]) -> MultibaseText {
+        if let Some(t) = MULTIBASE_MEMO.lock().ok().and_then(|m| m.get(key).copied()) {
+            return t;
+        }
+        let t = MultibaseText::encode(key);
+        if let Ok(mut memo) = MULTIBASE_MEMO.lock() {
+            if memo.len() >= MULTIBASE_MEMO_CAPACITY {
+                memo.clear();
+            }
+            memo.insert(*key, t);
+        }
+        t
+    }
+}
+
+impl PublicKey {
     pub fn from_multibase(s: &str) -> Result<Self, CryptoError> {
         let rest = s.strip_prefix('z').ok_or_else(|| {
             CryptoError::Encoding("multibase key must start with 'z' (base58btc)".into())
@@ -223,7 +281,7 @@ impl std::str::FromStr for PublicKey {
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_multibase())
+        self.with_multibase(|t| s.serialize_str(t))
     }
 }
 
@@ -456,6 +514,25 @@ mod tests {
         let mk = "z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
         let pk = PublicKey::from_multibase(mk).unwrap();
         assert_eq!(pk.to_multibase(), mk);
+        // The second time the text comes from the memo, and is the same.
+        assert_eq!(pk.to_multibase(), mk);
+        assert_eq!(serde_json::to_string(&pk).unwrap(), format!("\"{mk}\""));
+    }
+
+    #[test]
+    fn remembered_multibase_texts_are_the_encodings_of_their_keys() {
+        // More keys than the memo holds, each written twice: every text, fresh or
+        // remembered, decodes back to its key.
+        for i in 0..(MULTIBASE_MEMO_CAPACITY + 100) as u32 {
+            let mut bytes = [7u8; 32];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            let key = PublicKey(bytes);
+            for _ in 0..2 {
+                let text = key.to_multibase();
+                assert_eq!(text.len(), 48);
+                assert_eq!(PublicKey::from_multibase(&text).unwrap(), key);
+            }
+        }
     }
 
     #[test]

@@ -94,15 +94,15 @@ impl<'a> Reader<'a> {
 
 /// RFC 8785 canonical JSON of a value.
 pub fn jcs<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
-    serde_jcs::to_vec(value)
+    crate::jcs::to_vec(value)
 }
 
 /// RFC 8785 canonical JSON of a `serde_json::Value`, whatever features `serde_json` was
 /// built with. With `arbitrary_precision` (which some dependencies of a larger build turn on
-/// workspace-wide) a `Number` serializes as a private structure that `serde_jcs` cannot
-/// handle; here each number is given to the serializer as the integer or double it denotes.
+/// workspace-wide) a `Number` serializes as a private structure; here each number is given
+/// to the serializer as the integer or double it denotes.
 pub fn jcs_value(value: &serde_json::Value) -> Result<Vec<u8>, serde_json::Error> {
-    serde_jcs::to_vec(&Plain(value))
+    crate::jcs::to_vec(&Plain(value))
 }
 
 struct Plain<'a>(&'a serde_json::Value);

@@ -20,6 +20,7 @@ pub mod did;
 pub mod document;
 mod encoding;
 pub mod genesis;
+mod jcs;
 pub mod operation;
 pub mod proof;
 pub mod state;
