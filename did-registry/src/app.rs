@@ -63,6 +63,34 @@ pub enum OpStatus {
     Unknown,
 }
 
+/// An operation on its way into the mempool.
+enum Candidate {
+    /// Its signatures are still to be checked (or were, by this node, earlier).
+    Unchecked(SignedOperation),
+    /// Its stateless checks, signatures included, passed.
+    Checked(CheckedOperation),
+}
+
+impl Candidate {
+    fn id(&self) -> Hash {
+        match self {
+            Candidate::Unchecked(op) => op.id(),
+            Candidate::Checked(c) => c.signed().id(),
+        }
+    }
+}
+
+/// Where one operation of a [`App::submit_raw_many`] request stands. (Slots live in one
+/// short-lived vector per request: boxing the large variant would cost an allocation per
+/// operation and save nothing.)
+#[allow(clippy::large_enum_variant)]
+enum Slot {
+    Unparsed(OpError),
+    Unscreened,
+    Refused(OpError),
+    Candidate(Candidate),
+}
+
 struct Pending {
     op: CheckedOperation,
     footprint: Footprint,
@@ -225,19 +253,19 @@ impl App {
 
     /// Admits an operation to the mempool. `from_peer` operations are not gossiped again.
     pub fn submit(&self, op: SignedOperation, from_peer: bool) -> Result<Hash, OpError> {
-        self.submit_with(op, from_peer, None, None)
+        self.submit_with(Candidate::Unchecked(op), from_peer, None)
     }
 
     /// Admits an operation given as JSON; what is gossiped is these bytes, as received.
     pub fn submit_raw(&self, raw: &[u8], from_peer: bool) -> Result<Hash, OpError> {
         let op = SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))?;
-        self.submit_with(op, from_peer, Some(raw), None)
+        self.submit_with(Candidate::Unchecked(op), from_peer, Some(raw))
     }
 
     /// Admits operations given as JSON, in order, with the verdicts [`App::submit_raw`]
     /// gives each; the signatures of those not yet known are verified in one batch.
     pub fn submit_raw_many(&self, raws: &[&[u8]], from_peer: bool) -> Vec<Result<Hash, OpError>> {
-        let mut parsed: Vec<Result<SignedOperation, OpError>> = raws
+        let parsed: Vec<Result<SignedOperation, OpError>> = raws
             .iter()
             .map(|raw| {
                 SignedOperation::from_json(raw).inspect_err(|e| self.metrics.rejected(e.kind))
@@ -251,44 +279,65 @@ impl App {
                 .is_ok_and(|m| m.ops.contains_key(&op.id()))
                 || self.already_verified(op).is_some()
         };
-        let (index, candidates): (Vec<usize>, Vec<SignedOperation>) = parsed
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_ref().ok().map(|op| (i, op.clone())))
-            .unzip();
-        let mut checked: Vec<Option<Result<CheckedOperation, OpError>>> = vec![None; raws.len()];
+        // The parsed operations are moved into the screening and back, not copied.
+        let mut outcome: Vec<Slot> = Vec::with_capacity(raws.len());
+        let mut index = Vec::new();
+        let mut candidates = Vec::new();
+        for (i, p) in parsed.into_iter().enumerate() {
+            match p {
+                Ok(op) => {
+                    index.push(i);
+                    candidates.push(op);
+                    outcome.push(Slot::Unscreened);
+                }
+                Err(e) => outcome.push(Slot::Unparsed(e)),
+            }
+        }
         for (i, screened) in index.into_iter().zip(operation::check_all_except(
             candidates,
             &self.genesis.chain_id,
             known,
         )) {
-            match screened {
-                Ok(Screened::Checked(c)) => {
-                    // The checked value carries its id: `submit_with` need not compute it.
-                    parsed[i] = Ok(c.signed().clone());
-                    checked[i] = Some(Ok(c));
-                }
-                Ok(Screened::Known(op)) => parsed[i] = Ok(op),
-                Err(e) => checked[i] = Some(Err(e)),
-            }
+            outcome[i] = match screened {
+                Ok(Screened::Checked(c)) => Slot::Candidate(Candidate::Checked(c)),
+                Ok(Screened::Known(op)) => Slot::Candidate(Candidate::Unchecked(op)),
+                Err(e) => Slot::Refused(e),
+            };
         }
-        parsed
+        outcome
             .into_iter()
-            .zip(checked)
             .zip(raws)
-            .map(|((op, checked), raw)| self.submit_with(op?, from_peer, Some(raw), checked))
+            .map(|(slot, raw)| match slot {
+                Slot::Candidate(c) => self.submit_with(c, from_peer, Some(raw)),
+                Slot::Unparsed(e) => Err(e),
+                Slot::Refused(e) => {
+                    let e = self.reject_at_submit(e);
+                    // Remembered under its id, as `submit_with` does (parsed again: the
+                    // screening consumed it, and refusals are rare).
+                    if !from_peer
+                        && e.kind != RejectKind::Unavailable
+                        && let Ok(op) = SignedOperation::from_json(raw)
+                    {
+                        self.remember_rejection(op.id(), e.clone());
+                    }
+                    Err(e)
+                }
+                Slot::Unscreened => Err(OpError::new(
+                    RejectKind::Unavailable,
+                    "operation was not screened; retry",
+                )),
+            })
             .collect()
     }
 
     fn submit_with(
         &self,
-        op: SignedOperation,
+        candidate: Candidate,
         from_peer: bool,
         raw: Option<&[u8]>,
-        checked: Option<Result<CheckedOperation, OpError>>,
     ) -> Result<Hash, OpError> {
-        let id = op.id();
-        let result = self.admit(op, from_peer, raw, checked);
+        let id = candidate.id();
+        let result = self.admit(candidate, from_peer, raw);
         // A client can ask later why its operation was refused (peers' copies are not
         // remembered: the origin node answers for them).
         if let Err(e) = &result
@@ -300,18 +349,17 @@ impl App {
         result
     }
 
-    /// `checked` is the outcome of checking `op`'s signatures already, if they were (in a
-    /// batch); otherwise they are checked here.
+    /// A [`Candidate::Checked`] had its signatures checked already (in a batch); those of
+    /// an unchecked one are checked here unless this node verified them before.
     fn admit(
         &self,
-        op: SignedOperation,
+        candidate: Candidate,
         from_peer: bool,
         raw: Option<&[u8]>,
-        checked: Option<Result<CheckedOperation, OpError>>,
     ) -> Result<Hash, OpError> {
         // Cheap checks first: an operation already known is not verified again (peers
         // gossip what this node may already hold or have committed).
-        let id = op.id();
+        let id = candidate.id();
         if self
             .mempool
             .lock()
@@ -331,12 +379,14 @@ impl App {
                 ),
             )));
         }
-        let checked = match checked.or_else(|| self.already_verified(&op).map(Ok)) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => return Err(self.reject_at_submit(e)),
-            None => match op.clone().check(&self.genesis.chain_id) {
-                Ok(c) => c,
-                Err(e) => return Err(self.reject_at_submit(e)),
+        let checked = match candidate {
+            Candidate::Checked(c) => c,
+            Candidate::Unchecked(op) => match self.already_verified(&op) {
+                Some(c) => c,
+                None => match op.check(&self.genesis.chain_id) {
+                    Ok(c) => c,
+                    Err(e) => return Err(self.reject_at_submit(e)),
+                },
             },
         };
         let mut mp = self.mempool.lock().map_err(|_| poisoned())?;
@@ -374,6 +424,14 @@ impl App {
             }
             attempt.into_writes()
         };
+        // What is gossiped: the bytes as received, or (from `submit`) the operation's JSON.
+        let gossip = match (from_peer, &self.gossip, raw) {
+            (false, Some(_), Some(r)) => Some(r.to_vec()),
+            (false, Some(_), None) => {
+                Some(serde_json::to_vec(checked.signed()).unwrap_or_default())
+            }
+            _ => None,
+        };
         mp.overlay.extend(writes);
         mp.order.push_back(id);
         let footprint = state::footprint(&checked.operation().body);
@@ -387,11 +445,7 @@ impl App {
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);
         self.metrics.submitted.inc();
-        if !from_peer && let Some(g) = &self.gossip {
-            let bytes = match raw {
-                Some(r) => r.to_vec(),
-                None => serde_json::to_vec(&op).unwrap_or_default(),
-            };
+        if let (Some(g), Some(bytes)) = (&self.gossip, gossip) {
             let _ = g.send(bytes);
         }
         Ok(id)
