@@ -105,7 +105,7 @@ pub fn jcs_value(value: &serde_json::Value) -> Result<Vec<u8>, serde_json::Error
     crate::jcs::to_vec(&Plain(value))
 }
 
-struct Plain<'a>(&'a serde_json::Value);
+pub(crate) struct Plain<'a>(pub(crate) &'a serde_json::Value);
 
 impl Serialize for Plain<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

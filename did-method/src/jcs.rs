@@ -411,9 +411,162 @@ mod tests {
         for v in samples {
             assert_eq!(
                 String::from_utf8(to_vec(&v).unwrap()).unwrap(),
-                serde_jcs::to_string(&v).unwrap(),
+                // `Plain`: serde_jcs cannot take serde_json's `arbitrary_precision` numbers,
+                // which the workspace's other crates turn on.
+                serde_jcs::to_string(&crate::encoding::Plain(&v)).unwrap(),
                 "{v}"
             );
+        }
+    }
+
+    /// A small deterministic generator of JSON values: nested objects and arrays, names
+    /// and strings from a mix of ASCII, escapes, Latin-1, the BMP's private-use end and
+    /// characters beyond U+FFFF, integers and doubles.
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 12] = [
+                "a",
+                "b",
+                "Z",
+                "1",
+                "_",
+                "\"",
+                "\\",
+                "\n",
+                "\u{1}",
+                "é",
+                "\u{fb33}",
+                "\u{1F600}",
+            ];
+            let n = self.next() % 4;
+            (0..n)
+                .map(|_| PIECES[(self.next() % 12) as usize])
+                .collect()
+        }
+        fn value(&mut self, depth: u32) -> Value {
+            match self.next() % if depth > 3 { 5 } else { 7 } {
+                0 => Value::Null,
+                1 => Value::Bool(self.next().is_multiple_of(2)),
+                2 => json!(self.next() as i64 - (1 << 31)),
+                3 => json!((self.next() as f64 - 2e9 + 0.5) / 7.0),
+                4 => Value::String(self.text()),
+                5 => Value::Array(
+                    (0..self.next() % 4)
+                        .map(|_| self.value(depth + 1))
+                        .collect(),
+                ),
+                _ => Value::Object(
+                    (0..self.next() % 5)
+                        .map(|_| (self.text(), self.value(depth + 1)))
+                        .collect(),
+                ),
+            }
+        }
+    }
+
+    /// Equal as JSON values, numbers compared as the doubles they denote (with serde_json's
+    /// `arbitrary_precision`, `Value`'s own equality compares number texts).
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+
+    #[test]
+    fn canonical_text_is_sorted_idempotent_and_means_the_same_value() {
+        let mut g = Gen(7);
+        for _ in 0..3_000 {
+            let v = g.value(0);
+            let text = to_vec(&v).unwrap();
+            // Read back with each object's member order checked (serde_json's own map
+            // would re-sort it).
+            let _: indexed::Value = serde_json::from_slice(&text).unwrap();
+            let reparsed: Value = serde_json::from_slice(&text).unwrap();
+            assert!(same(&reparsed, &v), "{}", String::from_utf8_lossy(&text));
+            assert_eq!(to_vec(&reparsed).unwrap(), text);
+        }
+    }
+
+    /// A JSON value whose objects keep their members in the order of the text.
+    mod indexed {
+        use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+        use serde_json::Map;
+
+        pub struct Value(pub serde_json::Value);
+
+        impl<'de> Deserialize<'de> for Value {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Value;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("JSON")
+                    }
+                    fn visit_unit<E>(self) -> Result<Value, E> {
+                        Ok(Value(serde_json::Value::Null))
+                    }
+                    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                        Ok(Value(b.into()))
+                    }
+                    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+                        Ok(Value(n.into()))
+                    }
+                    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+                        Ok(Value(n.into()))
+                    }
+                    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+                        Ok(Value(n.into()))
+                    }
+                    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+                        Ok(Value(s.into()))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                        let mut v = Vec::new();
+                        while let Some(Value(x)) = a.next_element()? {
+                            v.push(x);
+                        }
+                        Ok(Value(v.into()))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                        // Names in text order, kept as a list of pairs checked by the caller.
+                        let mut pairs = Vec::new();
+                        while let Some((k, Value(v))) = a.next_entry::<String, Value>()? {
+                            pairs.push((k, v));
+                        }
+                        Ok(Value(as_ordered(pairs)))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+
+        /// serde_json's `Map` sorts its keys (no `preserve_order` here), so the text order
+        /// is checked on the pairs before they go into it.
+        fn as_ordered(pairs: Vec<(String, serde_json::Value)>) -> serde_json::Value {
+            let names: Vec<Vec<u16>> = pairs
+                .iter()
+                .map(|(k, _)| k.encode_utf16().collect())
+                .collect();
+            assert!(
+                names.windows(2).all(|w| w[0] < w[1]),
+                "members out of order: {names:?}"
+            );
+            serde_json::Value::Object(pairs.into_iter().collect::<Map<_, _>>())
         }
     }
 }
