@@ -5,7 +5,7 @@
 //! `did-method/tests/fuzz_corpus.rs`, which replays every seed-corpus and artifact file
 //! through the same functions. Every function takes raw bytes, never panics on bad input,
 //! and panics (an `assert!`) only when an invariant is broken. It uses only `did_method`,
-//! `serde_json` and `std`, which both builds have.
+//! `serde`, `serde_json` and `std`, which both builds have.
 
 // Each fuzz target uses one of these functions; the others are unused there.
 #![allow(dead_code)]
@@ -379,6 +379,123 @@ pub fn multibase(data: &[u8]) {
 pub type Check = fn(&[u8]);
 
 /// Every target's name (the fuzz target and its corpus folder) and its check.
+/// `did_method::jcs_value` on any JSON text: the canonical JSON (RFC 8785) that operations'
+/// ids, signatures and stored state values are computed over.
+///
+/// - never panics, and never fails on a value that parsed (a parsed value has no
+///   duplicate member names);
+/// - the canonical text parses to the same value (numbers compared as the doubles they
+///   denote), holds no whitespace outside strings, and is a fixed point: canonicalizing it
+///   again gives the same bytes;
+/// - every object's members come in UTF-16 order of their names (checked on the text, read
+///   with member order kept).
+pub fn canonical_json(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let text = did_method::jcs_value(&value).expect("a parsed value canonicalizes");
+    let back: serde_json::Value = serde_json::from_slice(&text).expect("canonical JSON parses");
+    assert!(
+        same_json(&back, &value),
+        "canonical JSON means another value: {value} became {}",
+        String::from_utf8_lossy(&text)
+    );
+    assert_eq!(
+        did_method::jcs_value(&back).expect("canonical JSON canonicalizes"),
+        text,
+        "canonical JSON is not a fixed point"
+    );
+    let mut de = serde_json::Deserializer::from_slice(&text);
+    serde::de::Deserializer::deserialize_any(&mut de, OrderCheck)
+        .expect("canonical JSON's members are in UTF-16 order");
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in &text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            assert!(!b.is_ascii_whitespace(), "whitespace outside a string");
+            in_string = b == b'"';
+        }
+    }
+}
+
+/// Equal JSON values, numbers compared as the doubles they denote.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Reads JSON and fails if an object's member names are not in strictly increasing UTF-16
+/// order.
+struct OrderCheck;
+
+impl<'de> serde::de::Visitor<'de> for OrderCheck {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut last: Option<Vec<u16>> = None;
+        while let Some(name) = map.next_key::<String>()? {
+            let units: Vec<u16> = name.encode_utf16().collect();
+            if last.as_ref().is_some_and(|l| *l >= units) {
+                return Err(serde::de::Error::custom("members out of UTF-16 order"));
+            }
+            last = Some(units);
+            map.next_value_seed(OrderSeed)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(OrderSeed)?.is_some() {}
+        Ok(())
+    }
+}
+
+struct OrderSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for OrderSeed {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(OrderCheck)
+    }
+}
+
 pub const TARGETS: &[(&str, Check)] = &[
     ("signed_operation", signed_operation),
     ("did_parse", did_parse),
@@ -386,4 +503,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("genesis", genesis_json),
     ("block_decode", block_decode),
     ("multibase", multibase),
+    ("canonical_json", canonical_json),
 ];
