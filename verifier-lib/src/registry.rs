@@ -36,6 +36,8 @@ pub struct RegistryEvidence {
 #[derive(Debug)]
 struct Proven {
     entry: VerifiedEntry,
+    /// The reason its check passes, written once ("proven at height … (block …)").
+    proven_at: String,
     did: OnceLock<Result<Option<DidRecord>, String>>,
     accreditation: OnceLock<Result<Option<Accreditation>, String>>,
     status: OnceLock<Result<Option<StatusAnchor>, String>>,
@@ -43,8 +45,13 @@ struct Proven {
 
 impl Proven {
     fn new(entry: VerifiedEntry) -> Self {
+        let proven_at = format!(
+            "proven at height {} (block {})",
+            entry.height, entry.block_id
+        );
         Self {
             entry,
+            proven_at,
             did: OnceLock::new(),
             accreditation: OnceLock::new(),
             status: OnceLock::new(),
@@ -258,10 +265,7 @@ impl RegistryEvidence {
             checks.push(Check::pass(
                 CheckKind::RegistryProof,
                 &entry.key,
-                format!(
-                    "proven at height {} (block {})",
-                    entry.height, entry.block_id
-                ),
+                proven.proven_at.clone(),
             ));
             let newer = entries
                 .get(&entry.key)
