@@ -18,6 +18,27 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_alliance-registry");
 
 struct Nodes(Vec<Child>);
+
+impl Nodes {
+    /// CPU time (user + system) the node processes have used so far, read from
+    /// `/proc/<pid>/stat`; `None` where that is not readable (not Linux).
+    fn cpu_seconds(&self) -> Option<f64> {
+        // Clock ticks per second: 100 on every Linux this runs on (USER_HZ).
+        const TICKS: f64 = 100.0;
+        let mut total = 0u64;
+        for c in &self.0 {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", c.id())).ok()?;
+            // Fields after the command name (which is in parentheses and may hold spaces):
+            // state is field 3, utime 14 and stime 15.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            total += utime + stime;
+        }
+        Some(total as f64 / TICKS)
+    }
+}
 impl Drop for Nodes {
     fn drop(&mut self) {
         for c in &mut self.0 {
@@ -215,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
     let submitted: Arc<Mutex<HashMap<Hash, Instant>>> =
         Arc::new(Mutex::new(HashMap::with_capacity(total)));
     let rejected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_at_start = children.cpu_seconds();
     let load_start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut senders = vec![];
@@ -280,6 +302,11 @@ async fn main() -> anyhow::Result<()> {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = observer.await;
+    let cpu_used = children
+        .cpu_seconds()
+        .zip(cpu_at_start)
+        .map(|(end, start)| end - start);
+    let loaded_for = load_start.elapsed().as_secs_f64();
     let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
     let submitted = submitted.lock().map(|c| c.clone()).unwrap_or_default();
     let mut lat: Vec<f64> = ids
@@ -301,6 +328,15 @@ async fn main() -> anyhow::Result<()> {
         .as_secs_f64()
         .max(offered_for.as_secs_f64());
     let ops_per_s = lat.len() as f64 / span;
+    // The validators' CPU while the load ran, per committed operation: steadier than latency
+    // on a machine shared with neighbours, and what capacity depends on.
+    if let Some(cpu) = cpu_used {
+        eprintln!(
+            "validators' CPU during the load: {cpu:.1} s over {loaded_for:.1} s ({:.2} cores), {:.0} µs per committed operation (all {validators} nodes)",
+            cpu / loaded_for,
+            cpu * 1e6 / lat.len().max(1) as f64
+        );
+    }
     eprintln!(
         "committed {} of {total} (rejected {}), in {span:.2} s; latency p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         lat.len(),
