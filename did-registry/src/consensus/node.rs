@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use did_method::crypto::{SecretKey, sha256};
 use malachitebft_app_channel::app::config::{
-    ConsensusConfig, NodeConfig, ValuePayload, ValueSyncConfig,
+    ConsensusConfig, NodeConfig, PubSubProtocol, ValuePayload, ValueSyncConfig,
 };
 use malachitebft_app_channel::app::engine::consensus::Msg as ConsensusActorMsg;
 use malachitebft_app_channel::app::types::Keypair;
@@ -174,6 +174,11 @@ fn settings(config: &EngineConfig) -> Result<Settings, ConsensusError> {
         .collect::<Result<_, _>>()?;
     // Validators may share an IP (one host, NAT): allow each peer a few connections.
     consensus.p2p.discovery.max_connections_per_ip = 8 * (config.peers.len() + 1).max(2);
+    // Every validator connects to every other (persistent peers), so consensus messages are
+    // sent straight to each peer (Malachite's broadcast protocol) rather than gossiped:
+    // GossipSub forwards each message through the mesh and signs and checks every copy with
+    // the libp2p key, on top of the votes' and proposals' own signatures (ADR 0015).
+    consensus.p2p.protocol = PubSubProtocol::Broadcast;
 
     let value_sync = ValueSyncConfig {
         enabled: true,
