@@ -106,30 +106,21 @@ impl JcsFormatter {
     }
 }
 
-fn inner(name: &[u8]) -> &[u8] {
-    name.get(1..name.len().saturating_sub(1)).unwrap_or(name)
-}
-
 /// Orders two member names (serialized JSON strings, quotes included) by their UTF-16 code
 /// units, as RFC 8785 §3.2.3 asks.
 fn compare_names(a: &[u8], b: &[u8]) -> Ordering {
-    // Compared without their quotes: `"a"` comes before `"a!"`.
-    let (a, b) = (inner(a), inner(b));
-    // Names without escapes or characters beyond ASCII (all of ours) order as their bytes.
-    let plain = |n: &[u8]| n.iter().all(|&c| c.is_ascii() && c != b'\\');
-    if plain(a) && plain(b) {
-        return a.cmp(b);
+    // Without their quotes, so that `"a"` comes before `"a!"`.
+    fn inner(n: &[u8]) -> &[u8] {
+        n.get(1..n.len().saturating_sub(1)).unwrap_or_default()
     }
-    // Escapes undone: the inner bytes are a JSON string's content.
-    let text = |n: &[u8]| {
-        let mut quoted = Vec::with_capacity(n.len() + 2);
-        quoted.push(b'"');
-        quoted.extend_from_slice(n);
-        quoted.push(b'"');
-        serde_json::from_slice::<String>(&quoted).unwrap_or_default()
-    };
-    let (a, b) = (text(a), text(b));
-    a.encode_utf16().cmp(b.encode_utf16())
+    let plain = |n: &[u8]| n.iter().all(|&c| c.is_ascii() && c != b'\\');
+    // Names without escapes or characters beyond ASCII (all of ours) order as their bytes.
+    if plain(a) && plain(b) {
+        return inner(a).cmp(inner(b));
+    }
+    // Otherwise as the strings they denote, escapes undone.
+    let text = |n: &[u8]| serde_json::from_slice::<String>(n).unwrap_or_default();
+    text(a).encode_utf16().cmp(text(b).encode_utf16())
 }
 
 macro_rules! integers {
