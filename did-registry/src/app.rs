@@ -389,6 +389,14 @@ impl App {
                 },
             },
         };
+        // What is gossiped: the bytes as received, or (from `submit`) the operation's JSON,
+        // written here, outside the mempool's lock, as `checked` moves into the mempool.
+        let submitted_json = match (from_peer, &self.gossip, raw) {
+            (false, Some(_), None) => {
+                Some(serde_json::to_vec(checked.signed()).unwrap_or_default())
+            }
+            _ => None,
+        };
         let mut mp = self.mempool.lock().map_err(|_| poisoned())?;
         if mp.ops.contains_key(&id) {
             return Ok(id);
@@ -424,14 +432,6 @@ impl App {
             }
             attempt.into_writes()
         };
-        // What is gossiped: the bytes as received, or (from `submit`) the operation's JSON.
-        let gossip = match (from_peer, &self.gossip, raw) {
-            (false, Some(_), Some(r)) => Some(r.to_vec()),
-            (false, Some(_), None) => {
-                Some(serde_json::to_vec(checked.signed()).unwrap_or_default())
-            }
-            _ => None,
-        };
         mp.overlay.extend(writes);
         mp.order.push_back(id);
         let footprint = state::footprint(&checked.operation().body);
@@ -445,7 +445,11 @@ impl App {
         self.metrics.mempool.set(mp.order.len() as i64);
         drop(mp);
         self.metrics.submitted.inc();
-        if let (Some(g), Some(bytes)) = (&self.gossip, gossip) {
+        if !from_peer && let Some(g) = &self.gossip {
+            let bytes = match raw {
+                Some(r) => r.to_vec(),
+                None => submitted_json.unwrap_or_default(),
+            };
             let _ = g.send(bytes);
         }
         Ok(id)
