@@ -27,7 +27,8 @@ pub fn bundle(data: &[u8]) {
     );
 }
 
-/// Any text as an SD-JWT presentation, with the specification vectors' issuer key.
+/// Any text as an SD-JWT presentation, with the specification vectors' issuer key: a verdict,
+/// never a panic, and the same disclosed claims as ssi's reveal wherever ssi reads it.
 pub fn sd_jwt(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -38,6 +39,16 @@ pub fn sd_jwt(data: &[u8]) {
         Ok(j) => j,
         Err(_) => return,
     };
+    // Where ssi's own reveal reads the text too, both disclose the same claims.
+    if let Ok(ours) = verifier_lib::sdjwt::disclosed_claims(text)
+        && let Ok(sd) = ssi::claims::sd_jwt::SdJwt::new(text.trim())
+        && let Ok(decoded) = sd.decode()
+        && let Ok(revealed) = decoded.reveal_any()
+        && let Ok(serde_json::Value::Object(mut theirs)) = serde_json::to_value(revealed.claims())
+    {
+        theirs.remove("_sd_alg");
+        assert_eq!(ours, theirs);
+    }
     let mut v = Verdict::default();
     let _ = verifier_lib::sdjwt::verify(
         text,

@@ -25,6 +25,7 @@ pub mod input;
 pub mod policy;
 pub mod rdfc;
 pub mod registry;
+mod sd_compact;
 pub mod sdjwt;
 mod shapes;
 pub mod token_status;

@@ -60,7 +60,7 @@ impl Proven {
 }
 
 /// A record type a proven value can hold, with its slot in [`Proven`].
-trait Record: for<'de> serde::Deserialize<'de> + Clone {
+trait Record: for<'de> serde::Deserialize<'de> {
     fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>>;
 }
 impl Record for DidRecord {
@@ -277,19 +277,27 @@ impl RegistryEvidence {
         Self { entries }
     }
 
-    fn record<T: Record>(&self, key: &str, what: &str) -> Result<(T, &VerifiedEntry), String> {
+    /// The proven record at `key`, decoded once per proof; `what` names it in errors (and is
+    /// written only for them).
+    fn record<T: Record>(
+        &self,
+        key: &str,
+        what: impl Fn() -> String,
+    ) -> Result<(&T, &VerifiedEntry), String> {
         let proven = self
             .entries
             .get(key)
-            .ok_or_else(|| format!("no valid registry proof of {what} was stapled"))?;
+            .ok_or_else(|| format!("no valid registry proof of {} was stapled", what()))?;
         let entry = &proven.entry;
         let rec = T::slot(proven)
             .get_or_init(|| entry.record::<T>().map_err(|e| e.to_string()))
-            .clone()
-            .map_err(|e| format!("the proven {what} is malformed: {e}"))?
+            .as_ref()
+            .map_err(|e| format!("the proven {} is malformed: {e}", what()))?
+            .as_ref()
             .ok_or_else(|| {
                 format!(
-                    "the registry proves that {what} does not exist (height {})",
+                    "the registry proves that {} does not exist (height {})",
+                    what(),
                     entry.height
                 )
             })?;
@@ -297,13 +305,14 @@ impl RegistryEvidence {
     }
 
     /// The DID document of `did`, if proven and not deactivated.
-    pub fn did_document(&self, did: &Did) -> Result<DidDocument, String> {
-        let (rec, entry) =
-            self.record::<DidRecord>(&state::did_key(did), &format!("the DID document of {did}"))?;
+    pub fn did_document(&self, did: &Did) -> Result<&DidDocument, String> {
+        let (rec, entry) = self.record::<DidRecord>(&state::did_key(did), || {
+            format!("the DID document of {did}")
+        })?;
         if rec.deactivated {
             return Err(format!("{did} is deactivated (height {})", entry.height));
         }
-        Ok(rec.document)
+        Ok(&rec.document)
     }
 
     /// The issuer's accreditation, if it covers `credential_type` at `at_ms`.
@@ -312,11 +321,10 @@ impl RegistryEvidence {
         issuer: &Did,
         credential_type: &str,
         at_ms: u64,
-    ) -> Result<Accreditation, String> {
-        let (acc, _) = self.record::<Accreditation>(
-            &state::issuer_key(issuer),
-            &format!("the accreditation of {issuer}"),
-        )?;
+    ) -> Result<&Accreditation, String> {
+        let (acc, _) = self.record::<Accreditation>(&state::issuer_key(issuer), || {
+            format!("the accreditation of {issuer}")
+        })?;
         if let Some(w) = &acc.withdrawal {
             return Err(format!(
                 "{issuer}'s accreditation was withdrawn by {} at height {}: {}",
@@ -344,7 +352,7 @@ impl RegistryEvidence {
         issuer: &Did,
         list_id: &str,
         list_bytes: &[u8],
-    ) -> Result<StatusAnchor, String> {
+    ) -> Result<&StatusAnchor, String> {
         self.status_anchor_digest(issuer, list_id, Sha256::digest(list_bytes).into())
     }
 
@@ -354,11 +362,11 @@ impl RegistryEvidence {
         issuer: &Did,
         list_id: &str,
         list_sha256: [u8; 32],
-    ) -> Result<StatusAnchor, String> {
-        let (anchor, _) = self.record::<StatusAnchor>(
-            &state::status_key(issuer, list_id),
-            &format!("the status list anchor {list_id}"),
-        )?;
+    ) -> Result<&StatusAnchor, String> {
+        let (anchor, _) = self
+            .record::<StatusAnchor>(&state::status_key(issuer, list_id), || {
+                format!("the status list anchor {list_id}")
+            })?;
         let hash = Hash(list_sha256);
         if hash != anchor.list_hash {
             return Err(format!(

@@ -7,7 +7,9 @@
 use did_method::Did;
 use serde_json::Value;
 use ssi::JWK;
-use ssi::claims::sd_jwt::SdJwt;
+use ssi::claims::sd_jwt::{SdAlg, SdJwt};
+
+use crate::sd_compact::{Compact, CompactError, Jwt};
 
 use crate::dids::{self, Relationship};
 use crate::policy::Policy;
@@ -30,6 +32,16 @@ pub enum IssuerKey<'a> {
 /// The disclosed claims of an accepted SD-JWT (`_sd`, `_sd_alg` removed).
 pub type Disclosed = serde_json::Map<String, Value>;
 
+/// The claims an SD-JWT discloses: its disclosures matched to the digests of the issuer's
+/// payload (each exactly once, as the SD-JWT specification requires), `_sd` and `_sd_alg`
+/// removed. No signature is checked: this is what a holder shows of a credential it holds,
+/// never a verification.
+pub fn disclosed_claims(text: &str) -> Result<Disclosed, String> {
+    Compact::parse(text.trim())
+        .map(|c| c.claims)
+        .map_err(|e| e.to_string())
+}
+
 /// Checks an SD-JWT presentation (compact, with or without a key-binding JWT). `vc`: require
 /// the SD-JWT VC profile (`typ`, `vct`). Returns the disclosed claims when the signature
 /// and disclosures are valid (the verdict says whether everything else is).
@@ -42,31 +54,23 @@ pub fn verify(
     v: &mut Verdict,
 ) -> Option<Disclosed> {
     let subject = "sd-jwt";
-    let sd_jwt = match SdJwt::new(text.trim()) {
-        Ok(s) => s,
+    // Split, decoded, and every disclosure matched to exactly one digest.
+    let Compact {
+        jwt,
+        claims,
+        sd_alg,
+        presented,
+        kb,
+    } = match Compact::parse(text.trim()) {
+        Ok(c) => c,
         Err(e) => {
-            v.push(Check::fail(
-                CheckKind::Format,
-                subject,
-                format!("not a compact SD-JWT: {e}"),
-            ));
+            v.push(Check::fail(CheckKind::Format, subject, e.to_string()));
             return None;
         }
     };
-    let decoded = match sd_jwt.decode() {
-        Ok(d) => d,
-        Err(e) => {
-            v.push(Check::fail(
-                CheckKind::Format,
-                subject,
-                format!("SD-JWT cannot be decoded: {e}"),
-            ));
-            return None;
-        }
-    };
-    let header = &decoded.jwt.signing_bytes.header;
+    let header = &jwt.header;
     if vc {
-        match header.type_.as_deref() {
+        match header.typ.as_deref() {
             Some(SD_JWT_VC_TYP) => v.push(Check::pass(CheckKind::Format, subject, "typ dc+sd-jwt")),
             other => v.push(Check::fail(
                 CheckKind::Format,
@@ -75,18 +79,20 @@ pub fn verify(
             )),
         }
     }
-    let payload = &decoded.jwt.signing_bytes.payload.claims;
-    let iss = payload
-        .get("iss")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let iss = claims.get("iss").and_then(Value::as_str);
     // Issuer signature.
-    let signing_bytes = decoded.jwt.signing_bytes.bytes.to_vec();
-    let signature = decoded.jwt.signature.as_bytes().to_vec();
-    let algorithm = header.algorithm;
+    let signing_bytes = jwt.signing_input.as_bytes();
+    let signature = jwt.signature.as_slice();
     match issuer_key {
         IssuerKey::Jwk(jwk) => {
-            match ssi::claims::jws::verify_bytes(algorithm, &signing_bytes, jwk, &signature) {
+            let verified =
+                serde_json::from_value::<ssi::jwk::Algorithm>(Value::String(header.alg.clone()))
+                    .map_err(|_| format!("alg {} is not a JOSE algorithm", header.alg))
+                    .and_then(|algorithm| {
+                        ssi::claims::jws::verify_bytes(algorithm, signing_bytes, jwk, signature)
+                            .map_err(|e| e.to_string())
+                    });
+            match verified {
                 Ok(()) => v.push(Check::pass(
                     CheckKind::Signature,
                     subject,
@@ -100,43 +106,16 @@ pub fn verify(
             }
         }
         IssuerKey::Did(evidence) => issuer_by_did(
-            header.key_id.as_deref(),
-            iss.as_deref(),
-            algorithm,
-            &signing_bytes,
-            &signature,
+            header.kid.as_deref(),
+            iss,
+            &header.alg,
+            signing_bytes,
+            signature,
             evidence,
             subject,
             v,
         ),
     }
-    // Disclosures: each must match a digest, none twice.
-    let revealed = match decoded.reveal_any() {
-        Ok(r) => r,
-        Err(e) => {
-            v.push(Check::fail(
-                CheckKind::Format,
-                subject,
-                format!("disclosures: {e}"),
-            ));
-            return None;
-        }
-    };
-    let claims = match serde_json::to_value(revealed.claims()) {
-        Ok(Value::Object(mut m)) => {
-            m.remove("_sd_alg");
-            m
-        }
-        _ => {
-            v.push(Check::fail(
-                CheckKind::Format,
-                subject,
-                "disclosed claims are not an object",
-            ));
-            return None;
-        }
-    };
-    let sd_alg = revealed.sd_alg;
     validity(&claims, policy, now_ms, subject, v);
     if vc {
         match claims.get("vct").and_then(Value::as_str) {
@@ -166,7 +145,7 @@ pub fn verify(
         }
         if policy.require_accreditation {
             accreditation(
-                iss.as_deref(),
+                iss,
                 claims.get("vct").and_then(Value::as_str),
                 &issuer_key,
                 now_ms,
@@ -175,7 +154,7 @@ pub fn verify(
             );
         }
     }
-    key_binding(sd_jwt, &claims, sd_alg, policy, now_ms, subject, v);
+    key_binding(kb, presented, &claims, sd_alg, policy, now_ms, subject, v);
     Some(claims)
 }
 
@@ -183,7 +162,7 @@ pub fn verify(
 fn issuer_by_did(
     kid: Option<&str>,
     iss: Option<&str>,
-    algorithm: ssi::jwk::Algorithm,
+    algorithm: &str,
     signing_bytes: &[u8],
     signature: &[u8],
     evidence: &RegistryEvidence,
@@ -221,11 +200,11 @@ fn issuer_by_did(
             ),
         ));
     }
-    if !is_eddsa(algorithm.as_str()) {
+    if !is_eddsa(algorithm) {
         v.push(Check::fail(
             CheckKind::Signature,
             subject,
-            format!("alg {} is not accepted (EdDSA only)", algorithm.as_str()),
+            format!("alg {algorithm} is not accepted (EdDSA only)"),
         ));
         return;
     }
@@ -347,27 +326,43 @@ fn validity(
     }
 }
 
+/// The payload of a key-binding JWT (SD-JWT specification, "Key Binding JWT").
+#[derive(serde::Deserialize)]
+struct KbPayload {
+    iat: Value,
+    aud: String,
+    nonce: String,
+    sd_hash: String,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn key_binding(
-    sd_jwt: &SdJwt,
+    kb: Option<&str>,
+    presented: &str,
     claims: &serde_json::Map<String, Value>,
-    sd_alg: ssi::claims::sd_jwt::SdAlg,
+    sd_alg: SdAlg,
     policy: &Policy,
     now_ms: u64,
     subject: &str,
     v: &mut Verdict,
 ) {
-    let kb = match sd_jwt.decode_kb() {
-        Ok(Some(kb)) => kb,
-        Ok(None) => {
-            if policy.require_holder_binding {
-                v.push(Check::fail(
-                    CheckKind::HolderBinding,
-                    subject,
-                    "no key-binding JWT: the presenter is not shown to hold the credential",
-                ));
-            }
-            return;
+    let Some(kb) = kb else {
+        if policy.require_holder_binding {
+            v.push(Check::fail(
+                CheckKind::HolderBinding,
+                subject,
+                "no key-binding JWT: the presenter is not shown to hold the credential",
+            ));
         }
+        return;
+    };
+    let decoded = Jwt::parse(kb, "key-binding JWT").and_then(|jwt| {
+        serde_json::from_slice::<KbPayload>(&jwt.payload)
+            .map(|p| (jwt, p))
+            .map_err(|e| CompactError::Decode(format!("key-binding JWT payload: {e}")))
+    });
+    let (kb, p) = match decoded {
+        Ok(d) => d,
         Err(e) => {
             v.push(Check::fail(
                 CheckKind::HolderBinding,
@@ -385,26 +380,29 @@ fn key_binding(
         ));
         return;
     };
-    if kb.signing_bytes.header.type_.as_deref() != Some(KB_JWT_TYP) {
+    if kb.header.typ.as_deref() != Some(KB_JWT_TYP) {
         v.push(Check::fail(
             CheckKind::HolderBinding,
             subject,
             format!("key-binding JWT typ must be {KB_JWT_TYP}"),
         ));
     }
-    let bytes = &kb.signing_bytes.bytes;
-    let sig = kb.signature.as_bytes();
-    let alg = kb.signing_bytes.header.algorithm;
+    let bytes = kb.signing_input.as_bytes();
+    let sig = kb.signature.as_slice();
+    let alg = kb.header.alg.as_str();
     let verified = match dids::public_key_from_jwk(cnf) {
         Ok(key) => {
-            matches!(alg.as_str(), "EdDSA" | "Ed25519")
+            is_eddsa(alg)
                 && did_method::Signature::from_slice(sig)
                     .ok()
                     .is_some_and(|s| key.verify(bytes, &s).is_ok())
         }
         Err(_) => serde_json::from_value::<JWK>(cnf.clone())
             .ok()
-            .is_some_and(|jwk| ssi::claims::jws::verify_bytes(alg, bytes, &jwk, sig).is_ok()),
+            .zip(serde_json::from_value::<ssi::jwk::Algorithm>(Value::String(alg.to_owned())).ok())
+            .is_some_and(|(jwk, alg)| {
+                ssi::claims::jws::verify_bytes(alg, bytes, &jwk, sig).is_ok()
+            }),
     };
     if verified {
         v.push(Check::pass(
@@ -419,8 +417,7 @@ fn key_binding(
             "key-binding JWT is not signed by the credential's cnf key",
         ));
     }
-    let p = &kb.signing_bytes.payload;
-    if p.sd_hash.verify(sd_alg, sd_jwt) {
+    if sd_alg.verify(presented.as_bytes(), &p.sd_hash) {
         v.push(Check::pass(
             CheckKind::HolderBinding,
             subject,
@@ -434,7 +431,7 @@ fn key_binding(
         ));
     }
     for (expected, got, what) in [
-        (&policy.challenge, p.nonce.0.as_str(), "nonce"),
+        (&policy.challenge, p.nonce.as_str(), "nonce"),
         (&policy.domain, p.aud.as_str(), "aud"),
     ] {
         match expected {
@@ -451,9 +448,10 @@ fn key_binding(
             None => {}
         }
     }
-    let iat = serde_json::to_value(p.iat)
-        .ok()
-        .and_then(|x| x.as_f64())
+    let iat = p
+        .iat
+        .as_f64()
+        .filter(|f| *f >= 0.0)
         .map(|f| (f * 1000.0) as u64);
     let skew = policy.clock_skew_s.saturating_mul(1000);
     let max_age = policy.max_key_binding_age_s.saturating_mul(1000);

@@ -212,5 +212,5 @@ fn the_newest_of_several_proofs_of_a_key_wins() {
     let now = new.header.time_ms + 100;
     let mut checks = vec![];
     let ev = RegistryEvidence::verify(&[new, old], &policy(&c), now, &mut checks);
-    assert_eq!(ev.did_document(&did).unwrap(), doc);
+    assert_eq!(ev.did_document(&did).unwrap(), &doc);
 }
