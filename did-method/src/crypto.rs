@@ -181,8 +181,9 @@ impl PublicKey {
     }
 }
 
-/// The multibase text of an Ed25519 key, on the stack (47 bytes; room for 50).
-#[derive(Clone, Copy)]
+/// The multibase text of an Ed25519 key, on the stack (47 bytes; room for 50). Bytes past
+/// `len` are zero, so equal texts are equal values.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct MultibaseText {
     len: u8,
     bytes: [u8; 50],
@@ -203,8 +204,20 @@ impl MultibaseText {
         }
     }
 
+    /// `text` held as a value, if it fits.
+    fn of(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 50];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Self {
+            len: text.len() as u8,
+            bytes,
+        })
+    }
+
     fn as_str(&self) -> &str {
-        // Only 'z' and base58 characters were written: ASCII.
+        // Only 'z' and base58 characters were written, or a `&str` copied whole: UTF-8.
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
     }
 }
@@ -219,7 +232,38 @@ static MULTIBASE_MEMO: std::sync::LazyLock<
     std::sync::Mutex<std::collections::HashMap<[u8; 32], MultibaseText>>,
 > = std::sync::LazyLock::new(Default::default);
 
+/// The other way: multibase text → key, for texts that decoded to a key. The same keys are
+/// read again and again (an operation names its controller key as `initialKey`, in its
+/// document and beside its signature; a registrar's key is in every create it endorses).
+static MULTIBASE_DECODED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<MultibaseText, [u8; 32]>>,
+> = std::sync::LazyLock::new(Default::default);
+
 impl MultibaseMemo {
+    fn key(
+        text: &str,
+        decode: impl FnOnce() -> Result<PublicKey, CryptoError>,
+    ) -> Result<PublicKey, CryptoError> {
+        let Some(t) = MultibaseText::of(text) else {
+            return decode();
+        };
+        if let Some(k) = MULTIBASE_DECODED
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&t).copied())
+        {
+            return Ok(PublicKey(k));
+        }
+        let key = decode()?;
+        if let Ok(mut memo) = MULTIBASE_DECODED.lock() {
+            if memo.len() >= MULTIBASE_MEMO_CAPACITY {
+                memo.clear();
+            }
+            memo.insert(t, key.0);
+        }
+        Ok(key)
+    }
+
     fn text(key: &[u8; 32]) -> MultibaseText {
         if let Some(t) = MULTIBASE_MEMO.lock().ok().and_then(|m| m.get(key).copied()) {
             return t;
@@ -236,7 +280,13 @@ impl MultibaseMemo {
 }
 
 impl PublicKey {
+    /// Reads a `z`-prefixed base58btc `ed25519-pub` multikey (remembered: see
+    /// [`MultibaseMemo`]).
     pub fn from_multibase(s: &str) -> Result<Self, CryptoError> {
+        MultibaseMemo::key(s, || Self::decode_multibase(s))
+    }
+
+    fn decode_multibase(s: &str) -> Result<Self, CryptoError> {
         let rest = s.strip_prefix('z').ok_or_else(|| {
             CryptoError::Encoding("multibase key must start with 'z' (base58btc)".into())
         })?;
@@ -285,10 +335,25 @@ impl Serialize for PublicKey {
     }
 }
 
+/// Reads a text form from a JSON string without copying it first.
+struct TextVisitor<T>(&'static str, fn(&str) -> Result<T, CryptoError>);
+
+impl<T> serde::de::Visitor<'_> for TextVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        (self.1)(v).map_err(E::custom)
+    }
+}
+
 impl<'de> Deserialize<'de> for PublicKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::from_multibase(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(TextVisitor(
+            "a multibase Ed25519 public key",
+            Self::from_multibase,
+        ))
     }
 }
 
@@ -338,8 +403,10 @@ impl Serialize for Signature {
 
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::from_base64url(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(TextVisitor(
+            "a base64url Ed25519 signature",
+            Self::from_base64url,
+        ))
     }
 }
 
@@ -531,8 +598,30 @@ mod tests {
                 let text = key.to_multibase();
                 assert_eq!(text.len(), 48);
                 assert_eq!(PublicKey::from_multibase(&text).unwrap(), key);
+                assert_eq!(PublicKey::decode_multibase(&text).unwrap(), key);
             }
         }
+    }
+
+    #[test]
+    fn remembered_decodings_give_what_decoding_gives_and_refusals_are_never_remembered() {
+        let key = SecretKey::from_seed(&[9; 32]).public_key();
+        let text = key.to_multibase();
+        let mut other = text.clone().into_bytes();
+        other[10] = if other[10] == b'A' { b'B' } else { b'A' };
+        let other = String::from_utf8(other).unwrap();
+        let long = format!("z{}", "2".repeat(60));
+        for t in [&text, &other, "z0OIl", "", "zz", "m12345", long.as_str()] {
+            for _ in 0..3 {
+                assert_eq!(
+                    PublicKey::from_multibase(t),
+                    PublicKey::decode_multibase(t),
+                    "{t}"
+                );
+            }
+        }
+        assert!(PublicKey::from_multibase("z0OIl").is_err());
+        assert_ne!(PublicKey::from_multibase(&other).ok(), Some(key));
     }
 
     #[test]

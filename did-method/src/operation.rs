@@ -420,7 +420,9 @@ impl SignedOperation {
 /// A [`SignedOperation`] whose signatures and chain id have been checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedOperation {
-    op: SignedOperation,
+    /// Shared: a node holds each checked operation in several places at once (its mempool,
+    /// the proposal it validates, the block it builds), and copies are only counted.
+    op: Arc<SignedOperation>,
     id: Hash,
 }
 
@@ -435,7 +437,7 @@ impl CheckedOperation {
         &self.op.operation
     }
     pub fn into_inner(self) -> SignedOperation {
-        self.op
+        Arc::unwrap_or_clone(self.op)
     }
 }
 
@@ -465,7 +467,7 @@ impl Prepared {
 
     fn finish(self) -> CheckedOperation {
         CheckedOperation {
-            op: self.op,
+            op: Arc::new(self.op),
             id: self.id,
         }
     }
@@ -491,6 +493,9 @@ pub fn check_all(
 }
 
 /// What [`check_all_except`] gives for one operation.
+// Lives in one short-lived vector per request; boxing `Known` would cost an allocation per
+// operation and save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Screened {
     /// Every stateless check passed, signatures included.

@@ -63,7 +63,9 @@ pub enum OpStatus {
     Unknown,
 }
 
-/// An operation on its way into the mempool.
+/// An operation on its way into the mempool. (Moved, never stored: boxing the unchecked
+/// variant would cost an allocation per operation and save nothing.)
+#[allow(clippy::large_enum_variant)]
 enum Candidate {
     /// Its signatures are still to be checked (or were, by this node, earlier).
     Unchecked(SignedOperation),
