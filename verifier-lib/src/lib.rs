@@ -19,6 +19,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod canon;
 pub mod contexts;
 pub mod dids;
 pub mod input;

@@ -444,11 +444,7 @@ impl Rdfc2022 {
                 all.push(Quad(s, p, o, Some(g.unwrap_or_else(|| graph.clone()))));
             }
         }
-        guarded(|| {
-            ssi::rdf::urdna2015::normalize(all.iter().map(|q| q.as_lexical_quad_ref()))
-                .into_nquads_lines()
-        })
-        .map(Some)
+        canonical_nquads(&all).map(Some)
     }
 
     fn active_context(&self, context: &Value) -> Result<Arc<Scope>, RdfcError> {
@@ -542,10 +538,19 @@ impl Rdfc2022 {
 
     fn canonical_lines(&self, scope: &Scope, body: &Value) -> Result<Vec<String>, RdfcError> {
         let quads = self.quads(scope, body)?;
-        guarded(|| {
+        canonical_nquads(&quads)
+    }
+}
+
+/// The canonical N-Quads lines of `quads` (RDFC-1.0): computed directly when every blank
+/// node's first-degree hash is distinct, by ssi otherwise ([`crate::canon`]).
+fn canonical_nquads(quads: &[rdf_types::LexicalQuad]) -> Result<Vec<String>, RdfcError> {
+    match crate::canon::first_degree_lines(quads) {
+        Some(lines) => Ok(lines),
+        None => guarded(|| {
             ssi::rdf::urdna2015::normalize(quads.iter().map(|q| q.as_lexical_quad_ref()))
                 .into_nquads_lines()
-        })
+        }),
     }
 }
 
@@ -672,13 +677,7 @@ fn credential_hash_from_quads(quads: &[rdf_types::LexicalQuad]) -> Option<[u8; 6
     if values != 1 || config.is_empty() {
         return None;
     }
-    let lines = |qs: &[rdf_types::LexicalQuad]| {
-        guarded(|| {
-            ssi::rdf::urdna2015::normalize(qs.iter().map(|q| q.as_lexical_quad_ref()))
-                .into_nquads_lines()
-        })
-        .ok()
-    };
+    let lines = |qs: &[rdf_types::LexicalQuad]| canonical_nquads(qs).ok();
     let mut out = [0u8; 64];
     out[..32].copy_from_slice(&sha256_lines(&lines(&config)?));
     out[32..].copy_from_slice(&sha256_lines(&lines(&document)?));
