@@ -542,9 +542,11 @@ impl Rdfc2022 {
     }
 }
 
-/// The canonical N-Quads lines of `quads` (RDFC-1.0): computed directly when every blank
-/// node's first-degree hash is distinct, by ssi otherwise ([`crate::canon`]).
-fn canonical_nquads(quads: &[rdf_types::LexicalQuad]) -> Result<Vec<String>, RdfcError> {
+/// The canonical N-Quads lines of `quads` (RDFC-1.0): sorted, deduplicated, each ending in
+/// `" .\n"`, as ssi's `urdna2015::normalize(…).into_nquads_lines()` gives them. Computed
+/// directly when every blank node's first-degree hash is distinct, by ssi otherwise (ADR
+/// 0017).
+pub fn canonical_nquads(quads: &[rdf_types::LexicalQuad]) -> Result<Vec<String>, RdfcError> {
     match crate::canon::first_degree_lines(quads) {
         Some(lines) => Ok(lines),
         None => guarded(|| {
