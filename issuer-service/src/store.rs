@@ -364,6 +364,97 @@ mod tests {
         assert_eq!(audit_subjects(&store).await, kept);
     }
 
+    /// A commit that fails (here a deferred foreign key, checked only at COMMIT) fails every
+    /// job of its group: none of them is reported written, none of their rows is on disk, and
+    /// the writer goes on with the next groups.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_fails_its_whole_group_and_loses_nothing_reported_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let r: Result<(), StoreError> = store
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+                        .execute(&mut *c)
+                        .await?;
+                    sqlx::query(
+                        "CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)",
+                    )
+                    .execute(&mut *c)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await;
+        r.unwrap();
+        let (mut kept, mut failed) = (std::collections::HashSet::new(), 0);
+        for round in 0..20u32 {
+            let mut tasks = vec![];
+            for i in 0..16u32 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let subject = format!("job-{round}-{i}");
+                    let r: Result<(), StoreError> = store
+                        .write({
+                            let subject = subject.clone();
+                            move |c| {
+                                Box::pin(async move {
+                                    Store::audit_on(
+                                        c,
+                                        "test",
+                                        "test.write",
+                                        &subject,
+                                        &serde_json::json!({}),
+                                    )
+                                    .await?;
+                                    // One job per round leaves a row that only COMMIT refuses.
+                                    if i == 7 {
+                                        sqlx::query("INSERT INTO child (p) VALUES (999)")
+                                            .execute(&mut *c)
+                                            .await?;
+                                    }
+                                    Ok(())
+                                })
+                            }
+                        })
+                        .await;
+                    (subject, r)
+                }));
+            }
+            for t in tasks {
+                match t.await.unwrap() {
+                    (subject, Ok(())) => {
+                        kept.insert(subject);
+                    }
+                    (subject, Err(e)) => {
+                        assert!(matches!(e, StoreError::Commit(_)), "{subject}: {e}");
+                        failed += 1;
+                    }
+                }
+            }
+        }
+        // Each round's bad job took its group down with it, and only its group.
+        assert!(failed >= 20, "{failed}");
+        assert!(!kept.is_empty());
+        assert_eq!(audit_subjects(&store).await, kept);
+        // And after all that, a write goes through and survives reopening.
+        let r: Result<(), StoreError> = store
+            .write(|c| {
+                Box::pin(async move {
+                    Store::audit_on(c, "test", "test.write", "last", &serde_json::json!({}))
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await;
+        r.unwrap();
+        kept.insert("last".into());
+        drop(store);
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(audit_subjects(&store).await, kept);
+    }
+
     /// A job that panics (a bug) is rolled back and its caller told; the writer goes on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_that_panics_is_rolled_back_and_writes_go_on() {
