@@ -307,6 +307,25 @@ mod tests {
         }
     }
 
+    /// A store on a new SQLite file (the directory lives as long as the returned guard).
+    async fn fresh() -> (tempfile::TempDir, String, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        (dir, url, store)
+    }
+
+    /// Writes one audit row with `subject`, alone.
+    async fn write_subject(store: &Store, subject: &'static str) -> Result<(), StoreError> {
+        store
+            .write(move |c| {
+                Box::pin(async move {
+                    Store::audit_on(c, "test", "test.write", subject, &serde_json::json!({})).await
+                })
+            })
+            .await
+    }
+
     async fn audit_subjects(store: &Store) -> std::collections::HashSet<String> {
         sqlx::query("SELECT subject FROM audit WHERE action = 'test.write'")
             .fetch_all(&store.read)
@@ -321,9 +340,7 @@ mod tests {
     /// fails after writing leaves nothing, and the others of its group are kept.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_is_rolled_back_alone_within_its_group() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let (_dir, url, store) = fresh().await;
         let mut tasks = vec![];
         for i in 0..64u32 {
             let store = store.clone();
@@ -369,9 +386,7 @@ mod tests {
     /// the writer goes on with the next groups.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_commit_fails_its_whole_group_and_loses_nothing_reported_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let (_dir, url, store) = fresh().await;
         let r: Result<(), StoreError> = store
             .write(|c| {
                 Box::pin(async move {
@@ -439,16 +454,7 @@ mod tests {
         assert!(!kept.is_empty());
         assert_eq!(audit_subjects(&store).await, kept);
         // And after all that, a write goes through and survives reopening.
-        let r: Result<(), StoreError> = store
-            .write(|c| {
-                Box::pin(async move {
-                    Store::audit_on(c, "test", "test.write", "last", &serde_json::json!({}))
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await;
-        r.unwrap();
+        write_subject(&store, "last").await.unwrap();
         kept.insert("last".into());
         drop(store);
         let store = Store::open(&url).await.unwrap();
@@ -458,9 +464,7 @@ mod tests {
     /// A job that panics (a bug) is rolled back and its caller told; the writer goes on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_that_panics_is_rolled_back_and_writes_go_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let (_dir, _, store) = fresh().await;
         let r: Result<(), StoreError> = store
             .write(|c| {
                 Box::pin(async move {
