@@ -59,6 +59,15 @@ pub(crate) enum CompactError {
     Disclosures(String),
 }
 
+impl CompactError {
+    /// The reason alone, without the stage it names.
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            CompactError::Syntax(m) | CompactError::Decode(m) | CompactError::Disclosures(m) => m,
+        }
+    }
+}
+
 impl std::fmt::Display for CompactError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -367,7 +367,8 @@ fn key_binding(
             v.push(Check::fail(
                 CheckKind::HolderBinding,
                 subject,
-                format!("key-binding JWT cannot be decoded: {e}"),
+                // The reasons name the key-binding JWT already.
+                e.reason().to_owned(),
             ));
             return;
         }

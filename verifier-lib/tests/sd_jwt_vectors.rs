@@ -125,6 +125,24 @@ fn tampered_parts_are_refused() {
         "{v:#?}"
     );
 
+    // A key-binding JWT that is not one: refused, and the reason says which part.
+    for (kb, reason) in [
+        (
+            "a.b",
+            "key-binding JWT does not have three dot-separated parts",
+        ),
+        ("e30.e30.AAAA", "key-binding JWT header"),
+    ] {
+        let mut t = parts.clone();
+        *t.last_mut().unwrap() = kb;
+        let (v, _) = verify(&t.join("~"), true);
+        assert!(
+            v.failures()
+                .any(|c| c.kind == CheckKind::HolderBinding && c.reason.contains(reason)),
+            "{reason}: {v:#?}"
+        );
+    }
+
     // Key binding stripped while the policy requires it.
     let mut t = parts.clone();
     *t.last_mut().unwrap() = "";
