@@ -47,7 +47,6 @@ fn rfc3339(ms: u64) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
 /// The credential format of the issuance flows (d): `ldp_vc` (the figure the issue asks for),
 /// or `dc+sd-jwt` with `--format dc+sd-jwt`.
 fn issuance_format() -> String {
@@ -59,31 +58,10 @@ fn issuance_format() -> String {
         .unwrap_or_else(|| "ldp_vc".into())
 }
 
+/// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
 /// With `--only X`, runs only the measurement whose name starts with `(X)` (for profiling).
-fn rate(name: &str, secs: f64, mut f: impl FnMut() -> bool) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(only) = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        && !name.starts_with(&format!("({only})"))
-    {
-        return f64::NAN;
-    }
-    // Warm up (context cache, allocator).
-    for _ in 0..20 {
-        assert!(f(), "{name}: verification failed");
-    }
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < Duration::from_secs_f64(secs) {
-        for _ in 0..10 {
-            assert!(f(), "{name}: verification failed");
-        }
-        n += 10;
-    }
-    let r = n as f64 / start.elapsed().as_secs_f64();
-    println!("{name:<48} {r:>10.0}/s  ({:.1} µs each)", 1e6 / r);
+fn rate(name: &str, secs: f64, f: impl Fn() -> bool) -> f64 {
+    let [r] = rates_interleaved([(name, &f)], secs);
     r
 }
 

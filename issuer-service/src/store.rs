@@ -307,6 +307,11 @@ mod tests {
         }
     }
 
+    /// The audit row every test job writes (subject tells them apart).
+    async fn test_row(c: &mut sqlx::AnyConnection, subject: &str) -> Result<(), StoreError> {
+        Store::audit_on(c, "test", "test.write", subject, &serde_json::json!({})).await
+    }
+
     /// A store on a new SQLite file (the directory lives as long as the returned guard).
     async fn fresh() -> (tempfile::TempDir, String, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -318,11 +323,7 @@ mod tests {
     /// Writes one audit row with `subject`, alone.
     async fn write_subject(store: &Store, subject: &'static str) -> Result<(), StoreError> {
         store
-            .write(move |c| {
-                Box::pin(async move {
-                    Store::audit_on(c, "test", "test.write", subject, &serde_json::json!({})).await
-                })
-            })
+            .write(move |c| Box::pin(async move { test_row(c, subject).await }))
             .await
     }
 
@@ -349,14 +350,7 @@ mod tests {
                     .write(move |c| {
                         Box::pin(async move {
                             let subject = format!("job-{i}");
-                            Store::audit_on(
-                                c,
-                                "test",
-                                "test.write",
-                                &subject,
-                                &serde_json::json!({}),
-                            )
-                            .await?;
+                            test_row(c, &subject).await?;
                             if i % 3 == 0 { Err(Refused) } else { Ok(i) }
                         })
                     })
@@ -415,14 +409,7 @@ mod tests {
                             let subject = subject.clone();
                             move |c| {
                                 Box::pin(async move {
-                                    Store::audit_on(
-                                        c,
-                                        "test",
-                                        "test.write",
-                                        &subject,
-                                        &serde_json::json!({}),
-                                    )
-                                    .await?;
+                                    test_row(c, &subject).await?;
                                     // One job per round leaves a row that only COMMIT refuses.
                                     if i == 7 {
                                         sqlx::query("INSERT INTO child (p) VALUES (999)")
@@ -468,8 +455,7 @@ mod tests {
         let r: Result<(), StoreError> = store
             .write(|c| {
                 Box::pin(async move {
-                    Store::audit_on(c, "test", "test.write", "lost", &serde_json::json!({}))
-                        .await?;
+                    test_row(c, "lost").await?;
                     if std::hint::black_box(true) {
                         panic!("a bug inside a write job");
                     }
@@ -481,8 +467,7 @@ mod tests {
         let r: Result<u8, StoreError> = store
             .write(|c| {
                 Box::pin(async move {
-                    Store::audit_on(c, "test", "test.write", "kept", &serde_json::json!({}))
-                        .await?;
+                    test_row(c, "kept").await?;
                     Ok(7)
                 })
             })
