@@ -25,13 +25,31 @@ pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_LIST_ID_LEN: usize = 512;
 
 pub fn did_key(did: &Did) -> String {
-    format!("did/{did}")
+    key_of("did/", did, None)
 }
 pub fn issuer_key(did: &Did) -> String {
-    format!("issuer/{did}")
+    key_of("issuer/", did, None)
 }
 pub fn status_key(did: &Did, list_id: &str) -> String {
-    format!("status/{did}/{list_id}")
+    key_of("status/", did, Some(list_id))
+}
+
+/// `prefix` + the DID + `/list_id`, written piece by piece (keys are built for every
+/// lookup a verifier or the state machine makes, and `format!` costs more than the copy).
+fn key_of(prefix: &str, did: &Did, list_id: Option<&str>) -> String {
+    const SCHEME: &str = "did:alliance:";
+    let (network, id) = (did.network().as_str(), did.id());
+    let tail = list_id.map_or(0, |l| l.len() + 1);
+    let mut key =
+        String::with_capacity(prefix.len() + SCHEME.len() + network.len() + 1 + id.len() + tail);
+    for piece in [prefix, SCHEME, network, ":", id] {
+        key.push_str(piece);
+    }
+    if let Some(l) = list_id {
+        key.push('/');
+        key.push_str(l);
+    }
+    key
 }
 
 /// The commitment to a recovery key: SHA-256 of its 32 bytes.
@@ -718,4 +736,26 @@ pub fn finish_block(state: &mut impl StateAccess, ctx: &BlockContext) {
             time_ms: ctx.time_ms,
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_keys_are_the_documented_texts() {
+        let did = Did::parse("did:alliance:alliance-devnet:KJZ8kWweFMBUXUxDmj2z8X").unwrap();
+        assert_eq!(
+            did_key(&did),
+            "did/did:alliance:alliance-devnet:KJZ8kWweFMBUXUxDmj2z8X"
+        );
+        assert_eq!(
+            issuer_key(&did),
+            "issuer/did:alliance:alliance-devnet:KJZ8kWweFMBUXUxDmj2z8X"
+        );
+        assert_eq!(
+            status_key(&did, "https://issuer.example/status/1"),
+            "status/did:alliance:alliance-devnet:KJZ8kWweFMBUXUxDmj2z8X/https://issuer.example/status/1"
+        );
+    }
 }

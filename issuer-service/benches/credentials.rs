@@ -10,7 +10,7 @@
 //! offer by reference → metadata → token with PIN → nonce → credential with a JWT proof.
 //! Ends with `credential-bench di_vp_per_s=… sdjwt_vp_per_s=… ssi_di_vc_per_s=… issue_flows_per_s=…`.
 //!
-//! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|p|d] [-- --format dc+sd-jwt]`
+//! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|e|p|d[,…]] [-- --format dc+sd-jwt]`
 
 #[path = "../../verifier-lib/tests/common/mod.rs"]
 mod common;
@@ -59,7 +59,8 @@ fn issuance_format() -> String {
 }
 
 /// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
-/// With `--only X`, runs only the measurement whose name starts with `(X)` (for profiling).
+/// With `--only X` (or `--only X,Y`), runs only the measurements whose names start with `(X)`
+/// (or `(Y)`), for profiling and for comparing builds.
 fn rate(name: &str, secs: f64, f: impl Fn() -> bool) -> f64 {
     let [r] = rates_interleaved([(name, &f)], secs);
     r
@@ -77,8 +78,12 @@ fn rates_interleaved<const N: usize>(
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1));
-    let run: [bool; N] =
-        std::array::from_fn(|i| only.is_none_or(|o| measures[i].0.starts_with(&format!("({o})"))));
+    let run: [bool; N] = std::array::from_fn(|i| {
+        only.is_none_or(|o| {
+            o.split(',')
+                .any(|o| measures[i].0.starts_with(&format!("({o})")))
+        })
+    });
     for ((name, f), run) in measures.iter().zip(run) {
         for _ in 0..if run { 20 } else { 0 } {
             assert!(f(), "{name}: verification failed");
@@ -424,7 +429,7 @@ fn issuance(secs: f64) -> f64 {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
-        && only != "d"
+        && !only.split(',').any(|o| o == "d")
     {
         return f64::NAN;
     }

@@ -18,14 +18,36 @@ pub const TARGETS: &[(&str, Check)] = &[
 
 /// Any bytes given as a bundle: a verdict, never a panic, and never an acceptance under the
 /// default policy without a trust anchor (nothing random carries valid signatures).
+///
+/// The verdict is the one the whole-document path gives (a bundle's parts are read apart,
+/// and stapled proofs are taken from a cache by their exact bytes, only on the fast path).
 pub fn bundle(data: &[u8]) {
-    let v = Verifier::new(Policy::default(), None).verify_bytes(data, 1_800_000_000_000);
+    let verifier = Verifier::new(Policy::default(), None);
+    let now = 1_800_000_000_000;
+    let v = verifier.verify_bytes(data, now);
     assert!(
         !v.accepted()
             || v.checks
                 .iter()
                 .any(|c| c.kind == verifier_lib::CheckKind::Signature)
     );
+    match parse_json(data, Limits::default()) {
+        Ok(doc) => {
+            let whole = verifier.verify_parsed(&doc, now);
+            assert_eq!(
+                v.checks.first().map(|c| c.kind),
+                Some(verifier_lib::CheckKind::Input)
+            );
+            assert_eq!(v.checks[1..], whole.checks[..]);
+        }
+        Err(e) => assert_eq!(
+            v.checks
+                .iter()
+                .map(|c| (c.kind, c.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [(verifier_lib::CheckKind::Input, e.to_string().as_str())]
+        ),
+    }
 }
 
 /// Any text as an SD-JWT presentation, with the specification vectors' issuer key: a verdict,

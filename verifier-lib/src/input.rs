@@ -123,6 +123,161 @@ pub fn check_shape(bytes: &[u8], limits: Limits) -> Result<(), InputError> {
     Ok(())
 }
 
+/// The members of a presentation bundle, located without parsing them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct BundleParts<'a> {
+    pub presentation: &'a [u8],
+    pub registry_proofs: Option<Vec<&'a [u8]>>,
+    pub status_lists: Option<&'a [u8]>,
+}
+
+/// Locates the members of a bundle (`{"presentation": …, "registryProofs": [ … ],
+/// "statusLists": …}`) in one pass over the bytes, which also bounds size and depth as
+/// [`check_shape`] does. Each part is only delimited, not checked: the caller parses it, or
+/// uses a parse it made before of the very same bytes, so the document is well-formed
+/// exactly when every part is. `None` for anything but that plain form (an unknown,
+/// repeated, missing or escaped key, a limit passed, malformed structure between the
+/// parts): the caller then reads the input as a whole, which says what is wrong.
+pub(crate) fn bundle_parts(bytes: &[u8], limits: Limits) -> Option<BundleParts<'_>> {
+    if bytes.len() > limits.max_bytes || limits.max_depth < 1 {
+        return None;
+    }
+    let mut parts = BundleParts::default();
+    let (mut presentation, mut i) = (None, skip_ws(bytes, 0));
+    if bytes.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(bytes, i);
+        if bytes.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = i + 1 + memchr::memchr2(b'"', b'\\', bytes.get(i + 1..)?)?;
+        if bytes[key_end] != b'"' {
+            return None;
+        }
+        let key = &bytes[i + 1..key_end];
+        i = skip_ws(bytes, key_end + 1);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(bytes, i + 1);
+        match key {
+            b"presentation" if presentation.is_none() => {
+                let end = value_end(bytes, i, 1, limits)?;
+                presentation = Some(&bytes[i..end]);
+                i = end;
+            }
+            b"statusLists" if parts.status_lists.is_none() => {
+                let end = value_end(bytes, i, 1, limits)?;
+                parts.status_lists = Some(&bytes[i..end]);
+                i = end;
+            }
+            b"registryProofs" if parts.registry_proofs.is_none() => {
+                if bytes.get(i) != Some(&b'[') || limits.max_depth < 2 {
+                    return None;
+                }
+                let mut proofs = Vec::new();
+                i = skip_ws(bytes, i + 1);
+                if bytes.get(i) == Some(&b']') {
+                    i += 1;
+                } else {
+                    loop {
+                        let end = value_end(bytes, i, 2, limits)?;
+                        proofs.push(&bytes[i..end]);
+                        i = skip_ws(bytes, end);
+                        match bytes.get(i) {
+                            Some(b',') => i = skip_ws(bytes, i + 1),
+                            Some(b']') => {
+                                i += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                parts.registry_proofs = Some(proofs);
+            }
+            _ => return None,
+        }
+        i = skip_ws(bytes, i);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_ws(bytes, i + 1) != bytes.len() {
+        return None;
+    }
+    parts.presentation = presentation?;
+    Some(parts)
+}
+
+/// The first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Just past the string whose opening quote is at `i`; `None` when it does not end.
+fn string_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        let k = memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        if bytes[i + k] == b'\\' {
+            i += k + 2;
+        } else {
+            return Some(i + k + 1);
+        }
+    }
+}
+
+/// Just past the value that starts at `i`, nested `depth` levels deep (a container there
+/// counts one more): a string, a container to its closing bracket, or a scalar to the next
+/// delimiter. `None` when it does not end, is empty, or nests deeper than `limits` allow.
+fn value_end(bytes: &[u8], i: usize, depth: usize, limits: Limits) -> Option<usize> {
+    match bytes.get(i)? {
+        b'"' => string_end(bytes, i),
+        b'{' | b'[' => {
+            let mut level = 0usize;
+            let mut j = i;
+            loop {
+                match bytes.get(j)? {
+                    b'"' => {
+                        j = string_end(bytes, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => {
+                        level += 1;
+                        if depth + level > limits.max_depth {
+                            return None;
+                        }
+                    }
+                    b'}' | b']' => {
+                        level -= 1;
+                        if level == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let len = bytes
+                .get(i..)?
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))?;
+            (len > 0).then_some(i + len)
+        }
+    }
+}
+
 /// How serde_json hands over a number when built with `arbitrary_precision` (which a
 /// dependency of a larger build may turn on): a one-entry map from this key to the number's
 /// text. serde_json's own `Value` reads it the same way.
@@ -259,6 +414,113 @@ mod tests {
             assert_eq!(ours, theirs, "{text}");
             assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
         }
+    }
+
+    /// The bundle's top level as serde reads it: the reference [`bundle_parts`] must agree
+    /// with.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SerdeBundle<'a> {
+        #[serde(borrow)]
+        presentation: &'a serde_json::value::RawValue,
+        #[serde(borrow, rename = "registryProofs", default)]
+        registry_proofs: Option<Vec<&'a serde_json::value::RawValue>>,
+        #[serde(borrow, rename = "statusLists", default)]
+        status_lists: Option<&'a serde_json::value::RawValue>,
+    }
+
+    /// Whenever [`bundle_parts`] delimits parts that are each well-formed JSON, serde reads
+    /// the whole as a bundle with the very same parts, and the whole is within limits: the
+    /// fast path never reads a document the whole-document path would read otherwise.
+    fn agrees_with_serde(bytes: &[u8], limits: Limits) -> bool {
+        let Some(parts) = bundle_parts(bytes, limits) else {
+            return false;
+        };
+        let json = |b: &[u8]| serde_json::from_slice::<de::IgnoredAny>(b).is_ok();
+        let mut all = vec![parts.presentation];
+        all.extend(parts.status_lists);
+        all.extend(parts.registry_proofs.iter().flatten());
+        if !all.iter().all(|p| json(p)) {
+            return true;
+        }
+        let theirs: SerdeBundle = serde_json::from_slice(bytes)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)));
+        assert!(check_shape(bytes, limits).is_ok());
+        assert_eq!(theirs.presentation.get().as_bytes(), parts.presentation);
+        assert_eq!(
+            theirs.status_lists.map(|r| r.get().as_bytes()),
+            parts.status_lists
+        );
+        assert_eq!(
+            theirs
+                .registry_proofs
+                .map(|l| l.iter().map(|r| r.get().as_bytes()).collect::<Vec<_>>()),
+            parts.registry_proofs
+        );
+        true
+    }
+
+    #[test]
+    fn bundle_parts_are_the_members_serde_reads() {
+        let l = Limits::default();
+        let base = r#"{"presentation":{"a":["x\"]}",{"b":[1,2.5e3,null]}]},"registryProofs":[{"k":"v\\","n":[{}]},{"k":"[{"}],"statusLists":{"u":"t"}}"#;
+        assert!(agrees_with_serde(base.as_bytes(), l));
+        // Spacing, order, scalars and an empty list are read too.
+        for ok in [
+            " {\n \"statusLists\" : {} ,\r\t\"presentation\": \"eyJ.x.y~\" } \n",
+            r#"{"registryProofs":[],"presentation":[1,{"x":true}]}"#,
+            r#"{"presentation":42}"#,
+        ] {
+            assert!(agrees_with_serde(ok.as_bytes(), l), "{ok}");
+        }
+        // Left to the whole-document path: unknown, repeated, escaped or missing keys,
+        // trailing text, structure broken between the parts, limits passed.
+        for other in [
+            r#"{"presentation":{},"other":1}"#,
+            r#"{"presentation":{},"presentation":{}}"#,
+            r#"{"presentatio\u006e":{}}"#,
+            r#"{"registryProofs":[]}"#,
+            r#"{"presentation":{}} x"#,
+            r#"{"presentation":{}"#,
+            r#"{"presentation":{},}"#,
+            r#"{"presentation":{},"registryProofs":[{},]}"#,
+            r#"{"presentation" {}}"#,
+            r#"["presentation"]"#,
+            "",
+        ] {
+            assert!(bundle_parts(other.as_bytes(), l).is_none(), "{other}");
+        }
+        let deep = format!(
+            r#"{{"presentation":{}1{}}}"#,
+            "[".repeat(64),
+            "]".repeat(64)
+        );
+        assert!(bundle_parts(deep.as_bytes(), l).is_none());
+        assert!(check_shape(deep.as_bytes(), l).is_err());
+        let tight = Limits {
+            max_bytes: base.len() - 1,
+            ..l
+        };
+        assert!(bundle_parts(base.as_bytes(), tight).is_none());
+
+        // Every single-byte deletion, and the insertion of each structural byte at every
+        // place: where the fast path reads well-formed parts, serde reads the same.
+        let bytes = base.as_bytes();
+        let (mut read, mut cases) = (0, 0);
+        for at in 0..=bytes.len() {
+            let mut variants = vec![];
+            if at < bytes.len() {
+                variants.push([&bytes[..at], &bytes[at + 1..]].concat());
+            }
+            for b in br#"{}[]",:\ 1n"# {
+                variants.push([&bytes[..at], &[*b], &bytes[at..]].concat());
+            }
+            for v in variants {
+                cases += 1;
+                read += usize::from(agrees_with_serde(&v, l));
+            }
+        }
+        assert!(cases > 1000 && read > 100, "{read} of {cases}");
     }
 
     #[test]

@@ -85,6 +85,9 @@ impl Record for StatusAnchor {
 #[derive(Debug, Default)]
 pub struct ProofCache {
     map: std::sync::Mutex<HashMap<[u8; 32], Arc<Proven>>>,
+    /// The last anchor seen and its digest ([`hash_anchor`] hashes the whole validator set,
+    /// and a verifier keeps one anchor for every proof it checks).
+    anchor: std::sync::Mutex<Option<(did_method::TrustAnchor, [u8; 32])>>,
 }
 
 /// Most proofs a [`ProofCache`] keeps (it starts over when full).
@@ -93,9 +96,9 @@ const MAX_CACHED_PROOFS: usize = 4096;
 impl ProofCache {
     /// A digest of everything the check of `proof` against `anchor` depends on, from their
     /// binary forms (hashing their JSON would re-encode every key in base58 on each lookup).
-    fn key(anchor: &did_method::TrustAnchor, proof: &RegistryProof) -> Option<[u8; 32]> {
+    fn key(&self, anchor: &did_method::TrustAnchor, proof: &RegistryProof) -> Option<[u8; 32]> {
         let mut h = Sha256::new();
-        hash_anchor(&mut h, anchor);
+        h.update(self.anchor_digest(anchor));
         let mut bytes = |b: &[u8]| {
             h.update((b.len() as u64).to_be_bytes());
             h.update(b);
@@ -128,13 +131,30 @@ impl ProofCache {
     /// The key of a proof read from JSON text whose SHA-256 is `text_digest`: the text
     /// determines the proof (the same text always parses to the same proof), so it stands
     /// for the proof's encoding. Domain-separated from [`Self::key`].
-    fn text_key(anchor: &did_method::TrustAnchor, text_digest: &[u8; 32]) -> [u8; 32] {
+    fn text_key(&self, anchor: &did_method::TrustAnchor, text_digest: &[u8; 32]) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"alliance-verifier/proof-text/v1\0");
-        hash_anchor(&mut h, anchor);
+        h.update(self.anchor_digest(anchor));
         h.update((text_digest.len() as u64).to_be_bytes());
         h.update(text_digest);
         h.finalize().into()
+    }
+
+    /// SHA-256 of [`hash_anchor`]'s input for `anchor`, remembered for the last anchor.
+    fn anchor_digest(&self, anchor: &did_method::TrustAnchor) -> [u8; 32] {
+        let mut last = self.anchor.lock().ok();
+        if let Some(Some((a, d))) = last.as_deref()
+            && a == anchor
+        {
+            return *d;
+        }
+        let mut h = Sha256::new();
+        hash_anchor(&mut h, anchor);
+        let digest: [u8; 32] = h.finalize().into();
+        if let Some(last) = last.as_deref_mut() {
+            *last = Some((anchor.clone(), digest));
+        }
+        digest
     }
 
     fn verify(
@@ -144,8 +164,8 @@ impl ProofCache {
         text_digest: Option<[u8; 32]>,
     ) -> Result<Arc<Proven>, String> {
         let key = match text_digest {
-            Some(d) => Some(Self::text_key(anchor, &d)),
-            None => Self::key(anchor, proof),
+            Some(d) => Some(self.text_key(anchor, &d)),
+            None => self.key(anchor, proof),
         };
         if let Some(k) = key
             && let Some(e) = self.map.lock().ok().and_then(|m| m.get(&k).cloned())

@@ -94,10 +94,11 @@ pub(crate) struct Compact<'a> {
     pub kb: Option<&'a str>,
 }
 
-fn b64(part: &str, what: &str) -> Result<Vec<u8>, CompactError> {
+/// Decodes `part`, the `which` (header, payload, signature) of the JWT `what` names.
+fn b64(part: &str, what: &str, which: &str) -> Result<Vec<u8>, CompactError> {
     URL_SAFE_NO_PAD
         .decode(part)
-        .map_err(|_| CompactError::Decode(format!("{what} is not base64url")))
+        .map_err(|_| CompactError::Decode(format!("{what} {which} is not base64url")))
 }
 
 impl<'a> Jwt<'a> {
@@ -112,7 +113,7 @@ impl<'a> Jwt<'a> {
             )));
         };
         let signing_input = &text[..h.len() + 1 + p.len()];
-        let header: Header = serde_json::from_slice(&b64(h, &format!("{what} header"))?)
+        let header: Header = serde_json::from_slice(&b64(h, what, "header")?)
             .map_err(|e| CompactError::Decode(format!("{what} header: {e}")))?;
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(CompactError::Decode(format!(
@@ -127,8 +128,8 @@ impl<'a> Jwt<'a> {
         Ok(Jwt {
             signing_input,
             header,
-            payload: b64(p, &format!("{what} payload"))?,
-            signature: b64(s, &format!("{what} signature"))?,
+            payload: b64(p, what, "payload")?,
+            signature: b64(s, what, "signature")?,
         })
     }
 }

@@ -431,16 +431,22 @@ fn key_binding(
             "sd_hash does not match the presented SD-JWT",
         ));
     }
-    for (expected, got, what) in [
-        (&policy.challenge, p.nonce.as_str(), "nonce"),
-        (&policy.domain, p.aud.as_str(), "aud"),
+    for (expected, got, what, pass) in [
+        (
+            &policy.challenge,
+            p.nonce.as_str(),
+            "nonce",
+            "nonce is the expected one",
+        ),
+        (
+            &policy.domain,
+            p.aud.as_str(),
+            "aud",
+            "aud is the expected one",
+        ),
     ] {
         match expected {
-            Some(e) if e == got => v.push(Check::pass(
-                CheckKind::Challenge,
-                subject,
-                format!("{what} is the expected one"),
-            )),
+            Some(e) if e == got => v.push(Check::pass(CheckKind::Challenge, subject, pass)),
             Some(e) => v.push(Check::fail(
                 CheckKind::Challenge,
                 subject,

@@ -52,7 +52,7 @@ struct Caches {
     /// anchor is cached in `proofs`, keyed by that digest. The text is hashed with foldhash
     /// (seeded at random per process): SipHash over a few kilobytes of stapled proofs was
     /// 2 % of an SD-JWT presentation's check.
-    parsed_proofs: std::sync::Mutex<HashMap<Box<str>, TextProof, foldhash::fast::RandomState>>,
+    parsed_proofs: std::sync::Mutex<HashMap<Box<[u8]>, TextProof, foldhash::fast::RandomState>>,
     /// Stapled Bitstring status list credentials already read, by URL; an entry is used
     /// only for the exact same text (and input limits).
     parsed_lists: std::sync::Mutex<HashMap<String, Arc<ParsedList>>>,
@@ -93,7 +93,7 @@ const MAX_PARSED_PROOF_BYTES: usize = 16 * 1024;
 impl Caches {
     /// The registry proof written as `text`, parsed (duplicate keys refused) or as parsed
     /// before from the same text. `None` when it is not a well-formed registry proof.
-    fn parsed_proof(&self, text: &str) -> Option<TextProof> {
+    fn parsed_proof(&self, text: &[u8]) -> Option<TextProof> {
         if let Some(p) = self
             .parsed_proofs
             .lock()
@@ -102,9 +102,9 @@ impl Caches {
         {
             return Some(p);
         }
-        let value = input::parse_shaped(text.as_bytes()).ok()?;
+        let value = input::parse_shaped(text).ok()?;
         let proof = Arc::new(serde_json::from_value::<RegistryProof>(value).ok()?);
-        let parsed = (proof, sha2::Sha256::digest(text.as_bytes()).into());
+        let parsed = (proof, sha2::Sha256::digest(text).into());
         if text.len() <= MAX_PARSED_PROOF_BYTES
             && let Ok(mut m) = self.parsed_proofs.lock()
         {
@@ -153,38 +153,6 @@ impl Caches {
         }
         Ok(parsed)
     }
-}
-
-/// The top level of a presentation bundle, its parts as raw JSON text.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBundle<'a> {
-    #[serde(borrow)]
-    presentation: &'a serde_json::value::RawValue,
-    #[serde(
-        borrow,
-        rename = "registryProofs",
-        default,
-        deserialize_with = "present_list"
-    )]
-    registry_proofs: Option<Vec<&'a serde_json::value::RawValue>>,
-    #[serde(borrow, rename = "statusLists", default, deserialize_with = "present")]
-    status_lists: Option<&'a serde_json::value::RawValue>,
-}
-
-/// A key that is there, even with `null` (which the bundle does not allow): `None` only when
-/// the key is absent.
-fn present<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<&'de serde_json::value::RawValue>, D::Error> {
-    <&serde_json::value::RawValue>::deserialize(d).map(Some)
-}
-
-/// [`present`] for a list, each element kept as raw text (read in the same pass).
-fn present_list<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Vec<&'de serde_json::value::RawValue>>, D::Error> {
-    <Vec<&serde_json::value::RawValue>>::deserialize(d).map(Some)
 }
 
 /// The check that the input was read within bounds.
@@ -276,30 +244,30 @@ impl Verifier {
         v
     }
 
-    /// A bundle read part by part: its top level as raw JSON text, each stapled registry
-    /// proof taken from [`Caches::parsed_proofs`] when the same text was read before (an
-    /// issuer's proofs are the same in every presentation), the rest parsed with the same
-    /// bounds and duplicate-key refusal as the whole. `None` when the input is anything but a
-    /// plain, well-formed bundle: the caller then reads it as a whole, which reports what is
-    /// wrong with it.
+    /// A bundle read part by part: its members located by [`input::bundle_parts`] (one pass
+    /// that also bounds size and depth, no parsing), each stapled registry proof taken from
+    /// [`Caches::parsed_proofs`] when the very same bytes were read before (an issuer's
+    /// proofs are the same in every presentation), the rest parsed with the same bounds and
+    /// duplicate-key refusal as the whole. `None` when the input is anything but a plain,
+    /// well-formed bundle: the caller then reads it as a whole, which reports what is wrong
+    /// with it. The verdict is the whole-document path's either way (the `bundle` fuzz
+    /// target checks that).
     fn verify_bundle_bytes(&self, bytes: &[u8], now_ms: u64) -> Option<Verdict> {
-        input::check_shape(bytes, self.limits).ok()?;
-        // Unknown or repeated top-level keys fail here, and the whole-document path reports
-        // them.
-        let raw: RawBundle = serde_json::from_slice(bytes).ok()?;
-        let presentation = input::parse_shaped(raw.presentation.get().as_bytes()).ok()?;
-        let proofs = match raw.registry_proofs {
+        // Unknown or repeated top-level keys, and limits passed, end here, and the
+        // whole-document path reports them. Each part found is parsed below (or was, as
+        // the same bytes, before), which is what makes the whole well-formed.
+        let parts = input::bundle_parts(bytes, self.limits)?;
+        let presentation = input::parse_shaped(parts.presentation).ok()?;
+        let proofs = match parts.registry_proofs {
             None => vec![],
             Some(list) => list
                 .into_iter()
-                .map(|p| self.caches.parsed_proof(p.get()))
+                .map(|p| self.caches.parsed_proof(p))
                 .collect::<Option<Vec<_>>>()?,
         };
-        let status_lists: HashMap<String, String> = match raw.status_lists {
+        let status_lists: HashMap<String, String> = match parts.status_lists {
             None => HashMap::new(),
-            Some(lists) => {
-                serde_json::from_value(input::parse_shaped(lists.get().as_bytes()).ok()?).ok()?
-            }
+            Some(lists) => serde_json::from_value(input::parse_shaped(lists).ok()?).ok()?,
         };
         let mut v = Verdict::default();
         v.push(input_read());
@@ -994,7 +962,7 @@ impl Verifier {
             let did = Did::parse(iss).map_err(|_| {
                 format!("status list anchors exist only for did:alliance issuers; {iss} cannot anchor {uri}")
             })?;
-            match st.evidence.status_anchor(&did, uri, text.as_bytes()) {
+            match st.evidence.status_anchor_digest(&did, uri, digest) {
                 Ok(a) => v.push(Check::pass(
                     CheckKind::StatusAnchor,
                     uri,

@@ -214,3 +214,38 @@ fn the_newest_of_several_proofs_of_a_key_wins() {
     let ev = RegistryEvidence::verify(&[new, old], &policy(&c), now, &mut checks);
     assert_eq!(ev.did_document(&did).unwrap(), &doc);
 }
+
+#[test]
+fn a_cached_proof_is_not_believed_under_another_anchor() {
+    use verifier_lib::registry::ProofCache;
+    let (c, did, _, _) = issuer_setup();
+    let good = c.prove(&state::did_key(&did));
+    let now = good.header.time_ms + 500;
+    let cache = ProofCache::default();
+    let verify = |p: &verifier_lib::RegistryPolicy| {
+        let mut checks = vec![];
+        RegistryEvidence::verify_cached([&good], p, now, &mut checks, Some(&cache));
+        checks
+    };
+    // Each time from the cache once it holds the proof, and in turns with an anchor of
+    // other validators: the other anchor never gets the first one's verdict.
+    let mut other = policy(&c);
+    other.anchor.validators = ValidatorSet::new(
+        (200..204)
+            .map(|n| Validator {
+                name: format!("other-{n}"),
+                public_key: sk(n).public_key(),
+                power: 10,
+                registrar_key: sk(n).public_key(),
+                operator_did: None,
+            })
+            .collect(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let checks = verify(&policy(&c));
+        assert_eq!(checks[0].outcome, Outcome::Pass, "{checks:?}");
+        let checks = verify(&other);
+        assert_eq!(checks[0].outcome, Outcome::Fail, "{checks:?}");
+    }
+}

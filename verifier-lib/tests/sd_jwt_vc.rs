@@ -509,3 +509,44 @@ fn a_reused_verifier_caches_status_tokens_without_letting_a_bad_one_through() {
         assert_fails(&v, CheckKind::Status, "does not verify");
     }
 }
+
+#[test]
+fn a_bundle_gets_one_verdict_however_it_is_read() {
+    let s = setup();
+    let sd = s.issue(&s.claims(VCT));
+    let p = s.present(&sd, &s.holder_key, "n-1", "https://shop.example", s.now_s);
+    let bytes = s.bundle(&p);
+    let policy = Policy {
+        challenge: Some("n-1".into()),
+        domain: Some("https://shop.example".into()),
+        ..Policy::default()
+    };
+    let verifier = Verifier::new(policy, Some(s.chain.genesis.trust_anchor()));
+    let now = s.now_s * 1000;
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    let whole = verifier.verify_parsed(&doc, now);
+    assert!(whole.accepted(), "{whole:#?}");
+    // Read part by part, the second time with the proofs from the cache, and laid out
+    // differently: the same checks, after the one that the input was read.
+    let pretty = serde_json::to_vec_pretty(&doc).unwrap();
+    for bytes in [&bytes, &bytes, &pretty] {
+        let v = verifier.verify_bytes(bytes, now);
+        assert_eq!(v.checks[0].kind, CheckKind::Input);
+        assert_eq!(v.checks[1..], whole.checks[..]);
+    }
+    // A proof that differs from a cached one is checked, not taken from the cache.
+    let mut forged = doc.clone();
+    let sigs = &mut forged["registryProofs"][0]["certificate"]["signatures"];
+    sigs[0]["signature"] = sigs[1]["signature"].clone();
+    let v = verifier.verify_bytes(&serde_json::to_vec(&forged).unwrap(), now);
+    assert_fails(&v, CheckKind::RegistryProof, "registry proof is invalid");
+    // A repeated member is left to the whole-document reading, which names it.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let doubled = text.replacen(
+        "{\"presentation\"",
+        "{\"presentation\":1,\"presentation\"",
+        1,
+    );
+    let v = verifier.verify_bytes(doubled.as_bytes(), now);
+    assert_fails(&v, CheckKind::Input, "duplicate JSON key `presentation`");
+}
