@@ -82,6 +82,36 @@ impl KeyMemo {
         }
     }
 
+    /// What can be said of a key without decompressing it, for a batch about to check a
+    /// signature by it: the memo's verdict if it has one; else a weak key (of small order)
+    /// is refused from its encoding alone; else `Ok(false)`: whether the key decodes is
+    /// left to the batch, which fails if it does not (the signature is then checked alone,
+    /// with [`KeyMemo::check`], for its reason).
+    fn screen(bytes: &[u8; 32]) -> Result<bool, CryptoError> {
+        if let Some(known) = Self::remembered(bytes) {
+            return known.map(|_| true);
+        }
+        if PublicKey::has_small_order_encoding(bytes) {
+            Self::remember(bytes, Err(CryptoError::WeakPublicKey));
+            return Err(CryptoError::WeakPublicKey);
+        }
+        Ok(false)
+    }
+
+    /// Remembers as valid keys a batch has just verified: the batch decompressed each (it
+    /// fails on one that does not decode), and [`KeyMemo::screen`] refused those of small
+    /// order. What is known already is kept.
+    fn remember_verified(keys: &[[u8; 32]]) {
+        if let Ok(mut memo) = KEY_MEMO.lock() {
+            if memo.len() + keys.len() > KEY_MEMO_CAPACITY {
+                memo.clear();
+            }
+            for k in keys {
+                memo.entry(*k).or_insert(Ok(None));
+            }
+        }
+    }
+
     /// Whether the key is valid (one point decompression the first time).
     fn check(bytes: &[u8; 32]) -> Result<(), CryptoError> {
         if let Some(known) = Self::remembered(bytes) {
@@ -132,6 +162,44 @@ impl PublicKey {
     /// check.
     pub fn validate(&self) -> Result<(), CryptoError> {
         KeyMemo::check(&self.0)
+    }
+
+    /// What [`BatchVerifier::queue`] checks of a key: refused when weak or known invalid;
+    /// whether it decodes is left to the batch.
+    pub fn screen(&self) -> Result<(), CryptoError> {
+        KeyMemo::screen(&self.0).map(|_| ())
+    }
+
+    /// Whether `bytes` encode one of the eight points of small order (the weak keys
+    /// [`PublicKey::validate`] refuses), decided from the encoding alone. A point's order
+    /// divides 8 exactly when its y coordinate is one of theirs (x only picks the sign), so
+    /// the sign bit is ignored and y is compared, in each encoding that decodes to it
+    /// (y + p too, for the y below 19 that have one). Checked against decompression in
+    /// the tests.
+    pub fn has_small_order_encoding(bytes: &[u8; 32]) -> bool {
+        static SMALL_ORDER_Y: std::sync::LazyLock<Vec<[u8; 32]>> = std::sync::LazyLock::new(|| {
+            // p = 2^255 - 19, little-endian.
+            let mut p = [0xff; 32];
+            p[0] = 0xed;
+            p[31] = 0x7f;
+            let mut ys: Vec<[u8; 32]> = Vec::new();
+            for point in curve25519_dalek::constants::EIGHT_TORSION {
+                let mut y = point.compress().to_bytes();
+                y[31] &= 0x7f;
+                if !ys.contains(&y) {
+                    ys.push(y);
+                }
+                if y[1..].iter().all(|b| *b == 0) && y[0] < 19 {
+                    let mut beyond = p;
+                    beyond[0] += y[0];
+                    ys.push(beyond);
+                }
+            }
+            ys
+        });
+        let mut y = *bytes;
+        y[31] &= 0x7f;
+        SMALL_ORDER_Y.contains(&y)
     }
 
     fn validate_uncached(bytes: &[u8; 32]) -> Result<(), CryptoError> {
@@ -422,6 +490,8 @@ pub struct BatchVerifier {
     inner: ed25519_zebra::batch::Verifier,
     transcript: sha2::Sha256,
     len: usize,
+    /// Keys queued that were not known valid: remembered as valid if the batch verifies.
+    unproven_keys: Vec<[u8; 32]>,
 }
 
 impl Default for BatchVerifier {
@@ -437,11 +507,15 @@ impl BatchVerifier {
             inner: ed25519_zebra::batch::Verifier::new(),
             transcript: sha2::Sha256::new_with_prefix(b"alliance-id ed25519 batch v1"),
             len: 0,
+            unproven_keys: Vec::new(),
         }
     }
 
-    /// Queues `sig` over `msg` by `key`. The key is checked now (see
-    /// [`PublicKey::validate`]): an invalid or weak key is refused here and not queued.
+    /// Queues `sig` over `msg` by `key`. A weak key (of small order), or one known to be
+    /// invalid, is refused here and not queued. A key whose encoding does not decode to a
+    /// point at all makes [`BatchVerifier::verify`] fail: the caller then checks each
+    /// signature alone ([`PublicKey::verify`]), which names it. (Decompressing each new key
+    /// here as well as in the batch was 2 % of a registry node's work.)
     pub fn queue(
         &mut self,
         key: &PublicKey,
@@ -449,7 +523,9 @@ impl BatchVerifier {
         sig: &Signature,
     ) -> Result<(), CryptoError> {
         use sha2::Digest as _;
-        key.validate()?;
+        if !KeyMemo::screen(&key.0)? {
+            self.unproven_keys.push(key.0);
+        }
         self.transcript.update(key.0);
         self.transcript.update(sig.0);
         self.transcript.update((msg.len() as u64).to_le_bytes());
@@ -482,7 +558,9 @@ impl BatchVerifier {
         let seed: [u8; 32] = self.transcript.finalize().into();
         self.inner
             .verify(rand_chacha::ChaCha20Rng::from_seed(seed))
-            .map_err(|_| CryptoError::BadSignature)
+            .map_err(|_| CryptoError::BadSignature)?;
+        KeyMemo::remember_verified(&self.unproven_keys);
+        Ok(())
     }
 }
 
@@ -574,6 +652,101 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether dalek, decompressing, finds the bytes a point of small order.
+    fn small_order_by_decompression(bytes: &[u8; 32]) -> Option<bool> {
+        curve25519_dalek::edwards::CompressedEdwardsY(*bytes)
+            .decompress()
+            .map(|p| p.is_small_order())
+    }
+
+    #[test]
+    fn small_order_is_told_from_the_encoding_as_decompression_tells_it() {
+        let mut p = [0xff; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        // Every encoding of a small-order point: canonical, sign bit flipped, y + p.
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let canonical = point.compress().to_bytes();
+            for sign in [0, 0x80] {
+                let mut b = canonical;
+                b[31] = (b[31] & 0x7f) | sign;
+                cases.push(b);
+                if b[1..31].iter().all(|x| *x == 0) && b[31] & 0x7f == 0 && b[0] < 19 {
+                    let mut beyond = p;
+                    beyond[0] += b[0];
+                    beyond[31] |= sign;
+                    cases.push(beyond);
+                }
+            }
+        }
+        let small = cases.len();
+        // Every y from p to 2^255 - 1 (the non-canonical ones), both signs, and keys
+        // around them; real keys; random bytes (about half do not decode).
+        for y0 in 0..19u8 {
+            for sign in [0, 0x80] {
+                let mut b = p;
+                b[0] += y0;
+                b[31] |= sign;
+                cases.push(b);
+            }
+        }
+        for i in 0..=255u8 {
+            cases.push(SecretKey::from_seed(&[i; 32]).public_key().to_bytes());
+            let mut b = [i; 32];
+            b[0] = i.wrapping_mul(7);
+            cases.push(b);
+            let mut b = [0; 32];
+            b[0] = i;
+            cases.push(b);
+        }
+        let mut seen_small = 0;
+        for b in &cases {
+            let by_encoding = PublicKey::has_small_order_encoding(b);
+            match small_order_by_decompression(b) {
+                Some(is_small) => assert_eq!(by_encoding, is_small, "{}", hex::encode(b)),
+                // Not a point: nothing of small order either.
+                None => assert!(!by_encoding, "{}", hex::encode(b)),
+            }
+            seen_small += usize::from(by_encoding);
+        }
+        assert!(seen_small >= small, "{seen_small} of {small}");
+        // validate refuses exactly those as weak, the rest as it did.
+        for b in &cases {
+            let expected = PublicKey::validate_uncached(b);
+            let key = PublicKey(*b);
+            assert_eq!(key.validate(), expected);
+            if PublicKey::has_small_order_encoding(b) {
+                assert_eq!(key.screen(), Err(CryptoError::WeakPublicKey));
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_that_does_not_decode_fails_its_batch_and_is_named_alone() {
+        // y = 2 is not on the curve.
+        let mut not_a_point = [0u8; 32];
+        not_a_point[0] = 2;
+        assert!(small_order_by_decompression(&not_a_point).is_none());
+        let key = PublicKey(not_a_point);
+        let good = SecretKey::from_seed(&[5; 32]);
+        let sig = good.sign(b"m");
+        let mut batch = BatchVerifier::new();
+        batch.queue(&good.public_key(), b"m", &sig).unwrap();
+        batch.queue(&key, b"m", &sig).unwrap();
+        assert_eq!(batch.verify(), Err(CryptoError::BadSignature));
+        assert_eq!(key.verify(b"m", &sig), Err(CryptoError::InvalidPublicKey));
+        assert_eq!(key.validate(), Err(CryptoError::InvalidPublicKey));
+        // A batch that verifies makes its keys known valid: what validate then says.
+        let fresh = SecretKey::from_seed(&[6; 32]);
+        let mut batch = BatchVerifier::new();
+        batch
+            .queue(&fresh.public_key(), b"n", &fresh.sign(b"n"))
+            .unwrap();
+        batch.verify().unwrap();
+        assert_eq!(fresh.public_key().validate(), Ok(()));
+    }
 
     #[test]
     fn multikey_round_trip_matches_did_key_vector() {

@@ -88,13 +88,13 @@ impl OpError {
     }
 }
 
-/// What an operation does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What an operation does. Written with its variant's name in `type`; read by
+/// [`BodyFields`] (the same acceptance as serde's internally tagged form, in one pass).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
+    rename_all_fields = "camelCase"
 )]
 pub enum OperationBody {
     /// Register a new DID. Signed by `initialKey` and endorsed by a member registrar.
@@ -153,6 +153,171 @@ impl OperationBody {
             Self::ChangeValidators { .. } => "changeValidators",
             Self::ChangeGovernance { .. } => "changeGovernance",
         }
+    }
+}
+
+/// Every member any [`OperationBody`] has, each kept only when present (a `null` is a
+/// present value, which each member's type accepts or not). serde's internally tagged
+/// enums first buffer the whole object, because `type` may come last (and in canonical
+/// JSON it does): that buffering was most of the cost of reading an operation, which every
+/// validator does for every operation. Here each member is read straight into its type,
+/// then [`BodyFields::into_body`] takes the variant `type` names, refusing a member it
+/// does not have, as `deny_unknown_fields` did.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BodyFields {
+    #[serde(rename = "type", default, deserialize_with = "present")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    did: Option<Did>,
+    #[serde(default, deserialize_with = "present")]
+    document: Option<DidDocument>,
+    #[serde(default, deserialize_with = "present")]
+    initial_key: Option<PublicKey>,
+    #[serde(default, deserialize_with = "present")]
+    recovery_commitment: Option<Hash>,
+    #[serde(default, deserialize_with = "present")]
+    recovery_key: Option<PublicKey>,
+    #[serde(default, deserialize_with = "present")]
+    next_recovery_commitment: Option<Hash>,
+    #[serde(default, deserialize_with = "present")]
+    issuer: Option<Did>,
+    #[serde(default, deserialize_with = "present")]
+    credential_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    valid_until_ms: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    reason: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    list_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    list_hash: Option<Hash>,
+    #[serde(default, deserialize_with = "present")]
+    validators: Option<ValidatorSet>,
+    #[serde(default, deserialize_with = "present")]
+    authorities: Option<Vec<crate::state::Authority>>,
+    #[serde(default, deserialize_with = "present")]
+    threshold: Option<u32>,
+}
+
+/// A member that is there, whatever its value (`None` only when absent).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+const BODY_VARIANTS: &[&str] = &[
+    "createDid",
+    "updateDid",
+    "deactivateDid",
+    "recoverDid",
+    "accreditIssuer",
+    "withdrawAccreditation",
+    "anchorStatusList",
+    "changeValidators",
+    "changeGovernance",
+];
+
+impl BodyFields {
+    fn into_body<E: serde::de::Error>(self) -> Result<OperationBody, E> {
+        let Some(kind) = self.kind.as_deref() else {
+            return Err(E::missing_field("type"));
+        };
+        // The members present, by name, each to be taken by the variant.
+        let present = [
+            ("did", self.did.is_some()),
+            ("document", self.document.is_some()),
+            ("initialKey", self.initial_key.is_some()),
+            ("recoveryCommitment", self.recovery_commitment.is_some()),
+            ("recoveryKey", self.recovery_key.is_some()),
+            (
+                "nextRecoveryCommitment",
+                self.next_recovery_commitment.is_some(),
+            ),
+            ("issuer", self.issuer.is_some()),
+            ("credentialTypes", self.credential_types.is_some()),
+            ("validUntilMs", self.valid_until_ms.is_some()),
+            ("reason", self.reason.is_some()),
+            ("listId", self.list_id.is_some()),
+            ("listHash", self.list_hash.is_some()),
+            ("validators", self.validators.is_some()),
+            ("authorities", self.authorities.is_some()),
+            ("threshold", self.threshold.is_some()),
+        ];
+        let members: &'static [&'static str] = match kind {
+            "createDid" => &["did", "document", "initialKey", "recoveryCommitment"],
+            "updateDid" => &["did", "document"],
+            "deactivateDid" => &["did", "recoveryKey"],
+            "recoverDid" => &["did", "recoveryKey", "document", "nextRecoveryCommitment"],
+            "accreditIssuer" => &["issuer", "credentialTypes", "validUntilMs"],
+            "withdrawAccreditation" => &["issuer", "reason"],
+            "anchorStatusList" => &["issuer", "listId", "listHash"],
+            "changeValidators" => &["validators"],
+            "changeGovernance" => &["authorities", "threshold"],
+            other => return Err(E::unknown_variant(other, BODY_VARIANTS)),
+        };
+        if let Some((name, _)) = present
+            .iter()
+            .find(|(name, there)| *there && !members.contains(name))
+        {
+            return Err(E::unknown_field(name, members));
+        }
+        fn need<T, E: serde::de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+            v.ok_or_else(|| E::missing_field(name))
+        }
+        Ok(match kind {
+            "createDid" => OperationBody::CreateDid {
+                did: need(self.did, "did")?,
+                document: need(self.document, "document")?,
+                initial_key: need(self.initial_key, "initialKey")?,
+                recovery_commitment: need(self.recovery_commitment, "recoveryCommitment")?,
+            },
+            "updateDid" => OperationBody::UpdateDid {
+                did: need(self.did, "did")?,
+                document: need(self.document, "document")?,
+            },
+            "deactivateDid" => OperationBody::DeactivateDid {
+                did: need(self.did, "did")?,
+                recovery_key: need(self.recovery_key, "recoveryKey")?,
+            },
+            "recoverDid" => OperationBody::RecoverDid {
+                did: need(self.did, "did")?,
+                recovery_key: need(self.recovery_key, "recoveryKey")?,
+                document: need(self.document, "document")?,
+                next_recovery_commitment: need(
+                    self.next_recovery_commitment,
+                    "nextRecoveryCommitment",
+                )?,
+            },
+            "accreditIssuer" => OperationBody::AccreditIssuer {
+                issuer: need(self.issuer, "issuer")?,
+                credential_types: need(self.credential_types, "credentialTypes")?,
+                valid_until_ms: self.valid_until_ms.flatten(),
+            },
+            "withdrawAccreditation" => OperationBody::WithdrawAccreditation {
+                issuer: need(self.issuer, "issuer")?,
+                reason: need(self.reason, "reason")?,
+            },
+            "anchorStatusList" => OperationBody::AnchorStatusList {
+                issuer: need(self.issuer, "issuer")?,
+                list_id: need(self.list_id, "listId")?,
+                list_hash: need(self.list_hash, "listHash")?,
+            },
+            "changeValidators" => OperationBody::ChangeValidators {
+                validators: need(self.validators, "validators")?,
+            },
+            _ => OperationBody::ChangeGovernance {
+                authorities: need(self.authorities, "authorities")?,
+                threshold: need(self.threshold, "threshold")?,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for OperationBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BodyFields::deserialize(d)?.into_body()
     }
 }
 
@@ -239,6 +404,22 @@ pub struct SignedOperation {
     /// Whether `canonical_cache` holds bytes received from elsewhere (not computed here).
     #[serde(skip)]
     received: bool,
+    /// What execution needs of the document the operation carries, worked out once.
+    #[serde(skip)]
+    document_cache: std::sync::OnceLock<DocumentFacts>,
+}
+
+/// The document an operation carries (create, update, recover), as execution needs it:
+/// whether it is valid for the DID the operation names ([`DidDocument::validate`]), and
+/// its canonical JSON (what the DID's record embeds). Pure functions of the operation,
+/// worked out once per operation: a node executes each operation several times (at
+/// admission, then in the block it builds or checks).
+#[derive(Clone, Debug)]
+pub struct DocumentFacts {
+    /// `Err` holds the reason the document is invalid.
+    pub check: Result<(), String>,
+    /// The document's canonical JSON (RFC 8785), when it is valid.
+    pub canonical: Option<Arc<[u8]>>,
 }
 
 /// Tag ‖ `canonical`.
@@ -279,7 +460,28 @@ impl SignedOperation {
             id_cache: std::sync::OnceLock::new(),
             canonical_cache: std::sync::OnceLock::new(),
             received: false,
+            document_cache: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The facts about the document this operation carries, `None` for an operation that
+    /// carries none. Like the id, computed once: an operation's fields must not change
+    /// after (build a new value instead).
+    pub fn document_facts(&self) -> Option<&DocumentFacts> {
+        let (did, document) = match &self.operation.body {
+            OperationBody::CreateDid { did, document, .. }
+            | OperationBody::UpdateDid { did, document }
+            | OperationBody::RecoverDid { did, document, .. } => (did, document),
+            _ => return None,
+        };
+        Some(self.document_cache.get_or_init(|| {
+            let check = document.validate(did).map_err(|e| e.to_string());
+            let canonical = match check {
+                Ok(()) => jcs(document).ok().map(Arc::from),
+                Err(_) => None,
+            };
+            DocumentFacts { check, canonical }
+        }))
     }
 
     /// An operation as carried in a binary block: its canonical JSON and its signatures.
@@ -519,13 +721,14 @@ pub fn check_all_except(
         .map(|p| p.as_ref().is_ok_and(|p| known(&p.op)))
         .collect();
     let mut batch = BatchVerifier::new();
-    // Operations with a key that is invalid or weak are left out of the batch: the check
-    // alone gives their reason.
+    // Operations with a key that is weak or known to be invalid are left out of the
+    // batch: the check alone gives their reason (so it does for all, when a key that does
+    // not decode fails the batch).
     let mut in_batch = Vec::with_capacity(prepared.len());
     for (p, skip) in prepared.iter().zip(&skip) {
         let queued = match p {
             _ if *skip => false,
-            Ok(p) if p.op.signatures.iter().all(|s| s.key.validate().is_ok()) => {
+            Ok(p) if p.op.signatures.iter().all(|s| s.key.screen().is_ok()) => {
                 p.op.signatures
                     .iter()
                     .all(|s| batch.queue(&s.key, &p.bytes, &s.signature).is_ok())
@@ -558,6 +761,263 @@ mod tests {
 
     fn chain() -> ChainId {
         ChainId::new("test-chain").unwrap()
+    }
+
+    /// How operation bodies were read before [`BodyFields`]: serde's internally tagged enum.
+    #[derive(Deserialize)]
+    #[serde(
+        tag = "type",
+        rename_all = "camelCase",
+        rename_all_fields = "camelCase",
+        deny_unknown_fields
+    )]
+    enum TaggedBody {
+        CreateDid {
+            did: Did,
+            document: DidDocument,
+            initial_key: PublicKey,
+            recovery_commitment: Hash,
+        },
+        UpdateDid {
+            did: Did,
+            document: DidDocument,
+        },
+        DeactivateDid {
+            did: Did,
+            recovery_key: PublicKey,
+        },
+        RecoverDid {
+            did: Did,
+            recovery_key: PublicKey,
+            document: DidDocument,
+            next_recovery_commitment: Hash,
+        },
+        AccreditIssuer {
+            issuer: Did,
+            credential_types: Vec<String>,
+            #[serde(default)]
+            valid_until_ms: Option<u64>,
+        },
+        WithdrawAccreditation {
+            issuer: Did,
+            reason: String,
+        },
+        AnchorStatusList {
+            issuer: Did,
+            list_id: String,
+            list_hash: Hash,
+        },
+        ChangeValidators {
+            validators: ValidatorSet,
+        },
+        ChangeGovernance {
+            authorities: Vec<crate::state::Authority>,
+            threshold: u32,
+        },
+    }
+
+    impl TaggedBody {
+        fn into_body(self) -> OperationBody {
+            match self {
+                Self::CreateDid {
+                    did,
+                    document,
+                    initial_key,
+                    recovery_commitment,
+                } => OperationBody::CreateDid {
+                    did,
+                    document,
+                    initial_key,
+                    recovery_commitment,
+                },
+                Self::UpdateDid { did, document } => OperationBody::UpdateDid { did, document },
+                Self::DeactivateDid { did, recovery_key } => {
+                    OperationBody::DeactivateDid { did, recovery_key }
+                }
+                Self::RecoverDid {
+                    did,
+                    recovery_key,
+                    document,
+                    next_recovery_commitment,
+                } => OperationBody::RecoverDid {
+                    did,
+                    recovery_key,
+                    document,
+                    next_recovery_commitment,
+                },
+                Self::AccreditIssuer {
+                    issuer,
+                    credential_types,
+                    valid_until_ms,
+                } => OperationBody::AccreditIssuer {
+                    issuer,
+                    credential_types,
+                    valid_until_ms,
+                },
+                Self::WithdrawAccreditation { issuer, reason } => {
+                    OperationBody::WithdrawAccreditation { issuer, reason }
+                }
+                Self::AnchorStatusList {
+                    issuer,
+                    list_id,
+                    list_hash,
+                } => OperationBody::AnchorStatusList {
+                    issuer,
+                    list_id,
+                    list_hash,
+                },
+                Self::ChangeValidators { validators } => {
+                    OperationBody::ChangeValidators { validators }
+                }
+                Self::ChangeGovernance {
+                    authorities,
+                    threshold,
+                } => OperationBody::ChangeGovernance {
+                    authorities,
+                    threshold,
+                },
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_are_read_as_the_internally_tagged_form_reads_them() {
+        use serde_json::{Value, json};
+        let sk = SecretKey::from_seed(&[4; 32]);
+        let key = sk.public_key();
+        let did = Did::derive(&chain(), &key, &[0; 32]);
+        let document = DidDocument::with_single_key(&did, &key);
+        let validators = ValidatorSet::new(vec![crate::chain::Validator {
+            name: "m0".into(),
+            public_key: key,
+            power: 1,
+            registrar_key: key,
+            operator_did: None,
+        }])
+        .unwrap();
+        let bodies = [
+            OperationBody::CreateDid {
+                did: did.clone(),
+                document: document.clone(),
+                initial_key: key,
+                recovery_commitment: Hash([1; 32]),
+            },
+            OperationBody::UpdateDid {
+                did: did.clone(),
+                document: document.clone(),
+            },
+            OperationBody::DeactivateDid {
+                did: did.clone(),
+                recovery_key: key,
+            },
+            OperationBody::RecoverDid {
+                did: did.clone(),
+                recovery_key: key,
+                document,
+                next_recovery_commitment: Hash([2; 32]),
+            },
+            OperationBody::AccreditIssuer {
+                issuer: did.clone(),
+                credential_types: vec!["DriverLicense".into()],
+                valid_until_ms: Some(5),
+            },
+            OperationBody::AccreditIssuer {
+                issuer: did.clone(),
+                credential_types: vec![],
+                valid_until_ms: None,
+            },
+            OperationBody::WithdrawAccreditation {
+                issuer: did.clone(),
+                reason: "r".into(),
+            },
+            OperationBody::AnchorStatusList {
+                issuer: did.clone(),
+                list_id: "https://l.example/1".into(),
+                list_hash: Hash([3; 32]),
+            },
+            OperationBody::ChangeValidators { validators },
+            OperationBody::ChangeGovernance {
+                authorities: vec![crate::state::Authority {
+                    name: "root".into(),
+                    public_key: key,
+                    did: None,
+                }],
+                threshold: 1,
+            },
+        ];
+        // Each member any body has, with a value of its type.
+        let mut all = serde_json::Map::new();
+        for b in &bodies {
+            if let Value::Object(o) = serde_json::to_value(b).unwrap() {
+                all.extend(o.into_iter().filter(|(k, _)| k != "type"));
+            }
+        }
+        let judge = |text: &str| {
+            let ours = serde_json::from_str::<OperationBody>(text);
+            let theirs = serde_json::from_str::<TaggedBody>(text);
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{text}: {ours:?}");
+            let accepted = theirs.is_ok();
+            if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+                assert_eq!(ours, theirs.into_body());
+                let again: OperationBody =
+                    serde_json::from_slice(&serde_json::to_vec(&ours).unwrap()).unwrap();
+                assert_eq!(again, ours);
+            }
+            accepted
+        };
+        let mut accepted = 0;
+        for body in &bodies {
+            let Value::Object(o) = serde_json::to_value(body).unwrap() else {
+                unreachable!()
+            };
+            let text = |m: &serde_json::Map<String, Value>| Value::Object(m.clone()).to_string();
+            // As written (type first), in canonical order (type last), and as each is
+            // written back.
+            accepted += usize::from(judge(&text(&o)));
+            let canonical = String::from_utf8(crate::jcs(&o).unwrap()).unwrap();
+            accepted += usize::from(judge(&canonical));
+            assert_eq!(
+                serde_json::from_str::<OperationBody>(&canonical).unwrap(),
+                *body
+            );
+            // Each member left out, set to null, or given another type's name.
+            for k in o.keys() {
+                let mut m = o.clone();
+                m.remove(k);
+                judge(&text(&m));
+                let mut m = o.clone();
+                m.insert(k.clone(), Value::Null);
+                judge(&text(&m));
+            }
+            for kind in BODY_VARIANTS.iter().chain(&["nope", ""]) {
+                let mut m = o.clone();
+                m.insert("type".into(), json!(kind));
+                judge(&text(&m));
+            }
+            let mut m = o.clone();
+            m.insert("type".into(), json!(7));
+            judge(&text(&m));
+            // Every other body's members added, as values and as nulls; unknown names.
+            for (k, v) in all.iter().chain([(&"evil".to_string(), &json!(true))]) {
+                if o.contains_key(k) {
+                    continue;
+                }
+                for v in [v.clone(), Value::Null] {
+                    let mut m = o.clone();
+                    m.insert(k.clone(), v);
+                    judge(&text(&m));
+                }
+            }
+            // A member twice, type twice.
+            let t = text(&o);
+            judge(&t.replacen('{', "{\"type\":\"createDid\",", 1));
+            let first = o.keys().find(|k| *k != "type").unwrap();
+            judge(&t.replacen('{', &format!("{{\"{first}\":{},", o[first]), 1));
+        }
+        assert_eq!(accepted, 2 * bodies.len());
+        for text in ["{}", "[]", "null", "{\"type\":null}", "\"createDid\""] {
+            judge(text);
+        }
     }
 
     fn sample(sk: &SecretKey) -> SignedOperation {

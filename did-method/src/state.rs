@@ -14,7 +14,7 @@ use crate::crypto::{PublicKey, sha256};
 use crate::did::Did;
 use crate::document::DidDocument;
 use crate::encoding::jcs;
-use crate::operation::{CheckedOperation, OpError, OperationBody, RejectKind};
+use crate::operation::{CheckedOperation, OpError, OperationBody, RejectKind, SignedOperation};
 
 pub const KEY_VALIDATORS: &str = "gov/validators";
 pub const KEY_GOVERNANCE: &str = "gov/authorities";
@@ -261,6 +261,73 @@ fn write<T: Serialize>(state: &mut impl StateAccess, key: String, value: &T) {
     state.put(key, encode(value));
 }
 
+/// A DID record as it is written, its document borrowed (from the operation that brings
+/// it, or from the record read before).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DidRecordView<'a> {
+    document: &'a DidDocument,
+    sequence: u64,
+    created_height: u64,
+    created_ms: u64,
+    updated_height: u64,
+    updated_ms: u64,
+    deactivated: bool,
+    recovery_commitment: Hash,
+}
+
+impl DidRecordView<'_> {
+    /// [`encode`] of the [`DidRecord`] this view shows, given the canonical JSON of its
+    /// document when known: the record's other members are numbers, a boolean and a hash,
+    /// written here in RFC 8785's order around the document's canonical JSON, so a
+    /// document is canonicalized once per operation, not at each execution.
+    fn encode(&self, document_jcs: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write as _;
+        let numbers = [
+            self.created_height,
+            self.created_ms,
+            self.sequence,
+            self.updated_height,
+            self.updated_ms,
+        ];
+        let Some(document_jcs) = document_jcs.filter(|_| {
+            numbers
+                .iter()
+                .all(|n| *n <= crate::operation::MAX_SAFE_INTEGER)
+        }) else {
+            return encode(self);
+        };
+        let mut out = Vec::with_capacity(document_jcs.len() + 256);
+        let _ = write!(
+            out,
+            "{{\"createdHeight\":{},\"createdMs\":{},\"deactivated\":{},\"document\":",
+            self.created_height, self.created_ms, self.deactivated
+        );
+        out.extend_from_slice(document_jcs);
+        let _ = write!(
+            out,
+            ",\"recoveryCommitment\":\"{}\",\"sequence\":{},\"updatedHeight\":{},\"updatedMs\":{}}}",
+            self.recovery_commitment.to_hex(),
+            self.sequence,
+            self.updated_height,
+            self.updated_ms
+        );
+        out
+    }
+}
+
+/// The operation's own document checked (once per operation, see
+/// [`SignedOperation::document_facts`]); its canonical JSON when known.
+fn checked_document(signed: &SignedOperation) -> Result<Option<&[u8]>, OpError> {
+    match signed.document_facts() {
+        Some(facts) => match &facts.check {
+            Ok(()) => Ok(facts.canonical.as_deref()),
+            Err(e) => Err(OpError::new(RejectKind::InvalidDocument, e.clone())),
+        },
+        None => Ok(None),
+    }
+}
+
 /// Where and when a block applies its operations.
 #[derive(Clone, Debug)]
 pub struct BlockContext {
@@ -290,11 +357,6 @@ fn live_did(state: &impl StateView, did: &Did) -> Result<DidRecord, OpError> {
         ));
     }
     Ok(rec)
-}
-
-fn check_document(did: &Did, doc: &DidDocument) -> Result<(), OpError> {
-    doc.validate(did)
-        .map_err(|e| OpError::new(RejectKind::InvalidDocument, e.to_string()))
 }
 
 fn governance(state: &impl StateView) -> Result<Governance, OpError> {
@@ -423,7 +485,7 @@ pub fn execute(
                     "create must be signed by the initial key",
                 ));
             }
-            check_document(did, document)?;
+            let document_jcs = checked_document(signed)?;
             if !document.can_invoke(initial_key) {
                 return Err(OpError::new(
                     RejectKind::InvalidDocument,
@@ -444,8 +506,8 @@ pub fn execute(
                     format!("{did} already exists"),
                 ));
             }
-            let rec = DidRecord {
-                document: document.clone(),
+            let rec = DidRecordView {
+                document,
                 sequence: 0,
                 created_height: ctx.height,
                 created_ms: ctx.time_ms,
@@ -454,18 +516,24 @@ pub fn execute(
                 deactivated: false,
                 recovery_commitment: *recovery_commitment,
             };
-            write(state, key, &rec);
+            state.put(key, rec.encode(document_jcs));
         }
         OperationBody::UpdateDid { did, document } => {
-            let mut rec = live_did(state, did)?;
+            let rec = live_did(state, did)?;
             expect_sequence(rec.sequence + 1, seq)?;
             authorize_controller(signed, &rec, did)?;
-            check_document(did, document)?;
-            rec.document = document.clone();
-            rec.sequence = seq;
-            rec.updated_height = ctx.height;
-            rec.updated_ms = ctx.time_ms;
-            write(state, did_key(did), &rec);
+            let document_jcs = checked_document(signed)?;
+            let rec = DidRecordView {
+                document,
+                sequence: seq,
+                created_height: rec.created_height,
+                created_ms: rec.created_ms,
+                updated_height: ctx.height,
+                updated_ms: ctx.time_ms,
+                deactivated: rec.deactivated,
+                recovery_commitment: rec.recovery_commitment,
+            };
+            state.put(did_key(did), rec.encode(document_jcs));
         }
         OperationBody::DeactivateDid { did, recovery_key } => {
             let mut rec = live_did(state, did)?;
@@ -492,7 +560,7 @@ pub fn execute(
             document,
             next_recovery_commitment,
         } => {
-            let mut rec = live_did(state, did)?;
+            let rec = live_did(state, did)?;
             if recovery_commitment(recovery_key) != rec.recovery_commitment {
                 return Err(OpError::new(
                     RejectKind::Unauthorized,
@@ -512,13 +580,18 @@ pub fn execute(
                 ));
             }
             expect_sequence(rec.sequence + 1, seq)?;
-            check_document(did, document)?;
-            rec.document = document.clone();
-            rec.recovery_commitment = *next_recovery_commitment;
-            rec.sequence = seq;
-            rec.updated_height = ctx.height;
-            rec.updated_ms = ctx.time_ms;
-            write(state, did_key(did), &rec);
+            let document_jcs = checked_document(signed)?;
+            let rec = DidRecordView {
+                document,
+                sequence: seq,
+                created_height: rec.created_height,
+                created_ms: rec.created_ms,
+                updated_height: ctx.height,
+                updated_ms: ctx.time_ms,
+                deactivated: rec.deactivated,
+                recovery_commitment: *next_recovery_commitment,
+            };
+            state.put(did_key(did), rec.encode(document_jcs));
         }
         OperationBody::AccreditIssuer {
             issuer,
@@ -741,6 +814,109 @@ pub fn finish_block(state: &mut impl StateAccess, ctx: &BlockContext) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SecretKey;
+
+    #[test]
+    fn a_did_record_written_around_its_documents_canonical_json_is_its_canonical_json() {
+        let chain = ChainId::new("alliance-devnet").unwrap();
+        let big = crate::operation::MAX_SAFE_INTEGER;
+        let mut seed = 7u64;
+        let mut next = move |limit: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) % limit
+        };
+        for i in 0..400u64 {
+            let key = SecretKey::from_seed(&[(i % 250) as u8 + 1; 32]).public_key();
+            let did = Did::derive(&chain, &key, &[i as u8; 32]);
+            let mut document = DidDocument::with_single_key(&did, &key);
+            for n in 0..(i % 3) {
+                document
+                    .also_known_as
+                    .push(format!("https://e.example/{n}/\"é\u{1F600}"));
+            }
+            // Numbers up to 2^53 and, now and then, past it (written the generic way).
+            let mut number = || match next(10) {
+                0 => big,
+                1 => big + 1 + next(1 << 20),
+                2 => next(10),
+                _ => next(big),
+            };
+            let view = DidRecordView {
+                document: &document,
+                sequence: number(),
+                created_height: number(),
+                created_ms: number(),
+                updated_height: number(),
+                updated_ms: number(),
+                deactivated: i % 2 == 0,
+                recovery_commitment: Hash([(i * 31) as u8; 32]),
+            };
+            let record = DidRecord {
+                document: document.clone(),
+                sequence: view.sequence,
+                created_height: view.created_height,
+                created_ms: view.created_ms,
+                updated_height: view.updated_height,
+                updated_ms: view.updated_ms,
+                deactivated: view.deactivated,
+                recovery_commitment: view.recovery_commitment,
+            };
+            let document_jcs = crate::jcs(&document).unwrap();
+            assert_eq!(
+                view.encode(Some(&document_jcs)),
+                encode(&record),
+                "{record:?}"
+            );
+            assert_eq!(view.encode(None), encode(&record));
+        }
+    }
+
+    #[test]
+    fn an_operations_document_is_judged_as_validate_judges_it() {
+        let chain = ChainId::new("alliance-devnet").unwrap();
+        let key = SecretKey::from_seed(&[9; 32]);
+        let (did, op) =
+            crate::Operation::create_single_key(&chain, &key.public_key(), Hash([1; 32]));
+        let signed = op.clone().sign(&[&key]);
+        let facts = signed.document_facts().unwrap();
+        assert_eq!(facts.check, Ok(()));
+        let OperationBody::CreateDid { document, .. } = &op.body else {
+            unreachable!()
+        };
+        assert_eq!(
+            facts.canonical.as_deref(),
+            Some(&crate::jcs(document).unwrap()[..])
+        );
+        // An invalid one: the reason validate gives, and no canonical JSON.
+        let mut bad = op.clone();
+        let OperationBody::CreateDid { document, .. } = &mut bad.body else {
+            unreachable!()
+        };
+        document.id = "did:alliance:alliance-devnet:other".into();
+        let reason = document.validate(&did).unwrap_err().to_string();
+        let signed = bad.sign(&[&key]);
+        let facts = signed.document_facts().unwrap();
+        assert_eq!(facts.check, Err(reason.clone()));
+        assert!(facts.canonical.is_none());
+        let err = checked_document(&signed).unwrap_err();
+        assert_eq!(
+            (err.kind, err.message),
+            (RejectKind::InvalidDocument, reason)
+        );
+        // An operation without a document has no facts.
+        let deactivate = crate::Operation {
+            chain_id: chain,
+            sequence: 1,
+            body: OperationBody::DeactivateDid {
+                did,
+                recovery_key: key.public_key(),
+            },
+        }
+        .sign(&[&key]);
+        assert!(deactivate.document_facts().is_none());
+    }
 
     #[test]
     fn state_keys_are_the_documented_texts() {
