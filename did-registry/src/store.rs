@@ -11,7 +11,9 @@ use did_method::chain::{Block, CommitCertificate, Hash, ValidatorSet};
 use did_method::state::StateView;
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
-use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
+use std::sync::OnceLock;
+
+use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -102,6 +104,9 @@ impl Store {
     pub fn reader(&self) -> Result<Snapshot, StoreError> {
         Ok(Snapshot {
             tx: self.db.begin_read()?,
+            nodes: OnceLock::new(),
+            values: OnceLock::new(),
+            ops: OnceLock::new(),
         })
     }
 
@@ -186,6 +191,24 @@ fn write_tree(tx: &redb::WriteTransaction, batch: &TreeUpdateBatch) -> Result<()
 /// at the latest committed version.
 pub struct Snapshot {
     tx: ReadTransaction,
+    /// The tables read most, opened once per snapshot: opening one looks it up in redb's
+    /// table tree, and the Merkle tree reads a node per level of every key a block writes.
+    nodes: OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    values: OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    ops: OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+}
+
+/// `table`'s open form in `slot`, opened on first use.
+fn opened<'s>(
+    tx: &ReadTransaction,
+    slot: &'s OnceLock<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    table: TableDefinition<'static, &'static [u8], &'static [u8]>,
+) -> Result<&'s ReadOnlyTable<&'static [u8], &'static [u8]>, StoreError> {
+    if let Some(t) = slot.get() {
+        return Ok(t);
+    }
+    let t = tx.open_table(table)?;
+    Ok(slot.get_or_init(|| t))
 }
 
 impl Snapshot {
@@ -240,7 +263,7 @@ impl Snapshot {
     }
 
     pub fn operation(&self, id: &Hash) -> Result<Option<OpLocation>, StoreError> {
-        let t = self.tx.open_table(OPS)?;
+        let t = opened(&self.tx, &self.ops, OPS)?;
         t.get(id.0.as_slice())?
             .map(|v| {
                 serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -292,7 +315,7 @@ impl Snapshot {
         max_version: Version,
         kh: KeyHash,
     ) -> Result<Option<OwnedValue>, StoreError> {
-        let t = self.tx.open_table(VALUES)?;
+        let t = opened(&self.tx, &self.values, VALUES)?;
         let lo = value_key(&kh, 0);
         let hi = value_key(&kh, max_version);
         let mut range = t.range(lo.as_slice()..=hi.as_slice())?;
@@ -313,7 +336,7 @@ impl Snapshot {
 
 impl TreeReader for Snapshot {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let t = self.tx.open_table(NODES)?;
+        let t = opened(&self.tx, &self.nodes, NODES)?;
         let kb = borsh::to_vec(node_key)?;
         match t.get(kb.as_slice())? {
             Some(v) => Ok(Some(borsh::from_slice(v.value())?)),
