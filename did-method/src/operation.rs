@@ -315,6 +315,25 @@ impl BodyFields {
     }
 }
 
+impl DocumentFacts {
+    /// The facts about the document `op` carries, worked out now; `None` when it carries
+    /// none.
+    fn of(op: &Operation) -> Option<Self> {
+        let (did, document) = match &op.body {
+            OperationBody::CreateDid { did, document, .. }
+            | OperationBody::UpdateDid { did, document }
+            | OperationBody::RecoverDid { did, document, .. } => (did, document),
+            _ => return None,
+        };
+        let check = document.validate(did).map_err(|e| e.to_string());
+        let canonical = match check {
+            Ok(()) => jcs(document).ok().map(Arc::from),
+            Err(_) => None,
+        };
+        Some(DocumentFacts { check, canonical })
+    }
+}
+
 impl<'de> Deserialize<'de> for OperationBody {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         BodyFields::deserialize(d)?.into_body()
@@ -364,6 +383,54 @@ impl Operation {
     pub fn canonical(&self) -> Vec<u8> {
         // JCS of this plain data (string keys, integers below 2^53) cannot fail.
         jcs(self).unwrap_or_default()
+    }
+
+    /// [`Operation::canonical`], given the canonical JSON of the document a create carries
+    /// (which a node works out anyway, for the DID's record): the create's other members
+    /// are four short strings and an integer, written here in RFC 8785's order around it,
+    /// so the document is canonicalized once per operation instead of twice. Anything else
+    /// is canonicalized whole.
+    fn canonical_around(&self, document_jcs: Option<&[u8]>) -> Vec<u8> {
+        let spliced = match (&self.body, document_jcs) {
+            (
+                OperationBody::CreateDid {
+                    did,
+                    initial_key,
+                    recovery_commitment,
+                    ..
+                },
+                Some(document),
+            ) if self.sequence <= MAX_SAFE_INTEGER => (|| {
+                let (did, key, commitment, chain) = (
+                    jcs(did).ok()?,
+                    jcs(initial_key).ok()?,
+                    jcs(recovery_commitment).ok()?,
+                    jcs(&self.chain_id).ok()?,
+                );
+                let sequence = self.sequence.to_string();
+                let mut out = Vec::with_capacity(document.len() + 320);
+                for piece in [
+                    &b"{\"body\":{\"did\":"[..],
+                    &did,
+                    b",\"document\":",
+                    document,
+                    b",\"initialKey\":",
+                    &key,
+                    b",\"recoveryCommitment\":",
+                    &commitment,
+                    b",\"type\":\"createDid\"},\"chainId\":",
+                    &chain,
+                    b",\"sequence\":",
+                    sequence.as_bytes(),
+                    b"}",
+                ] {
+                    out.extend_from_slice(piece);
+                }
+                Some(out)
+            })(),
+            _ => None,
+        };
+        spliced.unwrap_or_else(|| self.canonical())
     }
 
     /// Signs with each key, in order.
@@ -468,20 +535,11 @@ impl SignedOperation {
     /// carries none. Like the id, computed once: an operation's fields must not change
     /// after (build a new value instead).
     pub fn document_facts(&self) -> Option<&DocumentFacts> {
-        let (did, document) = match &self.operation.body {
-            OperationBody::CreateDid { did, document, .. }
-            | OperationBody::UpdateDid { did, document }
-            | OperationBody::RecoverDid { did, document, .. } => (did, document),
-            _ => return None,
-        };
-        Some(self.document_cache.get_or_init(|| {
-            let check = document.validate(did).map_err(|e| e.to_string());
-            let canonical = match check {
-                Ok(()) => jcs(document).ok().map(Arc::from),
-                Err(_) => None,
-            };
-            DocumentFacts { check, canonical }
-        }))
+        if let Some(facts) = self.document_cache.get() {
+            return Some(facts);
+        }
+        let facts = DocumentFacts::of(&self.operation)?;
+        Some(self.document_cache.get_or_init(|| facts))
     }
 
     /// An operation as carried in a binary block: its canonical JSON and its signatures.
@@ -578,7 +636,12 @@ impl SignedOperation {
                 format!("more than {MAX_SIGNATURES} signatures"),
             ));
         }
-        let canonical = self.operation.canonical();
+        // The document's facts, worked out afresh (the fields may have changed since any
+        // were remembered), are kept with the checked operation for its executions.
+        let facts = DocumentFacts::of(&self.operation);
+        let canonical = self
+            .operation
+            .canonical_around(facts.as_ref().and_then(|f| f.canonical.as_deref()));
         if self.received
             && let Some(received) = self.canonical_cache.get()
             && **received != *canonical
@@ -611,6 +674,9 @@ impl SignedOperation {
         let op = SignedOperation::new(self.operation, self.signatures);
         let _ = op.id_cache.set(id);
         let _ = op.canonical_cache.set(Arc::from(canonical));
+        if let Some(facts) = facts {
+            let _ = op.document_cache.set(facts);
+        }
         Ok(Prepared { op, bytes, id })
     }
 
@@ -878,6 +944,49 @@ mod tests {
                 },
             }
         }
+    }
+
+    #[test]
+    fn a_create_written_around_its_documents_canonical_json_is_its_canonical_json() {
+        use crate::document::Service;
+        for i in 0..300u64 {
+            let chain = ChainId::new(["alliance-devnet", "a", "net-2"][i as usize % 3]).unwrap();
+            let key = SecretKey::from_seed(&[(i % 200) as u8 + 1; 32]).public_key();
+            let (did, mut op) = Operation::create_single_key(&chain, &key, Hash([i as u8; 32]));
+            let OperationBody::CreateDid { document, .. } = &mut op.body else {
+                unreachable!()
+            };
+            for n in 0..i % 4 {
+                document
+                    .also_known_as
+                    .push(format!("https://e.example/{n}?q=\"\\\u{7}é\u{1F600}"));
+                document.service.push(Service {
+                    id: format!("{did}#s{n}"),
+                    type_: "LinkedDomains".into(),
+                    service_endpoint: format!("https://{n}.example/\u{2028}"),
+                });
+            }
+            op.sequence = match i % 5 {
+                0 => MAX_SAFE_INTEGER,
+                1 => MAX_SAFE_INTEGER + 1 + i,
+                _ => i * 7_919,
+            };
+            let facts = DocumentFacts::of(&op).unwrap();
+            assert_eq!(facts.check, Ok(()));
+            assert_eq!(
+                op.canonical_around(facts.canonical.as_deref()),
+                op.canonical(),
+                "{op:?}"
+            );
+            assert_eq!(op.canonical_around(None), op.canonical());
+        }
+        // Other operations are canonicalized whole, whatever is given.
+        let key = SecretKey::from_seed(&[3; 32]);
+        let deactivate = sample(&key).operation;
+        assert_eq!(
+            deactivate.canonical_around(Some(b"{}")),
+            deactivate.canonical()
+        );
     }
 
     #[test]

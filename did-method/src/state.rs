@@ -365,12 +365,18 @@ fn governance(state: &impl StateView) -> Result<Governance, OpError> {
 }
 
 pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpError> {
-    // Every create reads the validator set (its registrars endorse creates), and the set
-    // changes only by governance: the last set decoded on this thread is kept with the
-    // exact bytes it was decoded from, and reused only for the same bytes. A memo of a
-    // pure function: nothing here does I/O.
+    shared_validators(state).map(|set| ValidatorSet::clone(&set))
+}
+
+/// [`validators`], shared rather than copied (every create reads the set for its registrar
+/// endorsement). The set changes only by governance: the last set decoded on this thread
+/// is kept with the exact bytes it was decoded from, and reused only for the same bytes. A
+/// memo of a pure function: nothing here does I/O.
+fn shared_validators(
+    state: &(impl StateView + ?Sized),
+) -> Result<std::sync::Arc<ValidatorSet>, OpError> {
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(Vec<u8>, ValidatorSet)>> =
+        static LAST: std::cell::RefCell<Option<(Vec<u8>, std::sync::Arc<ValidatorSet>)>> =
             const { std::cell::RefCell::new(None) };
     }
     let bytes = state
@@ -385,7 +391,7 @@ pub fn validators(state: &(impl StateView + ?Sized)) -> Result<ValidatorSet, OpE
     if let Some(set) = known {
         return Ok(set);
     }
-    let set: ValidatorSet = decode_record(KEY_VALIDATORS, &bytes)?;
+    let set = std::sync::Arc::new(decode_record::<ValidatorSet>(KEY_VALIDATORS, &bytes)?);
     LAST.with(|last| *last.borrow_mut() = Some((bytes, set.clone())));
     Ok(set)
 }
@@ -492,7 +498,7 @@ pub fn execute(
                     "the initial key must be in capabilityInvocation",
                 ));
             }
-            let vals = validators(state)?;
+            let vals = shared_validators(state)?;
             if !signed.signatures.iter().any(|s| vals.is_registrar(&s.key)) {
                 return Err(OpError::new(
                     RejectKind::MissingEndorsement,
