@@ -2,7 +2,7 @@
 //! with an open-loop load generator and prints
 //! `registry-bench ops_per_s=… p50_ms=… p99_ms=… proof_reads_per_s=… proof_check_us=…`.
 //!
-//! `cargo bench -p did-registry --bench registry -- [--rate OPS_PER_S] [--seconds S] [--block-time-ms MS]`
+//! `cargo bench -p did-registry --bench registry -- [--rate OPS_PER_S (2200)] [--seconds S] [--block-time-ms MS]`
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -101,7 +101,9 @@ fn make_ops(chain: &ChainId, registrar: &SecretKey, n: usize) -> Vec<(Did, Signe
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let rate = arg(&args, "--rate", 2000);
+    // 10 % above the 2,000 committed operations/s: offering exactly the target
+    // can only show a little less than it (the first and last batches' latency counts).
+    let rate = arg(&args, "--rate", 2200);
     let seconds = arg(&args, "--seconds", 10);
     let block_time = arg(&args, "--block-time-ms", 100);
     let empty_wait = arg(&args, "--empty-block-interval-ms", 500);
