@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use did_method::{Did, state};
+use did_method::{Did, Hash, state};
 use did_registry::client::RegistryClient;
 use serde_json::{Map, Value, json};
 
@@ -61,6 +61,39 @@ fn sd_jwt_dependencies(text: &str) -> Result<(String, Option<String>), WalletErr
 
 /// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
 /// string whose issuer is `sd_jwt_issuer`).
+/// How long a wallet waits for the node it asks to learn of a status list's newest anchor.
+const ANCHOR_CATCH_UP: Duration = Duration::from_secs(5);
+
+/// The proof of the status-list anchor `key`, once the node proves the anchor of the list
+/// served (whose SHA-256 is `list_hash`). An issuer serves a list only after its anchor is
+/// committed, but the node a wallet asks may be a block behind the one that committed it,
+/// and would prove the anchor absent or older: it is asked again, every 100 ms, for up to
+/// [`ANCHOR_CATCH_UP`]. After that the proof is stapled as it is, and the verifier says
+/// what it lacks.
+async fn anchor_proof(
+    registry: &RegistryClient,
+    key: &str,
+    list_hash: Hash,
+) -> Result<did_method::RegistryProof, did_registry::client::ClientError> {
+    let deadline = tokio::time::Instant::now() + ANCHOR_CATCH_UP;
+    loop {
+        let p = registry.prove_key(key, None).await?;
+        let anchored = p
+            .value
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<state::StatusAnchor>(v.clone()).ok())
+            .is_some_and(|a| a.list_hash == list_hash);
+        if anchored || tokio::time::Instant::now() >= deadline {
+            return Ok(p);
+        }
+        tracing::debug!(
+            key,
+            "the registry node does not prove the list's anchor yet; asking again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn bundle(
     registry_api: &str,
     presentation: &Value,
@@ -127,8 +160,8 @@ pub async fn bundle(
             message: e.to_string(),
         })?;
         if let Ok(did) = Did::parse(issuer) {
-            let p = registry
-                .prove_key(&state::status_key(&did, url), None)
+            let key = state::status_key(&did, url);
+            let p = anchor_proof(&registry, &key, Hash::digest(text.as_bytes()))
                 .await
                 .map_err(|e| WalletError::Network {
                     url: registry_api.to_owned(),
