@@ -319,24 +319,33 @@ impl DocumentFacts {
     /// The facts about the document `op` carries, worked out now; `None` when it carries
     /// none.
     fn of(op: &Operation) -> Option<Self> {
-        let (did, document) = match &op.body {
-            OperationBody::CreateDid { did, document, .. }
-            | OperationBody::UpdateDid { did, document }
-            | OperationBody::RecoverDid { did, document, .. } => (did, document),
-            _ => return None,
-        };
-        let check = document.validate(did).map_err(|e| e.to_string());
-        let canonical = match check {
-            Ok(()) => jcs(document).ok().map(Arc::from),
-            Err(_) => None,
-        };
-        Some(DocumentFacts { check, canonical })
+        let (_, document) = document_of(&op.body)?;
+        Some(DocumentFacts {
+            canonical: jcs(document).ok().map(Arc::from),
+            check: std::sync::OnceLock::new(),
+        })
     }
 }
 
 impl<'de> Deserialize<'de> for OperationBody {
+    /// An object only. (serde's tagged form also read `[type, members in declaration
+    /// order…]`, a form no client writes and no specification names; it is refused.)
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BodyFields::deserialize(d)?.into_body()
+        struct Body;
+        impl<'de> serde::de::Visitor<'de> for Body {
+            type Value = OperationBody;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an operation body (an object with its type)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<OperationBody, A::Error> {
+                BodyFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?
+                    .into_body()
+            }
+        }
+        d.deserialize_map(Body)
     }
 }
 
@@ -477,16 +486,28 @@ pub struct SignedOperation {
 }
 
 /// The document an operation carries (create, update, recover), as execution needs it:
-/// whether it is valid for the DID the operation names ([`DidDocument::validate`]), and
-/// its canonical JSON (what the DID's record embeds). Pure functions of the operation,
-/// worked out once per operation: a node executes each operation several times (at
-/// admission, then in the block it builds or checks).
+/// its canonical JSON (what the operation's own canonical JSON and the DID's record embed),
+/// and whether it is valid for the DID the operation names ([`DidDocument::validate`]).
+/// Pure functions of the operation, worked out once per operation: a node executes each
+/// operation several times (at admission, then in the block it builds or checks).
 #[derive(Clone, Debug)]
 pub struct DocumentFacts {
-    /// `Err` holds the reason the document is invalid.
-    pub check: Result<(), String>,
-    /// The document's canonical JSON (RFC 8785), when it is valid.
+    /// The document's canonical JSON (RFC 8785).
     pub canonical: Option<Arc<[u8]>>,
+    /// The document's check, made when execution first asks
+    /// ([`SignedOperation::document_check`]): after the signatures verified, so a forged
+    /// operation costs no key decompressions for the keys its document lists.
+    check: std::sync::OnceLock<Result<(), String>>,
+}
+
+/// The DID an operation's document is for, and the document; `None` when it carries none.
+fn document_of(body: &OperationBody) -> Option<(&Did, &DidDocument)> {
+    match body {
+        OperationBody::CreateDid { did, document, .. }
+        | OperationBody::UpdateDid { did, document }
+        | OperationBody::RecoverDid { did, document, .. } => Some((did, document)),
+        _ => None,
+    }
 }
 
 /// Tag ‖ `canonical`.
@@ -540,6 +561,18 @@ impl SignedOperation {
         }
         let facts = DocumentFacts::of(&self.operation)?;
         Some(self.document_cache.get_or_init(|| facts))
+    }
+
+    /// Whether the document this operation carries is valid for its DID (`Err` holds the
+    /// reason), checked once, when first asked; `None` for an operation that carries none.
+    pub fn document_check(&self) -> Option<&Result<(), String>> {
+        let facts = self.document_facts()?;
+        let (did, document) = document_of(&self.operation.body)?;
+        Some(
+            facts
+                .check
+                .get_or_init(|| document.validate(did).map_err(|e| e.to_string())),
+        )
     }
 
     /// An operation as carried in a binary block: its canonical JSON and its signatures.
@@ -972,7 +1005,6 @@ mod tests {
                 _ => i * 7_919,
             };
             let facts = DocumentFacts::of(&op).unwrap();
-            assert_eq!(facts.check, Ok(()));
             assert_eq!(
                 op.canonical_around(facts.canonical.as_deref()),
                 op.canonical(),
@@ -1126,6 +1158,17 @@ mod tests {
         assert_eq!(accepted, 2 * bodies.len());
         for text in ["{}", "[]", "null", "{\"type\":null}", "\"createDid\""] {
             judge(text);
+        }
+        // The array form serde's tagged enum also read is refused.
+        for body in &bodies {
+            let Value::Object(o) = serde_json::to_value(body).unwrap() else {
+                unreachable!()
+            };
+            let mut items = vec![o["type"].clone()];
+            items.extend(o.into_iter().filter(|(k, _)| k != "type").map(|(_, v)| v));
+            let text = Value::Array(items).to_string();
+            let err = serde_json::from_str::<OperationBody>(&text).unwrap_err();
+            assert!(err.to_string().contains("an operation body"), "{err}");
         }
     }
 

@@ -59,8 +59,6 @@ fn sd_jwt_dependencies(text: &str) -> Result<(String, Option<String>), WalletErr
     Ok((iss, uri))
 }
 
-/// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
-/// string whose issuer is `sd_jwt_issuer`).
 /// How long a wallet waits for the node it asks to learn of a status list's newest anchor.
 const ANCHOR_CATCH_UP: Duration = Duration::from_secs(5);
 
@@ -94,6 +92,8 @@ async fn anchor_proof(
     }
 }
 
+/// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
+/// string whose issuer is `sd_jwt_issuer`).
 pub async fn bundle(
     registry_api: &str,
     presentation: &Value,
