@@ -276,7 +276,28 @@ struct DidRecordView<'a> {
     recovery_commitment: Hash,
 }
 
-impl DidRecordView<'_> {
+impl<'a> DidRecordView<'a> {
+    /// `rec` with `document` in its place, at sequence `seq`, updated by the block `ctx`,
+    /// its recovery key committed by `recovery_commitment`.
+    fn replacing(
+        rec: &DidRecord,
+        document: &'a DidDocument,
+        seq: u64,
+        ctx: &BlockContext,
+        recovery_commitment: Hash,
+    ) -> Self {
+        Self {
+            document,
+            sequence: seq,
+            created_height: rec.created_height,
+            created_ms: rec.created_ms,
+            updated_height: ctx.height,
+            updated_ms: ctx.time_ms,
+            deactivated: rec.deactivated,
+            recovery_commitment,
+        }
+    }
+
     /// [`encode`] of the [`DidRecord`] this view shows, given the canonical JSON of its
     /// document when known: the record's other members are numbers, a boolean and a hash,
     /// written here in RFC 8785's order around the document's canonical JSON, so a
@@ -529,16 +550,7 @@ pub fn execute(
             expect_sequence(rec.sequence + 1, seq)?;
             authorize_controller(signed, &rec, did)?;
             let document_jcs = checked_document(signed)?;
-            let rec = DidRecordView {
-                document,
-                sequence: seq,
-                created_height: rec.created_height,
-                created_ms: rec.created_ms,
-                updated_height: ctx.height,
-                updated_ms: ctx.time_ms,
-                deactivated: rec.deactivated,
-                recovery_commitment: rec.recovery_commitment,
-            };
+            let rec = DidRecordView::replacing(&rec, document, seq, ctx, rec.recovery_commitment);
             state.put(did_key(did), rec.encode(document_jcs));
         }
         OperationBody::DeactivateDid { did, recovery_key } => {
@@ -587,16 +599,7 @@ pub fn execute(
             }
             expect_sequence(rec.sequence + 1, seq)?;
             let document_jcs = checked_document(signed)?;
-            let rec = DidRecordView {
-                document,
-                sequence: seq,
-                created_height: rec.created_height,
-                created_ms: rec.created_ms,
-                updated_height: ctx.height,
-                updated_ms: ctx.time_ms,
-                deactivated: rec.deactivated,
-                recovery_commitment: *next_recovery_commitment,
-            };
+            let rec = DidRecordView::replacing(&rec, document, seq, ctx, *next_recovery_commitment);
             state.put(did_key(did), rec.encode(document_jcs));
         }
         OperationBody::AccreditIssuer {
