@@ -89,21 +89,10 @@ pub fn check_shape(bytes: &[u8], limits: Limits) -> Result<(), InputError> {
             b'"' => {
                 // To the string's closing quote, skipping escaped characters: strings are
                 // most of a bundle's bytes (signatures, encoded lists, hashes).
-                i += 1;
-                loop {
-                    let Some(k) = bytes
-                        .get(i..)
-                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-                    else {
-                        // Unterminated: the parser reports it.
-                        return Ok(());
-                    };
-                    if bytes[i + k] == b'\\' {
-                        i += k + 2;
-                    } else {
-                        i += k + 1;
-                        break;
-                    }
+                match string_end(bytes, i) {
+                    Some(end) => i = end,
+                    // Unterminated: the parser reports it.
+                    None => return Ok(()),
                 }
                 continue;
             }
