@@ -12,7 +12,7 @@
 //! it, so a proof that one accepts every other accepts too. The method itself is specified in
 //! `docs/did-alliance.md`.
 
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![forbid(unsafe_code)]
 
 pub mod chain;
 pub mod crypto;

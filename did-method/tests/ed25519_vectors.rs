@@ -2,6 +2,8 @@
 //! accept exactly the same signatures, alone or in a batch (the ZIP 215 rule of
 //! `did_method::crypto`, ADR 0012).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use did_method::crypto::{BatchVerifier, PublicKey, SecretKey, Signature};
 
 fn unhex(s: &str) -> Vec<u8> {

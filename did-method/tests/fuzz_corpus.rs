@@ -2,6 +2,8 @@
 //! run left (`fuzz/artifacts/<target>/**`) through the same invariant checks as the libFuzzer
 //! targets, so that CI exercises them on stable Rust without libFuzzer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! The registry state machine and the light-client proof check, on a small in-memory chain
 //! (a Jellyfish Merkle tree in memory; certificates signed by test validators).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::collections::HashMap;
 
 use did_method::chain::{ChainError, VoteType, operations_root, vote_sign_bytes};

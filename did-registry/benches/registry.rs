@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p did-registry --bench registry -- [--rate OPS_PER_S (2200)] [--seconds S] [--block-time-ms MS]`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,6 @@
 //! data directories. `init` writes them for a whole network; `node` reads one node's.
 
 use std::fs;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -106,39 +105,7 @@ impl NodeDir {
     }
 }
 
-/// Writes a file readable only by its owner, atomically (temp file + rename).
-pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-pub fn write_secret_key(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
-    write_private(path, format!("{}\n", key.to_multibase()).as_bytes())
-}
-
-pub fn read_secret_key(path: &Path) -> anyhow::Result<SecretKey> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
-    SecretKey::from_multibase(text.trim()).with_context(|| {
-        format!(
-            "key file {} is not a multibase Ed25519 secret key",
-            path.display()
-        )
-    })
-}
+pub use registry_client::files::{read_secret_key, write_private, write_secret_key};
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)?;

@@ -8,13 +8,11 @@
 //! registry proofs, blocks, validators, health and metrics.
 //!
 //! It is **not** where the method's rules live (that is `did-method`, which a verifier uses
-//! offline without this crate), and not a wallet or issuer.
-
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+//! offline without this crate), not the client of its API (that is `registry-client`, which
+//! the CLI here, the issuer and the wallet use), and not a wallet or issuer.
 
 pub mod api;
 pub mod app;
-pub mod client;
 pub mod config;
 pub mod consensus;
 pub mod devnet;

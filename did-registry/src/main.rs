@@ -11,8 +11,8 @@ use did_method::operation::{Operation, OperationBody};
 use did_method::proof::RegistryProof;
 use did_method::state::recovery_commitment;
 use did_method::{ChainId, Did, DidDocument, Genesis, SecretKey};
-use did_registry::client::RegistryClient;
 use did_registry::config::{self, InitOptions, NodeDir};
+use registry_client::RegistryClient;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -117,6 +117,17 @@ struct Api {
     /// A registry node's API URL, e.g. http://127.0.0.1:26600
     #[arg(long, env = "ALLIANCE_REGISTRY_API")]
     api: String,
+    /// Also trust this CA certificate (PEM) for the node's HTTPS, e.g. the consortium's own
+    /// CA; repeatable. ALLIANCE_CA_CERT names more (separated by ':').
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    ca_cert: Vec<PathBuf>,
+}
+
+impl Api {
+    fn client(&self) -> anyhow::Result<RegistryClient> {
+        let trust = registry_client::Trust::from_env().with_ca_files(self.ca_cert.clone());
+        Ok(RegistryClient::with_trust(&self.api, &trust)?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -298,7 +309,10 @@ impl DidKeys {
         SecretKey::from_multibase(&self.recovery_key).context("recovery key")
     }
     fn save(&self, path: &Path) -> anyhow::Result<()> {
-        config::write_private(path, &serde_json::to_vec_pretty(self)?)
+        Ok(config::write_private(
+            path,
+            &serde_json::to_vec_pretty(self)?,
+        )?)
     }
 }
 
@@ -361,7 +375,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
                     key_out.display()
                 );
             }
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let chain = client.genesis().await?.chain_id;
             let registrar = config::read_secret_key(&registrar_key)?;
             let mut rng = rand_core::OsRng;
@@ -409,7 +423,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             json,
         } => {
             let did = Did::parse(&did)?;
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let mut keys = DidKeys::load(&key)?;
             let current = keys.update()?;
             let rec = client.did_record(&did).await?;
@@ -460,7 +474,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             json,
         } => {
             let did = Did::parse(&did)?;
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let keys = DidKeys::load(&key)?;
             let rec = client.did_record(&did).await?;
             let recovery = keys.recovery()?;
@@ -482,7 +496,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             json,
         } => {
             let did = Did::parse(&did)?;
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let mut keys = DidKeys::load(&key)?;
             let recovery = keys.recovery()?;
             let rec = client.did_record(&did).await?;
@@ -510,7 +524,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             commit_did_op(&client, &op, &did, "recovered", json).await?;
         }
         DidCmd::Resolve { did, api, height } => {
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let v = client.resolve(&did, height).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -521,7 +535,7 @@ async fn did_cmd(cmd: DidCmd) -> anyhow::Result<()> {
             out,
         } => {
             let did = Did::parse(&did)?;
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let proof = client.prove_did(&did, height).await?;
             let text = serde_json::to_string_pretty(&proof)?;
             match out {
@@ -581,12 +595,12 @@ async fn issuer_cmd(cmd: IssuerCmd) -> anyhow::Result<()> {
             ),
         };
     let did = Did::parse(&issuer)?;
-    let client = RegistryClient::new(&api.api)?;
+    let client = api.client()?;
     let authority = config::read_secret_key(&authority_key)?;
     let key = did_method::state::issuer_key(&did);
     let sequence = match client.record(&key).await {
         Ok(v) => v["sequence"].as_u64().unwrap_or(0) + 1,
-        Err(did_registry::client::ClientError::Api { status: 404, .. }) => 0,
+        Err(registry_client::ClientError::Api { status: 404, .. }) => 0,
         Err(e) => return Err(e.into()),
     };
     let op = Operation {
@@ -647,13 +661,13 @@ async fn governance_cmd(cmd: GovernanceCmd) -> anyhow::Result<()> {
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let body = body(&bytes)
         .with_context(|| format!("{} is not valid for this command", file.display()))?;
-    let client = RegistryClient::new(&api.api)?;
+    let client = api.client()?;
     let genesis = client.genesis().await?;
     let gov = client.record(did_method::state::KEY_GOVERNANCE).await?;
     let sequence = gov["sequence"].as_u64().unwrap_or(0) + 1;
     let keys = keys
         .iter()
-        .map(|k| config::read_secret_key(k))
+        .map(|k| config::read_secret_key(k).map_err(anyhow::Error::from))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let refs: Vec<&SecretKey> = keys.iter().collect();
     let op = Operation {
@@ -823,7 +837,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let genesis = read_genesis(&genesis)?;
-            let client = RegistryClient::new(&api.api)?;
+            let client = api.client()?;
             let cp = client.checkpoint(height).await?;
             let anchor = cp.verify(&genesis.trust_anchor()).map_err(|e| {
                 anyhow::anyhow!("the node's checkpoint does not verify against the genesis: {e}")

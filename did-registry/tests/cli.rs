@@ -1,6 +1,8 @@
 //! The operator CLI as a user runs it: `devnet`, `did create | update | resolve | prove |
 //! deactivate`, `issuer accredit`, and `proof verify` with its exit codes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use std::path::Path;

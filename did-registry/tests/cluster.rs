@@ -1,6 +1,8 @@
 //! A real 4-validator network of `alliance-registry` processes: writes, resolution on every
 //! node, offline proofs, crash of one validator, loss of quorum, and no fork.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! remaining members keep committing without it, and proofs made after the change still
 //! verify offline against the genesis (the light client follows the validator-set change).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use std::time::Duration;

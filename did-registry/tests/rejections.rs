@@ -1,6 +1,8 @@
 //! Invalid operations sent to a real node are refused at submit time with a clear reason
 //! and change no state.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use std::time::Duration;

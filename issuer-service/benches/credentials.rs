@@ -12,6 +12,8 @@
 //!
 //! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|e|p|d[,…]] [-- --format dc+sd-jwt]`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 #[path = "../../verifier-lib/tests/common/mod.rs"]
 mod common;
 
@@ -514,8 +516,8 @@ fn issuance(secs: f64) -> f64 {
                 let key = SecretKey::from_seed(&[w + 1; 32]);
                 loop {
                     let Some((link, pin)) = queue.lock().unwrap().pop() else { break };
-                    let offer = wallet_core::oid4vci::Offer::resolve(&link).await.unwrap();
-                    let got = wallet_core::oid4vci::receive(&offer, Some(&pin), &[&key]).await.unwrap();
+                    let offer = wallet_core::oid4vci::Offer::resolve(&holder_net(), &link).await.unwrap();
+                    let got = wallet_core::oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&key]).await.unwrap();
                     assert_eq!(got.len(), 1);
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -531,4 +533,9 @@ fn issuance(secs: f64) -> f64 {
     let _ = child.kill();
     let _ = child.wait();
     rate
+}
+
+/// The holder's network: the system's trust (these tests run over loopback `http://`).
+fn holder_net() -> wallet_core::Net {
+    wallet_core::Net::new(&wallet_core::Trust::system()).unwrap()
 }

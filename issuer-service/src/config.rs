@@ -45,6 +45,10 @@ pub struct IssuerConfig {
     /// The registry's API, for status list anchors and key rotation (did:alliance only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_api: Option<String>,
+    /// Extra CA certificates (PEM files) trusted for the registry's HTTPS, besides the
+    /// platform's and Mozilla's (and those `ALLIANCE_CA_CERT` names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_certs: Vec<PathBuf>,
     /// Display name in the issuer metadata.
     pub display_name: String,
     pub offer_ttl_s: u64,
@@ -62,6 +66,11 @@ pub struct IssuerConfig {
 }
 
 impl IssuerConfig {
+    /// Whom the issuer trusts when it reaches the registry over HTTPS.
+    pub fn trust(&self) -> registry_client::Trust {
+        registry_client::Trust::from_env().with_ca_files(self.ca_certs.iter().cloned())
+    }
+
     pub fn path(dir: &Path) -> PathBuf {
         dir.join("config.json")
     }
@@ -111,6 +120,7 @@ mod tests {
             key_file: "signing-key-1.sealed".into(),
             recovery_key_file: None,
             registry_api: None,
+            ca_certs: vec![],
             display_name: "Agency".into(),
             offer_ttl_s: 600,
             token_ttl_s: 300,

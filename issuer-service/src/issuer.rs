@@ -39,7 +39,9 @@ pub enum StartError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("registry client: {0}")]
-    Registry(#[from] did_registry::client::ClientError),
+    Registry(#[from] registry_client::ClientError),
+    #[error(transparent)]
+    IssuerUrl(#[from] registry_client::HttpsError),
     #[error(
         "status list {list} has {stored} entries but statusListSize is {configured}: the size cannot change once lists exist"
     )]
@@ -253,7 +255,7 @@ pub struct Issuer {
     live_rotation: std::sync::OnceLock<LiveRotation>,
     pub did: String,
     rdfc: Rdfc2022,
-    registry: Option<did_registry::client::RegistryClient>,
+    registry: Option<registry_client::RegistryClient>,
     /// One status publication at a time (anchor sequences stay in order).
     publish: tokio::sync::Mutex<()>,
     /// The number of the status lists new credentials go to (0, 1, …): when it is nearly
@@ -329,9 +331,16 @@ fn query_value(s: &str) -> String {
 
 impl Issuer {
     pub async fn new(config: IssuerConfig, key: SecretKey) -> Result<Arc<Self>, StartError> {
+        registry_client::https::require_tls_or_loopback(
+            "the issuer URL (issuerUrl in config.json)",
+            &config.issuer_url,
+        )?;
         let store = Store::open(&config.database_url).await?;
         let registry = match &config.registry_api {
-            Some(api) => Some(did_registry::client::RegistryClient::new(api)?),
+            Some(api) => Some(registry_client::RegistryClient::with_trust(
+                api,
+                &config.trust(),
+            )?),
             None => None,
         };
         let did = config.did.clone();

@@ -12,7 +12,7 @@
 //! It is not a wallet and not a verifier: the holder side is `wallet-core`, verification is
 //! `verifier-lib` (whose signing primitives it shares so both canonicalize identically).
 
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod http;

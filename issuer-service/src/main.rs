@@ -25,6 +25,11 @@ use serde_json::{Value, json};
     about = "An agency's credential issuer (OpenID4VCI 1.0) for Alliance ID"
 )]
 struct Cli {
+    /// Also trust this CA certificate (PEM) for HTTPS (the registry's, the issuer's own API),
+    /// e.g. a consortium's own CA; repeatable; `init` records it for `serve`.
+    /// ALLIANCE_CA_CERT names more (separated by ':').
+    #[arg(long = "ca-cert", value_name = "FILE", global = true)]
+    ca_cert: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -146,7 +151,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli.command).await {
+    match run(cli.command, cli.ca_cert).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("alliance-issuer: {e:#}");
@@ -155,7 +160,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cmd: Command) -> Result<()> {
+async fn run(cmd: Command, ca_certs: Vec<PathBuf>) -> Result<()> {
+    let trust = registry_client::Trust::from_env().with_ca_files(ca_certs.iter().cloned());
     match cmd {
         Command::Init {
             dir,
@@ -172,8 +178,7 @@ async fn run(cmd: Command) -> Result<()> {
                 issuer_url,
                 listen,
                 database_url,
-                registry,
-                registrar_key,
+                (registry, registrar_key, ca_certs),
                 name,
                 json,
             )
@@ -189,7 +194,7 @@ async fn run(cmd: Command) -> Result<()> {
             let body: Value = serde_json::from_slice(
                 &std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
             )?;
-            let v = call(&api, "POST", "/admin/credential-types", Some(body)).await?;
+            let v = call(&trust, &api, "POST", "/admin/credential-types", Some(body)).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
@@ -207,6 +212,7 @@ async fn run(cmd: Command) -> Result<()> {
             };
             let claims: Value = serde_json::from_str(&claims).context("--claims is not JSON")?;
             let v = call(
+                &trust,
                 &api,
                 "POST",
                 "/admin/offers",
@@ -230,18 +236,25 @@ async fn run(cmd: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Revoke(a) => status(a, "revoke").await,
-        Command::Suspend(a) => status(a, "suspend").await,
-        Command::Unsuspend(a) => status(a, "unsuspend").await,
+        Command::Revoke(a) => status(&trust, a, "revoke").await,
+        Command::Suspend(a) => status(&trust, a, "suspend").await,
+        Command::Unsuspend(a) => status(&trust, a, "unsuspend").await,
     }
 }
 
-async fn status(a: StatusArgs, action: &str) -> Result<()> {
+async fn status(trust: &registry_client::Trust, a: StatusArgs, action: &str) -> Result<()> {
     let path = format!(
         "/admin/issued/{}/{action}",
         url::form_urlencoded::byte_serialize(a.id.as_bytes()).collect::<String>()
     );
-    let v = call(&a.api, "POST", &path, Some(json!({"reason": a.reason}))).await?;
+    let v = call(
+        trust,
+        &a.api,
+        "POST",
+        &path,
+        Some(json!({"reason": a.reason})),
+    )
+    .await?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     if v["published"] == false {
         bail!(
@@ -252,11 +265,15 @@ async fn status(a: StatusArgs, action: &str) -> Result<()> {
     Ok(())
 }
 
-async fn call(api: &Api, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+async fn call(
+    trust: &registry_client::Trust,
+    api: &Api,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
     let url = format!("{}{path}", api.api.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
+    let client = trust.client(Duration::from_secs(60))?;
     let mut req = match method {
         "POST" => client.post(&url),
         _ => client.get(&url),
@@ -265,7 +282,10 @@ async fn call(api: &Api, method: &str, path: &str, body: Option<Value>) -> Resul
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req.send().await.with_context(|| format!("calling {url}"))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("calling {url}: {}", registry_client::https::describe(&e)))?;
     let status = resp.status();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
@@ -284,19 +304,26 @@ async fn init(
     issuer_url: String,
     listen: Option<String>,
     database_url: Option<String>,
-    registry: Option<String>,
-    registrar_key: Option<PathBuf>,
+    (registry, registrar_key, ca_certs): (Option<String>, Option<PathBuf>, Vec<PathBuf>),
     name: String,
     json_out: bool,
 ) -> Result<()> {
     let passphrase = keys::passphrase_from_env()?;
+    // Recorded for `serve`, which may run from another directory.
+    let ca_certs = ca_certs
+        .iter()
+        .map(|p| std::fs::canonicalize(p).with_context(|| format!("--ca-cert {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
     if IssuerConfig::path(dir).exists() {
         bail!(
             "{} already holds an issuer; refusing to overwrite its keys",
             dir.display()
         );
     }
-    let parsed = url::Url::parse(&issuer_url).context("--issuer-url must be a URL")?;
+    let parsed = registry_client::https::require_tls_or_loopback(
+        "the issuer URL (--issuer-url)",
+        &issuer_url,
+    )?;
     let listen = match listen {
         Some(l) => l,
         None => format!(
@@ -314,13 +341,16 @@ async fn init(
     )?;
     let (did, vm, recovery_key_file) = match (&registry, &registrar_key) {
         (Some(api), Some(rk)) => {
-            let registrar = did_registry::config::read_secret_key(rk)?;
+            let registrar = registry_client::files::read_secret_key(rk)?;
             let recovery = SecretKey::generate(&mut rng);
             write_private(
                 &dir.join("recovery-key.json"),
                 keys::seal(&recovery, &passphrase)?.as_bytes(),
             )?;
-            let client = did_registry::client::RegistryClient::new(api)?;
+            let client = registry_client::RegistryClient::with_trust(
+                api,
+                &registry_client::Trust::from_env().with_ca_files(ca_certs.iter().cloned()),
+            )?;
             let genesis = client.genesis().await.context("reaching the registry")?;
             let (did, op) = Operation::create_single_key(
                 &genesis.chain_id,
@@ -355,6 +385,7 @@ async fn init(
         key_file: "issuer-key.json".into(),
         recovery_key_file,
         registry_api: registry,
+        ca_certs,
         display_name: name,
         offer_ttl_s: 24 * 3600,
         token_ttl_s: 300,
@@ -427,7 +458,7 @@ async fn rotate_key(dir: &Path, retire_old: bool, json_out: bool) -> Result<()> 
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    did_registry::config::write_private(path, bytes)
+    Ok(registry_client::files::write_private(path, bytes)?)
 }
 
 /// The lock `serve` holds on its directory for as long as it runs (`DIR/serve.lock`, an OS

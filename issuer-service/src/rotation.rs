@@ -53,17 +53,18 @@ pub struct Rotated {
     pub height: Option<u64>,
 }
 
-fn registry_err(e: did_registry::client::ClientError) -> RotateError {
+fn registry_err(e: registry_client::ClientError) -> RotateError {
     RotateError::Registry(e.to_string())
 }
 
 /// The issuer's DID, a registry client, and the DID's current record.
 async fn current_record(
     config: &IssuerConfig,
-) -> Result<(Did, did_registry::client::RegistryClient, DidRecord), RotateError> {
+) -> Result<(Did, registry_client::RegistryClient, DidRecord), RotateError> {
     let api = config.registry_api.clone().ok_or(RotateError::NoRegistry)?;
     let did = Did::parse(&config.did).map_err(|_| RotateError::BadDid(config.did.clone()))?;
-    let client = did_registry::client::RegistryClient::new(&api).map_err(registry_err)?;
+    let client =
+        registry_client::RegistryClient::with_trust(&api, &config.trust()).map_err(registry_err)?;
     let record = client.did_record(&did).await.map_err(registry_err)?;
     if record.deactivated {
         return Err(RotateError::Deactivated(did.to_string()));
@@ -185,12 +186,12 @@ pub async fn rotate(
         path: key_file.clone(),
         reason: e.to_string(),
     })?;
-    did_registry::config::write_private(&dir.join(&key_file), sealed.as_bytes()).map_err(|e| {
-        RotateError::KeyFile {
+    registry_client::files::write_private(&dir.join(&key_file), sealed.as_bytes()).map_err(
+        |e| RotateError::KeyFile {
             path: key_file.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        },
+    )?;
     let old_vm = &config.verification_method;
     let mut next = doc.clone();
     next.verification_method.push(VerificationMethod {

@@ -2,6 +2,8 @@
 //! a real SQLite file, over HTTP on loopback; the wallet side is `wallet-core`. Issue → present
 //! → verify in both formats, revocation, and every refusal of the OpenID4VCI flow.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -178,7 +180,7 @@ async fn present_and_verify(vc: &Value, holder: &SecretKey) -> Verdict {
         now_ms(),
     )
     .unwrap();
-    let bundle = staple::bundle("http://127.0.0.1:9", &vp, None)
+    let bundle = staple::bundle(&holder_net(), "http://127.0.0.1:9", &vp, None)
         .await
         .unwrap();
     Verifier::new(policy(), None).verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms())
@@ -232,7 +234,7 @@ async fn replays_and_lockout_hold_on_postgresql() {
     let issuer = Issuer::start_with(Some(&db));
     issuer.define_types().await;
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     let code = offer.pre_authorized_code.clone();
     let token_url = issuer.url.clone();
     // Wrong PINs lock the offer after five attempts; then even the right PIN is refused.
@@ -244,7 +246,7 @@ async fn replays_and_lockout_hold_on_postgresql() {
     assert_eq!(s, 400, "{body}");
     // A fresh offer: the code works once, never twice.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     let (s, _) = token(&token_url, &offer.pre_authorized_code, Some(&pin)).await;
     assert_eq!(s, 200);
     let (s, body) = token(&token_url, &offer.pre_authorized_code, Some(&pin)).await;
@@ -257,9 +259,9 @@ async fn lifecycle(issuer: &Issuer) {
 
     // W3C VC + Data Integrity.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     assert!(offer.tx_code.is_some());
-    let got = oid4vci::receive(&offer, Some(&pin), &[&holder])
+    let got = oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&holder])
         .await
         .unwrap();
     assert_eq!(got.len(), 1);
@@ -299,8 +301,8 @@ async fn lifecycle(issuer: &Issuer) {
 
     // SD-JWT VC.
     let (link, pin) = issuer.offer("LibraryCardSdJwt").await;
-    let offer = Offer::resolve(&link).await.unwrap();
-    let got = oid4vci::receive(&offer, Some(&pin), &[&holder])
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
+    let got = oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&holder])
         .await
         .unwrap();
     assert_eq!(got[0].format, "dc+sd-jwt");
@@ -331,9 +333,14 @@ async fn lifecycle(issuer: &Issuer) {
     );
     let verifier = Verifier::new(policy(), None);
     let sd_verdict = || async {
-        let bundle = staple::bundle("http://127.0.0.1:9", &Value::String(p.clone()), None)
-            .await
-            .unwrap();
+        let bundle = staple::bundle(
+            &holder_net(),
+            "http://127.0.0.1:9",
+            &Value::String(p.clone()),
+            None,
+        )
+        .await
+        .unwrap();
         assert!(bundle["statusLists"][uri].is_string(), "{bundle}");
         verifier.verify_bytes(&serde_json::to_vec(&bundle).unwrap(), now_ms())
     };
@@ -446,8 +453,8 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
 
     // A code works once.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
-    oid4vci::receive(&offer, Some(&pin), &[&holder])
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
+    oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&holder])
         .await
         .unwrap();
     let (s, v) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
@@ -458,13 +465,13 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
     );
     // The by-reference link is gone once redeemed.
     assert!(matches!(
-        Offer::resolve(&link).await,
+        Offer::resolve(&holder_net(), &link).await,
         Err(WalletError::Refused { .. })
     ));
 
     // Wrong PINs count down, then lock the offer even for the right PIN.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     let (s, v) = token(&issuer.url, &offer.pre_authorized_code, Some(wrong)).await;
     assert_eq!(s, 400);
@@ -491,7 +498,7 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
 
     // Bad proofs of possession.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     let (_, t) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
     let access = t["access_token"].as_str().unwrap().to_owned();
     let client = reqwest::Client::new();
@@ -588,7 +595,7 @@ async fn replayed_codes_wrong_pins_and_bad_proofs_are_refused() {
     assert_eq!(code, "credential_request_denied");
     // A nonce is good for one issuance: replayed on another offer, it is refused.
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     let (_, t) = token(&issuer.url, &offer.pre_authorized_code, Some(&pin)).await;
     let replay = oid4vci::proof_jwt(&holder, &issuer.url, &used, now);
     let r = client
@@ -618,9 +625,14 @@ async fn batch_issuance_binds_each_key_with_its_own_status_index() {
         .collect();
     let refs: Vec<&SecretKey> = keys.iter().collect();
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let got = oid4vci::receive(&Offer::resolve(&link).await.unwrap(), Some(&pin), &refs)
-        .await
-        .unwrap();
+    let got = oid4vci::receive(
+        &holder_net(),
+        &Offer::resolve(&holder_net(), &link).await.unwrap(),
+        Some(&pin),
+        &refs,
+    )
+    .await
+    .unwrap();
     assert_eq!(got.len(), 3);
     let mut indices = std::collections::HashSet::new();
     for (c, k) in got.iter().zip(&keys) {
@@ -655,8 +667,8 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
         let received = received.clone();
         tasks.push(tokio::spawn(async move {
             let key = SecretKey::from_seed(&[i as u8 + 1; 32]);
-            if let Ok(offer) = Offer::resolve(&link).await
-                && let Ok(got) = oid4vci::receive(&offer, Some(&pin), &[&key]).await
+            if let Ok(offer) = Offer::resolve(&holder_net(), &link).await
+                && let Ok(got) = oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&key]).await
             {
                 received
                     .lock()
@@ -700,7 +712,8 @@ async fn a_killed_issuer_loses_no_issued_record_and_reuses_no_index() {
     // After the restart, issuance goes on with fresh indices.
     let (link, pin) = issuer.offer("LibraryCard").await;
     let got = oid4vci::receive(
-        &Offer::resolve(&link).await.unwrap(),
+        &holder_net(),
+        &Offer::resolve(&holder_net(), &link).await.unwrap(),
         Some(&pin),
         &[&SecretKey::from_seed(&[200; 32])],
     )
@@ -734,8 +747,10 @@ async fn concurrent_issuances_on_a_crowded_list_never_share_an_index() {
     for ((link, pin), i) in offers {
         tasks.push(tokio::spawn(async move {
             let key = SecretKey::from_seed(&[i as u8 + 100; 32]);
-            let offer = Offer::resolve(&link).await.unwrap();
-            oid4vci::receive(&offer, Some(&pin), &[&key]).await.unwrap()
+            let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
+            oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&key])
+                .await
+                .unwrap()
         }));
     }
     let mut entries = std::collections::HashSet::new();
@@ -820,9 +835,9 @@ async fn a_full_status_list_rolls_over_to_a_new_one() {
                 "LibraryCard"
             })
             .await;
-        let offer = Offer::resolve(&link).await.unwrap();
+        let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
         got.push(
-            oid4vci::receive(&offer, Some(&pin), &[&holder])
+            oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&holder])
                 .await
                 .unwrap()
                 .remove(0)
@@ -949,7 +964,7 @@ async fn expired_offers_lose_their_personal_data() {
     let _ = issuer.child.wait();
     issuer.child = spawn_serve(issuer.dir.path());
     let (link, pin) = issuer.offer("LibraryCard").await;
-    let offer = Offer::resolve(&link).await.unwrap();
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let _ = issuer.child.kill();
     let _ = issuer.child.wait();
@@ -993,8 +1008,8 @@ async fn a_changed_status_list_size_is_refused_at_start_and_loses_nothing() {
     issuer.define_types().await;
     let (link, pin) = issuer.offer("LibraryCard").await;
     let holder = SecretKey::from_seed(&[78; 32]);
-    let offer = Offer::resolve(&link).await.unwrap();
-    oid4vci::receive(&offer, Some(&pin), &[&holder])
+    let offer = Offer::resolve(&holder_net(), &link).await.unwrap();
+    oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&holder])
         .await
         .unwrap();
     let _ = issuer.child.kill();
@@ -1035,4 +1050,9 @@ async fn a_changed_status_list_size_is_refused_at_start_and_loses_nothing() {
     issuer.child = spawn_serve(issuer.dir.path());
     let issued = issuer.get_admin("/admin/issued").await;
     assert_eq!(issued.as_array().unwrap().len(), 1, "{issued}");
+}
+
+/// The holder's network: the system's trust (these tests run over loopback `http://`).
+fn holder_net() -> wallet_core::Net {
+    wallet_core::Net::new(&wallet_core::Trust::system()).unwrap()
 }

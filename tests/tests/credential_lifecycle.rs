@@ -3,6 +3,8 @@
 //! lists; a citizen receives credentials in both formats over OpenID4VCI; a business verifies
 //! the presentations offline against the genesis alone; a revocation is then refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -260,7 +262,12 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
                 now_ms(),
             )
             .unwrap();
-            let b = serde_json::to_vec(&staple::bundle(&api2, &vp, None).await.unwrap()).unwrap();
+            let b = serde_json::to_vec(
+                &staple::bundle(&holder_net(), &api2, &vp, None)
+                    .await
+                    .unwrap(),
+            )
+            .unwrap();
             verifier.verify_bytes(&b, now_ms())
         }
     };
@@ -272,7 +279,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .await;
     let got = oid4vci::receive(
-        &Offer::resolve(&link).await.unwrap(),
+        &holder_net(),
+        &Offer::resolve(&holder_net(), &link).await.unwrap(),
         Some(&pin),
         &[&holder],
     )
@@ -297,7 +305,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .await;
     let got = oid4vci::receive(
-        &Offer::resolve(&link).await.unwrap(),
+        &holder_net(),
+        &Offer::resolve(&holder_net(), &link).await.unwrap(),
         Some(&pin),
         &[&holder],
     )
@@ -314,7 +323,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .unwrap();
     // The wallet staples the issuer's proofs and its Token Status List with its anchor.
-    let b = staple::bundle(&api2, &Value::String(p.clone()), None)
+    let b = staple::bundle(&holder_net(), &api2, &Value::String(p.clone()), None)
         .await
         .unwrap();
     let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
@@ -345,7 +354,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .await;
     assert_eq!(r["published"], true, "{r}");
-    let b = staple::bundle(&api2, &Value::String(p), None)
+    let b = staple::bundle(&holder_net(), &api2, &Value::String(p), None)
         .await
         .unwrap();
     let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
@@ -379,7 +388,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
             let (link, pin) =
                 offer("DriverLicense", json!({"name": name, "licenseClass": "A"})).await;
             oid4vci::receive(
-                &Offer::resolve(&link).await.unwrap(),
+                &holder_net(),
+                &Offer::resolve(&holder_net(), &link).await.unwrap(),
                 Some(&pin),
                 &[&holder],
             )
@@ -522,4 +532,9 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         .filter(|e| e["action"] == "key.rotate")
         .collect();
     assert_eq!(rotations.len(), 3, "{rotations:#?}");
+}
+
+/// The holder's network: the system's trust (these tests run over loopback `http://`).
+fn holder_net() -> wallet_core::Net {
+    wallet_core::Net::new(&wallet_core::Trust::system()).unwrap()
 }

@@ -1,6 +1,8 @@
 //! `alliance-verify` as a user runs it: exit codes, human and JSON verdicts, and the VC-API
 //! server over real HTTP on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -17,7 +17,7 @@
 //! from the DID itself), and it signs only through [`rdfc::Rdfc2022::sign`], which issuers and
 //! holders share so both sides canonicalize identically.
 
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![forbid(unsafe_code)]
 
 mod canon;
 pub mod contexts;

@@ -2,6 +2,8 @@
 //! specification's, the terms expand under the pinned contexts, and bit 0 is the first
 //! (most significant) bit of the decompressed bitstring, as the specification requires.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::path::PathBuf;
 
 use serde_json::Value;

@@ -3,6 +3,8 @@
 //! chain); a `did:key` holder presents the credential with the verifier's challenge; the
 //! verifier accepts the bundle, and refuses each kind of fault with the right check.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use common::*;

@@ -4,6 +4,8 @@
 //! terms, compact IRIs, blank node labels, keywords, the templates' own placeholder marks,
 //! IRIs equal to the vocabulary's, values equal to each other, and relative IRIs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use serde_json::{Value, json};
 use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
 use verifier_lib::rdfc::Rdfc2022;

@@ -2,6 +2,8 @@
 //! left (`fuzz/artifacts/<target>/*`) through the libFuzzer targets' invariant checks, on
 //! stable Rust, without libFuzzer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::path::Path;
 
 #[path = "../fuzz/checks.rs"]

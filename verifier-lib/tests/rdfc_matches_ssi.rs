@@ -1,6 +1,8 @@
 //! Differential test: our cached-context `eddsa-rdfc-2022` path and ssi's own agree. A
 //! credential signed by ssi verifies with ours, and one signed by ours verifies with ssi.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use did_method::SecretKey;
 use serde_json::json;
 use ssi::JWK;

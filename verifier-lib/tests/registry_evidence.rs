@@ -2,6 +2,8 @@
 //! real redb store, in process, blocks committed with certificates signed by 4 test
 //! validators): what a verifier learns from stapled proofs, and every way it refuses them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! holder discloses some claims with a key-binding JWT for the verifier's nonce and audience;
 //! the verifier accepts it, and refuses each fault with the right check.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 mod common;
 
 use common::*;

@@ -2,6 +2,8 @@
 //! signature, disclosures, and key binding where the case has it) and discloses exactly the
 //! expected claims; tampering with any part is refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::path::PathBuf;
 
 use serde_json::Value;

@@ -2,6 +2,8 @@
 //! §4.1/§4.2, and its signed example token (ES256), decode to the statuses the specification
 //! lists; our encoder's output decodes back to the same statuses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use serde_json::Value;
 use ssi::status::token_status_list::{BitString, StatusSize};
 use verifier_lib::token_status::{StatusListToken, decode_lst, encode_list};

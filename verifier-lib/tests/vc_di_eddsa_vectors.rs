@@ -1,6 +1,8 @@
 //! W3C vc-di-eddsa test vectors (eddsa-rdfc-2022) at the proof layer: our cached-context
 //! path must produce the vectors' canonical N-Quads, hashes and signature byte for byte.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
+
 use std::path::PathBuf;
 
 use did_method::{PublicKey, SecretKey};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use did_method::operation::{Operation, SignedOperation};
 use did_method::state::recovery_commitment;
 use did_method::{ChainId, Did, SecretKey};
-use did_registry::client::RegistryClient;
+use registry_client::RegistryClient;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_alliance-registry");

@@ -9,11 +9,54 @@
 //! It holds no key store and no credential store: the desktop wallet keeps keys in the OS
 //! keyring and credentials in its encrypted store, and hands keys to these functions.
 
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+pub use registry_client::Trust;
+use registry_client::https;
 
 pub mod oid4vci;
 pub mod present;
 pub mod staple;
+
+/// How long one request to an issuer or a registry node may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The wallet's connection to the network: one HTTPS client (the platform's verifier,
+/// Mozilla's roots and the CA files of [`Trust`]) shared by every request.
+#[derive(Clone)]
+pub struct Net {
+    http: reqwest::Client,
+    trust: Trust,
+}
+
+impl Net {
+    pub fn new(trust: &Trust) -> Result<Self, WalletError> {
+        Ok(Self {
+            http: trust.client(REQUEST_TIMEOUT)?,
+            trust: trust.clone(),
+        })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A registry client sharing this connection.
+    pub fn registry(&self, api: &str) -> Result<registry_client::RegistryClient, WalletError> {
+        registry_client::RegistryClient::with_http(api, self.http.clone()).map_err(|e| {
+            WalletError::Network {
+                url: api.to_owned(),
+                message: e.to_string(),
+            }
+        })
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+}
 
 /// Why a wallet operation failed, in words for the citizen's support desk.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +69,17 @@ pub enum WalletError {
     Refused { code: String, description: String },
     #[error("the issuer's answer is not valid: {0}")]
     BadResponse(String),
+    #[error(transparent)]
+    Https(#[from] https::HttpsError),
     #[error("{0}")]
     Other(String),
+}
+
+impl WalletError {
+    fn network(url: &str, e: &reqwest::Error) -> Self {
+        Self::Network {
+            url: url.to_owned(),
+            message: https::describe(e),
+        }
+    }
 }

@@ -2,15 +2,13 @@
 //! authorization server metadata → token (with the transaction code) → nonce → credential
 //! (one JWT proof of possession per holder key).
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use did_method::SecretKey;
 use serde_json::{Value, json};
 use verifier_lib::dids;
 
-use crate::WalletError;
+use crate::{Net, WalletError};
 
 const PRE_AUTH_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
@@ -33,18 +31,14 @@ pub struct Received {
     pub credential: Value,
 }
 
-fn http() -> Result<reqwest::Client, WalletError> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| WalletError::Other(e.to_string()))
+fn net_err(url: &str) -> impl Fn(reqwest::Error) -> WalletError + '_ {
+    move |e| WalletError::network(url, &e)
 }
 
-fn net(url: &str) -> impl Fn(reqwest::Error) -> WalletError + '_ {
-    move |e| WalletError::Network {
-        url: url.to_owned(),
-        message: e.to_string(),
-    }
+/// `url`, if OpenID4VCI may use it: `https://`, or `http://` on this computer only.
+fn tls(what: &str, url: &str) -> Result<String, WalletError> {
+    registry_client::https::require_tls_or_loopback(what, url)?;
+    Ok(url.to_owned())
 }
 
 async fn read_json(resp: reqwest::Response, url: &str) -> Result<Value, WalletError> {
@@ -68,7 +62,7 @@ async fn read_json(resp: reqwest::Response, url: &str) -> Result<Value, WalletEr
 impl Offer {
     /// Parses an offer link (`openid-credential-offer://?credential_offer=…` or
     /// `…?credential_offer_uri=…`, fetched), or the offer JSON itself.
-    pub async fn resolve(link: &str) -> Result<Self, WalletError> {
+    pub async fn resolve(net: &Net, link: &str) -> Result<Self, WalletError> {
         let link = link.trim();
         if link.starts_with('{') {
             let v: Value =
@@ -93,7 +87,8 @@ impl Offer {
                 Self::from_json(&v)
             }
             (None, Some(u)) => {
-                let resp = http()?.get(&u).send().await.map_err(net(&u))?;
+                let u = tls("the offer's credential_offer_uri", &u)?;
+                let resp = net.http().get(&u).send().await.map_err(net_err(&u))?;
                 Self::from_json(&read_json(resp, &u).await?)
             }
             _ => Err(WalletError::BadOffer(
@@ -109,6 +104,7 @@ impl Offer {
             .as_str()
             .ok_or_else(|| bad("no credential_issuer"))?
             .to_owned();
+        tls("the credential issuer", &credential_issuer)?;
         let configuration_ids: Vec<String> = v["credential_configuration_ids"]
             .as_array()
             .map(|a| {
@@ -159,15 +155,21 @@ fn now_s() -> u64 {
 /// Runs the whole flow for the offer's first configuration: one credential per key in
 /// `keys` (a batch when several). `tx_code`: what the citizen typed, when the offer asks.
 pub async fn receive(
+    net: &Net,
     offer: &Offer,
     tx_code: Option<&str>,
     keys: &[&SecretKey],
 ) -> Result<Vec<Received>, WalletError> {
-    let client = http()?;
+    let client = net.http();
+    tls("the credential issuer", &offer.credential_issuer)?;
     let issuer = offer.credential_issuer.trim_end_matches('/');
     let meta_url = format!("{issuer}/.well-known/openid-credential-issuer");
     let meta = read_json(
-        client.get(&meta_url).send().await.map_err(net(&meta_url))?,
+        client
+            .get(&meta_url)
+            .send()
+            .await
+            .map_err(net_err(&meta_url))?,
         &meta_url,
     )
     .await?;
@@ -189,16 +191,21 @@ pub async fn receive(
         .unwrap_or(issuer)
         .trim_end_matches('/')
         .to_owned();
-    let as_url = format!("{as_base}/.well-known/oauth-authorization-server");
+    let as_url = tls(
+        "the authorization server",
+        &format!("{as_base}/.well-known/oauth-authorization-server"),
+    )?;
     let as_meta = read_json(
-        client.get(&as_url).send().await.map_err(net(&as_url))?,
+        client.get(&as_url).send().await.map_err(net_err(&as_url))?,
         &as_url,
     )
     .await?;
-    let token_url = as_meta["token_endpoint"]
-        .as_str()
-        .ok_or_else(|| WalletError::BadResponse("no token_endpoint".into()))?
-        .to_owned();
+    let token_url = tls(
+        "the token endpoint",
+        as_meta["token_endpoint"]
+            .as_str()
+            .ok_or_else(|| WalletError::BadResponse("no token_endpoint".into()))?,
+    )?;
     let mut form = vec![
         ("grant_type", PRE_AUTH_GRANT.to_owned()),
         ("pre-authorized_code", offer.pre_authorized_code.clone()),
@@ -222,7 +229,7 @@ pub async fn receive(
             .body(body)
             .send()
             .await
-            .map_err(net(&token_url))?,
+            .map_err(net_err(&token_url))?,
         &token_url,
     )
     .await?;
@@ -230,18 +237,25 @@ pub async fn receive(
         .as_str()
         .ok_or_else(|| WalletError::BadResponse("no access_token".into()))?
         .to_owned();
-    let credential_url = meta["credential_endpoint"]
-        .as_str()
-        .ok_or_else(|| WalletError::BadResponse("no credential_endpoint".into()))?
-        .to_owned();
-    let nonce_url = meta["nonce_endpoint"].as_str().map(str::to_owned);
+    let credential_url = tls(
+        "the credential endpoint",
+        meta["credential_endpoint"]
+            .as_str()
+            .ok_or_else(|| WalletError::BadResponse("no credential_endpoint".into()))?,
+    )?;
+    let nonce_url = match meta["nonce_endpoint"].as_str() {
+        Some(u) => Some(tls("the nonce endpoint", u)?),
+        None => None,
+    };
     // A fresh nonce; on invalid_nonce, one retry with another.
     for attempt in 0..2 {
         let nonce = match &nonce_url {
-            Some(u) => read_json(client.post(u).send().await.map_err(net(u))?, u).await?["c_nonce"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            Some(u) => {
+                read_json(client.post(u).send().await.map_err(net_err(u))?, u).await?["c_nonce"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
             None => String::new(),
         };
         let proofs: Vec<String> = keys
@@ -254,7 +268,7 @@ pub async fn receive(
             .json(&json!({"credential_configuration_id": config_id, "proofs": {"jwt": proofs}}))
             .send()
             .await
-            .map_err(net(&credential_url))?;
+            .map_err(net_err(&credential_url))?;
         match read_json(resp, &credential_url).await {
             Ok(v) => {
                 let creds = v["credentials"].as_array().cloned().unwrap_or_default();

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use did_method::{Did, Hash, state};
-use did_registry::client::RegistryClient;
+use registry_client::{ClientError, RegistryClient};
 use serde_json::{Map, Value, json};
 
-use crate::WalletError;
+use crate::{Net, WalletError};
 
 /// The issuers and status lists a set of credentials depends on.
 fn dependencies(credentials: &[&Value]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
@@ -72,7 +72,7 @@ async fn anchor_proof(
     registry: &RegistryClient,
     key: &str,
     list_hash: Hash,
-) -> Result<did_method::RegistryProof, did_registry::client::ClientError> {
+) -> Result<did_method::RegistryProof, ClientError> {
     let deadline = tokio::time::Instant::now() + ANCHOR_CATCH_UP;
     loop {
         let p = registry.prove_key(key, None).await?;
@@ -95,12 +95,12 @@ async fn anchor_proof(
 /// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
 /// string whose issuer is `sd_jwt_issuer`).
 pub async fn bundle(
+    net: &Net,
     registry_api: &str,
     presentation: &Value,
     sd_jwt_issuer: Option<&str>,
 ) -> Result<Value, WalletError> {
-    let registry =
-        RegistryClient::new(registry_api).map_err(|e| WalletError::Other(e.to_string()))?;
+    let registry = net.registry(registry_api)?;
     let creds: Vec<&Value> = match &presentation["verifiableCredential"] {
         Value::Array(a) => a.iter().collect(),
         Value::Null => vec![],
@@ -131,10 +131,7 @@ pub async fn bundle(
             proofs.push(serde_json::to_value(p).map_err(|e| WalletError::Other(e.to_string()))?);
         }
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| WalletError::Other(e.to_string()))?;
+    let client = net.http();
     let mut status_lists = Map::new();
     for (issuer, url) in &lists {
         let resp = client
@@ -145,20 +142,17 @@ pub async fn bundle(
             )
             .send()
             .await
-            .map_err(|e| WalletError::Network {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| WalletError::network(url, &e))?;
         if !resp.status().is_success() {
             return Err(WalletError::BadResponse(format!(
                 "{url}: {}",
                 resp.status()
             )));
         }
-        let text = resp.text().await.map_err(|e| WalletError::Network {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| WalletError::network(url, &e))?;
         if let Ok(did) = Did::parse(issuer) {
             let key = state::status_key(&did, url);
             let p = anchor_proof(&registry, &key, Hash::digest(text.as_bytes()))

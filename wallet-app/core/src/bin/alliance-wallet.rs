@@ -20,6 +20,10 @@ use wallet_core::{present, staple};
     about = "A command-line holder for Alliance ID credentials"
 )]
 struct Cli {
+    /// Also trust this CA certificate (PEM) for HTTPS, e.g. a consortium's own CA;
+    /// repeatable. ALLIANCE_CA_CERT names more (separated by ':').
+    #[arg(long = "ca-cert", value_name = "FILE", global = true)]
+    ca_cert: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -83,13 +87,16 @@ fn now_ms() -> u64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let trust = registry_client::Trust::from_env().with_ca_files(cli.ca_cert);
+    let net = wallet_core::Net::new(&trust)?;
+    match cli.command {
         Command::NewKey { out } => {
             if out.exists() {
                 bail!("{} exists; refusing to overwrite a key", out.display());
             }
             let key = SecretKey::generate(&mut rand_core::OsRng);
-            did_registry::config::write_private(&out, key.to_multibase().as_bytes())?;
+            registry_client::files::write_private(&out, key.to_multibase().as_bytes())?;
             println!("{}", verifier_lib::dids::did_key(&key.public_key()).0);
         }
         Command::Receive {
@@ -99,8 +106,8 @@ async fn main() -> Result<()> {
             out,
         } => {
             let key = read_key(&key)?;
-            let offer = Offer::resolve(&offer).await?;
-            let got = oid4vci::receive(&offer, tx_code.as_deref(), &[&key]).await?;
+            let offer = Offer::resolve(&net, &offer).await?;
+            let got = oid4vci::receive(&net, &offer, tx_code.as_deref(), &[&key]).await?;
             let first = got.into_iter().next().context("no credential received")?;
             let stored = json!({"format": first.format, "configurationId": first.configuration_id, "issuer": offer.credential_issuer, "credential": first.credential});
             std::fs::write(&out, serde_json::to_string_pretty(&stored)?)?;
@@ -136,7 +143,7 @@ async fn main() -> Result<()> {
                         &domain,
                         now_ms(),
                     )?;
-                    staple::bundle(&registry, &vp, None).await?
+                    staple::bundle(&net, &registry, &vp, None).await?
                 }
                 Some("dc+sd-jwt") => {
                     let sd = stored["credential"]
@@ -148,7 +155,7 @@ async fn main() -> Result<()> {
                     let p =
                         present::sd_jwt(sd, names.as_deref(), &key, &domain, &challenge, now_ms())?;
                     // The issuer and its Token Status List are read from the credential.
-                    staple::bundle(&registry, &Value::String(p), None).await?
+                    staple::bundle(&net, &registry, &Value::String(p), None).await?
                 }
                 other => bail!("unknown credential format {other:?}"),
             };

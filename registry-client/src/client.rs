@@ -1,7 +1,11 @@
-//! A small async client of the node's HTTP API, used by the CLI, the tests, the benchmark
-//! and (later) the issuer service and wallet to talk to a registry node.
+//! The client of a registry node's HTTP API (`did-registry/src/openapi.json`): operations
+//! (submit, batch, status, waiting for the commit), DID resolution, records, registry
+//! proofs, checkpoints and blocks. Used by the node's operator CLI, the issuer, the wallet,
+//! the benchmarks and the tests.
 
 use std::time::Duration;
+
+use crate::https::{self, Trust};
 
 use did_method::operation::SignedOperation;
 use did_method::proof::RegistryProof;
@@ -9,6 +13,22 @@ use did_method::state::DidRecord;
 use did_method::{Did, Genesis};
 use serde_json::Value;
 
+/// What kind of failure a [`ClientError`] is, for callers that branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The node answered with an error (a refused operation, an unknown DID, a bad query).
+    Refused,
+    /// The node could not be reached, or did not answer in time.
+    Unreachable,
+    /// The node's TLS certificate was not accepted.
+    Certificate,
+    /// The node answered something that is not what its API promises.
+    Decode,
+    /// The client could not be set up (a CA file, a URL).
+    Config,
+}
+
+/// Why a request to a registry node failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("registry refused ({status}): {code}: {message}")]
@@ -19,9 +39,41 @@ pub enum ClientError {
     },
     #[error("cannot reach the registry at {url}: {message}")]
     Transport { url: String, message: String },
+    #[error("cannot reach the registry at {url}: {problem}")]
+    Certificate { url: String, problem: String },
     #[error("unexpected answer from the registry: {0}")]
     Decode(String),
+    #[error(transparent)]
+    Config(#[from] https::HttpsError),
 }
+
+impl ClientError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Api { .. } => ErrorKind::Refused,
+            Self::Transport { .. } => ErrorKind::Unreachable,
+            Self::Certificate { .. } => ErrorKind::Certificate,
+            Self::Decode(_) => ErrorKind::Decode,
+            Self::Config(_) => ErrorKind::Config,
+        }
+    }
+
+    fn transport(url: &str, e: &reqwest::Error) -> Self {
+        match https::certificate_problem(e) {
+            Some(problem) => Self::Certificate {
+                url: url.to_owned(),
+                problem,
+            },
+            None => Self::Transport {
+                url: url.to_owned(),
+                message: https::describe(e),
+            },
+        }
+    }
+}
+
+/// How long one request to a node may take (a commit wait is at most 20 s of it).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 
 #[derive(Clone)]
 pub struct RegistryClient {
@@ -30,14 +82,33 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
+    /// A client of the node at `base` (e.g. `https://registry.member.example`), trusting
+    /// the platform's verifier, Mozilla's roots and the CA files of [`https::CA_CERT_ENV`].
     pub fn new(base: &str) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(40))
-            .build()
-            .map_err(|e| ClientError::Transport {
+        Self::with_trust(base, &Trust::from_env())
+    }
+
+    /// A client of the node at `base` that trusts `trust`.
+    pub fn with_trust(base: &str, trust: &Trust) -> Result<Self, ClientError> {
+        Self::with_http(base, trust.client(REQUEST_TIMEOUT)?)
+    }
+
+    /// A client of the node at `base` over an HTTP client the caller configured (shared
+    /// with its other requests).
+    pub fn with_http(base: &str, http: reqwest::Client) -> Result<Self, ClientError> {
+        let parsed = url::Url::parse(base).map_err(|e| https::HttpsError::BadUrl {
+            what: "the registry API".into(),
+            url: base.into(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(https::HttpsError::BadUrl {
+                what: "the registry API".into(),
                 url: base.into(),
-                message: e.to_string(),
-            })?;
+                reason: "the scheme must be https or http".into(),
+            }
+            .into());
+        }
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
@@ -53,15 +124,15 @@ impl RegistryClient {
         req: reqwest::RequestBuilder,
         url: &str,
     ) -> Result<(u16, Value), ClientError> {
-        let resp = req.send().await.map_err(|e| ClientError::Transport {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ClientError::transport(url, &e))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::transport(url, &e))?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
             ClientError::Decode(format!(
                 "HTTP {status}: {}",
