@@ -12,6 +12,11 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ "${ALLIANCE_NEED_POSTGRES:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 fi
+# The wallet's tests run against a real Secret Service (scripts/with-keyring.sh).
+if [ "${ALLIANCE_NEED_KEYRING:-0}" = 1 ]; then
+  command -v dbus-run-session >/dev/null 2>&1 || need_apt+=(dbus)
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || need_apt+=(gnome-keyring)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq

@@ -3,7 +3,7 @@
 # and end-to-end tests that start real validator processes on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ALLIANCE_NEED_POSTGRES=1 . scripts/ensure-toolchain.sh
+ALLIANCE_NEED_POSTGRES=1 ALLIANCE_NEED_KEYRING=1 . scripts/ensure-toolchain.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 echo "== cargo fmt --check"
@@ -13,5 +13,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 . scripts/postgres-test-server.sh
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
+echo "== the wallet's vault on a real Secret Service (scripts/with-keyring.sh)"
+scripts/with-keyring.sh cargo test --workspace --test secret_service -- --ignored 2>&1 \
+  | tee -a "${TMPDIR:-/tmp}/alliance-test.log"
 # One summary line over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "${TMPDIR:-/tmp}/alliance-test.log"
