@@ -248,3 +248,6 @@ impl Issuer {
         Err(no_free_index())
     }
 }
+
+#[cfg(test)]
+mod tests;

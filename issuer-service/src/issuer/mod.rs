@@ -21,6 +21,9 @@ mod status;
 mod token;
 mod types;
 
+#[cfg(test)]
+mod testing;
+
 use std::sync::Arc;
 
 use base64::Engine;

@@ -148,13 +148,18 @@ impl Issuer {
     /// issuing one writes nothing; it is recorded as used in the transaction that issues
     /// credentials against it (single use).
     pub async fn nonce(&self) -> Result<Value, IssueError> {
+        let expires_ms = now_ms() + (self.config.nonce_ttl_s as i64) * 1000;
+        Ok(json!({"c_nonce": self.nonce_until(expires_ms)}))
+    }
+
+    /// A nonce valid until `expires_ms`: that time, 16 random bytes, and their MAC.
+    pub(super) fn nonce_until(&self, expires_ms: i64) -> String {
         let mut body = [0u8; 24];
-        body[..8]
-            .copy_from_slice(&(now_ms() + (self.config.nonce_ttl_s as i64) * 1000).to_be_bytes());
+        body[..8].copy_from_slice(&expires_ms.to_be_bytes());
         OsRng.fill_bytes(&mut body[8..]);
         let mut out = body.to_vec();
         out.extend_from_slice(&self.nonce_mac(&body)[..16]);
-        Ok(json!({"c_nonce": URL_SAFE_NO_PAD.encode(out)}))
+        URL_SAFE_NO_PAD.encode(out)
     }
 
     fn nonce_mac(&self, body: &[u8]) -> [u8; 32] {
@@ -182,3 +187,6 @@ impl Issuer {
         (expires >= now_ms()).then_some(expires)
     }
 }
+
+#[cfg(test)]
+mod tests;

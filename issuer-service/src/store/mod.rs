@@ -216,6 +216,80 @@ impl Transaction {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// Every row of the tables the issuer's endpoints write, the audit log aside, one string
+    /// each: tests compare two dumps to show that a refused request changed nothing.
+    pub(crate) async fn dump(&self) -> Vec<String> {
+        const TABLES: [(&str, &[&str]); 5] = [
+            (
+                "offers",
+                &[
+                    "id",
+                    "code_hash",
+                    "tx_code_hash",
+                    "credential_type",
+                    "claims",
+                    "offer_json",
+                    "state",
+                    "failed_attempts",
+                    "expires_ms",
+                    "created_ms",
+                ],
+            ),
+            (
+                "access_tokens",
+                &["token_hash", "offer_id", "expires_ms", "used"],
+            ),
+            ("nonces", &["nonce", "expires_ms"]),
+            (
+                "issued",
+                &[
+                    "id",
+                    "offer_id",
+                    "credential_type",
+                    "format",
+                    "holder",
+                    "status_index",
+                    "state",
+                    "issued_ms",
+                ],
+            ),
+            (
+                "status_lists",
+                &[
+                    "id",
+                    "purpose",
+                    "size",
+                    "bits",
+                    "credential",
+                    "version",
+                    "anchor_sequence",
+                    "anchored_version",
+                    "updated_ms",
+                ],
+            ),
+        ];
+        let mut rows = vec![];
+        for (table, columns) in TABLES {
+            let text: Vec<String> = columns
+                .iter()
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), 'NULL')"))
+                .collect();
+            let sql = format!(
+                "SELECT '{table}|' || {} FROM {table} ORDER BY 1",
+                text.join(" || '|' || ")
+            );
+            let found = sqlx::query(&sql)
+                .fetch_all(&self.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rows.extend(found.iter().map(|r| sqlx::Row::get::<String, _>(r, 0)));
+        }
+        rows
+    }
+}
+
 /// Polls a boxed future, turning a panic inside it into `Err(())` (so one faulty job cannot
 /// stop the writer, and with it every later write).
 struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
