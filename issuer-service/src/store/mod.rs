@@ -8,7 +8,8 @@
 //! issuer decides; the store reads and writes. Keeping the SQL in one place keeps it portable
 //! (plain `$N` parameters, `TEXT` and `BIGINT`, nothing one of the two databases lacks).
 //!
-//! Reads go to [`Store`] itself. Writes that belong together go through a [`Txn`]: the
+//! Lookups and single admin writes are methods of [`Store`] itself (the hot path's lookups
+//! go to the read-only pool). Writes that must commit together are methods of [`Txn`]: the
 //! connection of a [`Store::write`] job (group commit, ADR 0011) or of a [`Store::begin`]
 //! transaction (the rare admin writes that span statements).
 
@@ -27,12 +28,14 @@ pub use issued::{IssuedRow, IssuedStatus, NewIssued};
 pub use offers::{AccessToken, NewOffer, OfferCode, OfferLink, OfferToIssue};
 pub use status::{StatusListAge, StatusListBits};
 
+/// Why a database operation failed (or may not have been carried out).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The group commit failed: every job of the group gets it (shared, hence the `Arc`).
     #[error("database commit failed: {0}")]
     Commit(Arc<sqlx::Error>),
     #[error("the database writer has stopped")]
