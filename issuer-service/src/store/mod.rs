@@ -1,17 +1,43 @@
 //! The issuer's database: SQLite (a file) by default, PostgreSQL by URL, the same SQL for
 //! both through sqlx's `Any` driver, with migrations applied at start.
+//!
+//! Every statement the issuer runs is here, behind a function named for what it does
+//! (`redeem_offer`, `record_issued`, `set_status_bits`…), grouped by table: offers, access
+//! tokens and nonces ([`offers`]); issued credentials ([`issued`]); status lists
+//! ([`status`]); credential types ([`types`]); the audit log and API keys ([`audit`]). The
+//! issuer decides; the store reads and writes. Keeping the SQL in one place keeps it portable
+//! (plain `$N` parameters, `TEXT` and `BIGINT`, nothing one of the two databases lacks).
+//!
+//! Lookups and single admin writes are methods of [`Store`] itself (the hot path's lookups
+//! go to the read-only pool). Writes that must commit together are methods of [`Txn`]: the
+//! connection of a [`Store::write`] job (group commit, ADR 0011) or of a [`Store::begin`]
+//! transaction (the rare admin writes that span statements).
+
+pub mod audit;
+pub mod issued;
+pub mod offers;
+pub mod status;
+pub mod types;
+
+use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
+pub use issued::{IssuedRow, IssuedStatus, NewIssued};
+pub use offers::{AccessToken, NewOffer, OfferCode, OfferLink, OfferToIssue};
+pub use status::{StatusListAge, StatusListBits};
+
+/// Why a database operation failed (or may not have been carried out).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The group commit failed: every job of the group gets it (shared, hence the `Arc`).
     #[error("database commit failed: {0}")]
-    Commit(String),
+    Commit(Arc<sqlx::Error>),
     #[error("the database writer has stopped")]
     WriterGone,
     #[error("the write was not carried out (the database could not start a transaction)")]
@@ -23,11 +49,12 @@ pub enum StoreError {
 /// `pool` is where every write goes (for SQLite a single connection: SQLite has one writer);
 /// `read` serves the hot path's lookups. With SQLite in WAL mode readers never wait for the
 /// writer's commit (its fsync), so lookups of concurrent requests go on while one request
-/// commits. With PostgreSQL both are the same pool.
+/// commits. With PostgreSQL both are the same pool. Both stay private: a statement run on
+/// `pool` from inside a write job would wait for the connection the writer holds (ADR 0011).
 #[derive(Clone)]
 pub struct Store {
-    pub pool: AnyPool,
-    pub read: AnyPool,
+    pool: AnyPool,
+    read: AnyPool,
     writer: tokio::sync::mpsc::UnboundedSender<Job>,
 }
 
@@ -35,9 +62,9 @@ pub struct Store {
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Delivers a job's result once its group's commit is known.
-type Outcome = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Outcome = Box<dyn FnOnce(Result<(), Arc<sqlx::Error>>) + Send>;
 /// A write job: runs inside its own savepoint of the group's transaction.
-type Job = Box<dyn for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> BoxFuture<'c, Outcome> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Outcome> + Send>;
 
 /// Most write jobs committed together (one fsync for all of them).
 const MAX_GROUP: usize = 128;
@@ -106,18 +133,16 @@ impl Store {
     /// gets its error; if the commit fails every job of the group gets that error. Nothing
     /// is reported written before it is on disk.
     ///
-    /// A job must use only the connection it is given (never `pool`, whose single SQLite
-    /// connection the writer holds), and do no slow work: the group waits for it.
+    /// A job must use only the [`Txn`] it is given (never the store, whose single SQLite
+    /// write connection the writer holds), and do no slow work: the group waits for it.
     pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(Txn<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let boxed: Job = Box::new(move |conn: &mut sqlx::AnyConnection| {
+        let boxed: Job = Box::new(move |conn: &mut AnyConnection| {
             Box::pin(async move {
                 if reply.is_closed() {
                     // The caller is gone (its request was cancelled): write nothing nobody
@@ -130,7 +155,10 @@ impl Store {
                         .await
                         .map_err(|e| E::from(StoreError::Db(e)))?;
                     // On error (or panic) the savepoint is dropped: rolled back.
-                    let v = job(&mut savepoint).await?;
+                    let v = job(Txn {
+                        conn: &mut savepoint,
+                    })
+                    .await?;
                     savepoint
                         .commit()
                         .await
@@ -140,7 +168,7 @@ impl Store {
                 let result = CatchUnwind(run)
                     .await
                     .unwrap_or_else(|()| Err(E::from(StoreError::JobPanicked)));
-                let outcome: Outcome = Box::new(move |group: Result<(), String>| {
+                let outcome: Outcome = Box::new(move |group: Result<(), Arc<sqlx::Error>>| {
                     let _ = reply.send(match (group, result) {
                         (Ok(()), r) => r,
                         // The job's own error says more than the group's.
@@ -159,63 +187,109 @@ impl Store {
             .unwrap_or_else(|_| Err(E::from(StoreError::NotWritten)))
     }
 
-    /// Appends to the audit log.
-    pub async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        details: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        insert_audit(&self.pool, actor, action, subject, details).await
+    /// Begins a transaction on the write pool, for an admin write that spans statements
+    /// (a revocation's bits and record, a new status list's three purposes). It takes its
+    /// turn between the writer's groups (ADR 0011); it must not be held across slow work.
+    pub async fn begin(&self) -> Result<Transaction, StoreError> {
+        Ok(Transaction(self.pool.begin().await?))
+    }
+}
+
+/// The connection of a write in progress: a [`Store::write`] job's savepoint, or a
+/// [`Transaction`]. What is written through it is committed with everything else there,
+/// or not at all.
+pub struct Txn<'c> {
+    conn: &'c mut AnyConnection,
+}
+
+/// A transaction on the write pool ([`Store::begin`]); dropped without [`commit`], it is
+/// rolled back.
+///
+/// [`commit`]: Transaction::commit
+pub struct Transaction(sqlx::Transaction<'static, sqlx::Any>);
+
+impl Transaction {
+    /// The transaction's connection, to read and write through.
+    pub fn txn(&mut self) -> Txn<'_> {
+        Txn { conn: &mut self.0 }
     }
 
-    /// Appends to the audit log inside a transaction (committed with what it records).
-    pub async fn audit_tx(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        details: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        insert_audit(&mut **tx, actor, action, subject, details).await
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit().await?)
     }
+}
 
-    /// Appends to the audit log on the connection of a [`Store::write`] job.
-    pub async fn audit_on(
-        conn: &mut sqlx::AnyConnection,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        details: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        insert_audit(conn, actor, action, subject, details).await
-    }
-
-    /// The audit log, oldest first, from `since_ms`.
-    pub async fn audit_log(
-        &self,
-        since_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let rows = sqlx::query("SELECT at_ms, actor, action, subject, details FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id LIMIT $2")
-            .bind(since_ms)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let details: String = r.get(4);
-                serde_json::json!({
-                    "atMs": r.get::<i64, _>(0),
-                    "actor": r.get::<String, _>(1),
-                    "action": r.get::<String, _>(2),
-                    "subject": r.get::<String, _>(3),
-                    "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or(serde_json::Value::Null),
-                })
-            })
-            .collect())
+#[cfg(test)]
+impl Store {
+    /// Every row of the tables the issuer's endpoints write, the audit log aside, one string
+    /// each: tests compare two dumps to show that a refused request changed nothing.
+    pub(crate) async fn dump(&self) -> Vec<String> {
+        const TABLES: [(&str, &[&str]); 5] = [
+            (
+                "offers",
+                &[
+                    "id",
+                    "code_hash",
+                    "tx_code_hash",
+                    "credential_type",
+                    "claims",
+                    "offer_json",
+                    "state",
+                    "failed_attempts",
+                    "expires_ms",
+                    "created_ms",
+                ],
+            ),
+            (
+                "access_tokens",
+                &["token_hash", "offer_id", "expires_ms", "used"],
+            ),
+            ("nonces", &["nonce", "expires_ms"]),
+            (
+                "issued",
+                &[
+                    "id",
+                    "offer_id",
+                    "credential_type",
+                    "format",
+                    "holder",
+                    "status_index",
+                    "state",
+                    "issued_ms",
+                ],
+            ),
+            (
+                "status_lists",
+                &[
+                    "id",
+                    "purpose",
+                    "size",
+                    "bits",
+                    "credential",
+                    "version",
+                    "anchor_sequence",
+                    "anchored_version",
+                    "updated_ms",
+                ],
+            ),
+        ];
+        let mut rows = vec![];
+        for (table, columns) in TABLES {
+            let text: Vec<String> = columns
+                .iter()
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), 'NULL')"))
+                .collect();
+            let sql = format!(
+                "SELECT '{table}|' || {} FROM {table} ORDER BY 1",
+                text.join(" || '|' || ")
+            );
+            let found = sqlx::query(&sql)
+                .fetch_all(&self.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rows.extend(found.iter().map(|r| sqlx::Row::get::<String, _>(r, 0)));
+        }
+        rows
     }
 }
 
@@ -265,7 +339,7 @@ async fn group_commit(pool: AnyPool, mut jobs: tokio::sync::mpsc::UnboundedRecei
         for job in group {
             outcomes.push(job(&mut tx).await);
         }
-        let committed = tx.commit().await.map_err(|e| e.to_string());
+        let committed = tx.commit().await.map_err(Arc::new);
         if let Err(e) = &committed {
             tracing::error!(error = %e, jobs = outcomes.len(), "group commit failed");
         }
@@ -275,28 +349,10 @@ async fn group_commit(pool: AnyPool, mut jobs: tokio::sync::mpsc::UnboundedRecei
     }
 }
 
-async fn insert_audit<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    ex: E,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    details: &serde_json::Value,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(subject)
-        .bind(details.to_string())
-        .execute(ex)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Row;
 
     #[derive(Debug)]
     struct Refused;
@@ -308,8 +364,9 @@ mod tests {
     }
 
     /// The audit row every test job writes (subject tells them apart).
-    async fn test_row(c: &mut sqlx::AnyConnection, subject: &str) -> Result<(), StoreError> {
-        Store::audit_on(c, "test", "test.write", subject, &serde_json::json!({})).await
+    async fn test_row(c: &mut Txn<'_>, subject: &str) -> Result<(), StoreError> {
+        c.audit("test", "test.write", subject, &serde_json::json!({}))
+            .await
     }
 
     /// A store on a new SQLite file (the directory lives as long as the returned guard).
@@ -323,7 +380,7 @@ mod tests {
     /// Writes one audit row with `subject`, alone.
     async fn write_subject(store: &Store, subject: &'static str) -> Result<(), StoreError> {
         store
-            .write(move |c| Box::pin(async move { test_row(c, subject).await }))
+            .write(move |mut c| Box::pin(async move { test_row(&mut c, subject).await }))
             .await
     }
 
@@ -347,10 +404,10 @@ mod tests {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .write(move |c| {
+                    .write(move |mut c| {
                         Box::pin(async move {
                             let subject = format!("job-{i}");
-                            test_row(c, &subject).await?;
+                            test_row(&mut c, &subject).await?;
                             if i % 3 == 0 { Err(Refused) } else { Ok(i) }
                         })
                     })
@@ -385,12 +442,12 @@ mod tests {
             .write(|c| {
                 Box::pin(async move {
                     sqlx::query("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-                        .execute(&mut *c)
+                        .execute(&mut *c.conn)
                         .await?;
                     sqlx::query(
                         "CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)",
                     )
-                    .execute(&mut *c)
+                    .execute(&mut *c.conn)
                     .await?;
                     Ok(())
                 })
@@ -407,13 +464,13 @@ mod tests {
                     let r: Result<(), StoreError> = store
                         .write({
                             let subject = subject.clone();
-                            move |c| {
+                            move |mut c| {
                                 Box::pin(async move {
-                                    test_row(c, &subject).await?;
+                                    test_row(&mut c, &subject).await?;
                                     // One job per round leaves a row that only COMMIT refuses.
                                     if i == 7 {
                                         sqlx::query("INSERT INTO child (p) VALUES (999)")
-                                            .execute(&mut *c)
+                                            .execute(&mut *c.conn)
                                             .await?;
                                     }
                                     Ok(())
@@ -453,9 +510,9 @@ mod tests {
     async fn a_job_that_panics_is_rolled_back_and_writes_go_on() {
         let (_dir, _, store) = fresh().await;
         let r: Result<(), StoreError> = store
-            .write(|c| {
+            .write(|mut c| {
                 Box::pin(async move {
-                    test_row(c, "lost").await?;
+                    test_row(&mut c, "lost").await?;
                     if std::hint::black_box(true) {
                         panic!("a bug inside a write job");
                     }
@@ -465,9 +522,9 @@ mod tests {
             .await;
         assert!(matches!(r, Err(StoreError::JobPanicked)), "{r:?}");
         let r: Result<u8, StoreError> = store
-            .write(|c| {
+            .write(|mut c| {
                 Box::pin(async move {
-                    test_row(c, "kept").await?;
+                    test_row(&mut c, "kept").await?;
                     Ok(7)
                 })
             })
