@@ -6,15 +6,14 @@ cd "$(dirname "$0")/.."
 ALLIANCE_NEED_POSTGRES=1 ALLIANCE_NEED_KEYRING=1 . scripts/ensure-toolchain.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
+echo "== the wallet's interface (scripts/build-wallet-ui.sh)"
+scripts/build-wallet-ui.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 . scripts/postgres-test-server.sh
-echo "== cargo test"
-cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
-echo "== the wallet's vault on a real Secret Service (scripts/with-keyring.sh)"
-scripts/with-keyring.sh cargo test --workspace --test secret_service -- --ignored 2>&1 \
-  | tee -a "${TMPDIR:-/tmp}/alliance-test.log"
+echo "== cargo test (with a real Secret Service for the wallet: scripts/with-keyring.sh)"
+scripts/with-keyring.sh cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
 # One summary line over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "${TMPDIR:-/tmp}/alliance-test.log"

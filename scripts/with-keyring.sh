@@ -2,7 +2,7 @@
 # Runs a command with a real Secret Service, as a desktop session has: a private D-Bus session
 # bus and an unlocked gnome-keyring whose keyrings live in a throwaway data directory (the
 # user's own keyring is never touched). Everything stops when the command ends.
-#   scripts/with-keyring.sh cargo test -p wallet-vault --test secret_service -- --ignored
+#   scripts/with-keyring.sh cargo test --workspace
 set -euo pipefail
 for tool in dbus-run-session gnome-keyring-daemon; do
   command -v "$tool" >/dev/null || { echo "with-keyring: $tool is missing (apt-get install dbus gnome-keyring)" >&2; exit 2; }
@@ -10,6 +10,8 @@ done
 data="$(mktemp -d "${TMPDIR:-/tmp}/alliance-keyring.XXXXXX")"
 trap 'rm -rf "$data"' EXIT
 export XDG_DATA_HOME="$data"
+# Tests that can use the real keyring look for this.
+export ALLIANCE_TEST_SECRET_SERVICE=1
 # A keyring left locked would put up an (invisible) unlock prompt and wait forever.
 exec dbus-run-session -- bash -c '
   printf %s "alliance-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1

@@ -24,6 +24,7 @@ pub mod contexts;
 pub mod dids;
 pub mod input;
 pub mod policy;
+pub mod qr_frames;
 pub mod rdfc;
 pub mod registry;
 mod sd_compact;
