@@ -16,6 +16,7 @@ use serde::Deserialize as _;
 use serde_json::Value;
 use sha2::Digest;
 
+use crate::bundle::{Bundle, StatusLists};
 use crate::contexts::PinnedContexts;
 use crate::dids::{self, Relationship};
 use crate::input::{self, Limits};
@@ -167,8 +168,8 @@ fn input_read() -> Check {
 /// The material stapled beside a presentation.
 struct Stapled {
     evidence: RegistryEvidence,
-    /// Status list credential URL → its exact text, as served by the issuer.
-    status_lists: HashMap<String, String>,
+    /// Status list URL → its exact text, as served by the issuer.
+    status_lists: StatusLists,
 }
 
 impl Verifier {
@@ -217,7 +218,7 @@ impl Verifier {
         self.limits
     }
 
-    /// Verifies a bundle (`{"presentation", "registryProofs", "statusLists"}`), or a bare
+    /// Verifies a [`Bundle`] (`{"presentation", "registryProofs", "statusLists"}`), or a bare
     /// presentation or credential, given as bytes. `now_ms`: milliseconds since the epoch.
     pub fn verify_bytes(&self, bytes: &[u8], now_ms: u64) -> Verdict {
         if let Some(v) = self.verify_bundle_bytes(bytes, now_ms) {
@@ -265,8 +266,8 @@ impl Verifier {
                 .map(|p| self.caches.parsed_proof(p))
                 .collect::<Option<Vec<_>>>()?,
         };
-        let status_lists: HashMap<String, String> = match parts.status_lists {
-            None => HashMap::new(),
+        let status_lists: StatusLists = match parts.status_lists {
+            None => StatusLists::new(),
             Some(lists) => serde_json::from_value(input::parse_shaped(lists).ok()?).ok()?,
         };
         let mut v = Verdict::default();
@@ -282,14 +283,14 @@ impl Verifier {
     }
 
     fn verify_value(&self, doc: &Value, now_ms: u64, v: &mut Verdict) {
-        if doc.get("presentation").is_some() {
+        if let Some(presentation) = doc.get(Bundle::PRESENTATION) {
             if let Some(stapled) = self.stapled(doc, now_ms, v) {
-                self.verify_subject(&doc["presentation"], stapled, now_ms, v);
+                self.verify_subject(presentation, stapled, now_ms, v);
             }
         } else {
             let stapled = Stapled {
                 evidence: RegistryEvidence::default(),
-                status_lists: HashMap::new(),
+                status_lists: StatusLists::new(),
             };
             self.verify_subject(doc, stapled, now_ms, v);
         }
@@ -327,29 +328,35 @@ impl Verifier {
     }
 
     fn stapled(&self, doc: &Value, now_ms: u64, v: &mut Verdict) -> Option<Stapled> {
-        let proofs: Vec<RegistryProof> = match doc.get("registryProofs") {
+        let proofs: Vec<RegistryProof> = match doc.get(Bundle::REGISTRY_PROOFS) {
             None => vec![],
             Some(p) => match Vec::<RegistryProof>::deserialize(p) {
                 Ok(p) => p,
                 Err(e) => {
                     v.push(Check::fail(
                         CheckKind::Format,
-                        "registryProofs",
-                        format!("registryProofs is not a list of registry proofs: {e}"),
+                        Bundle::REGISTRY_PROOFS,
+                        format!(
+                            "{} is not a list of registry proofs: {e}",
+                            Bundle::REGISTRY_PROOFS
+                        ),
                     ));
                     return None;
                 }
             },
         };
-        let status_lists: HashMap<String, String> = match doc.get("statusLists") {
-            None => HashMap::new(),
-            Some(s) => match HashMap::<String, String>::deserialize(s) {
+        let status_lists: StatusLists = match doc.get(Bundle::STATUS_LISTS) {
+            None => StatusLists::new(),
+            Some(s) => match StatusLists::deserialize(s) {
                 Ok(s) => s,
                 Err(_) => {
                     v.push(Check::fail(
                         CheckKind::Format,
-                        "statusLists",
-                        "statusLists must map each status list URL to the list's text",
+                        Bundle::STATUS_LISTS,
+                        format!(
+                            "{} must map each status list URL to the list's text",
+                            Bundle::STATUS_LISTS
+                        ),
                     ));
                     return None;
                 }
@@ -363,7 +370,7 @@ impl Verifier {
     fn stapled_from<'p>(
         &self,
         proofs: impl ExactSizeIterator<Item = (&'p RegistryProof, Option<[u8; 32]>)>,
-        status_lists: HashMap<String, String>,
+        status_lists: StatusLists,
         now_ms: u64,
         v: &mut Verdict,
     ) -> Stapled {
@@ -372,7 +379,7 @@ impl Verifier {
             (None, false) => {
                 v.push(Check::fail(
                     CheckKind::RegistryProof,
-                    "registryProofs",
+                    Bundle::REGISTRY_PROOFS,
                     "registry proofs are stapled but the verifier has no trust anchor (genesis or checkpoint)",
                 ));
                 RegistryEvidence::default()
