@@ -1275,7 +1275,7 @@ impl Issuer {
             let signer = self.signer();
             verifier_lib::sdjwt::issue(&c, &refs, &signer.verification_method, &signer.key)
                 .map(Value::String)
-                .map_err(sign_err)
+                .map_err(|e| sign_err(e.to_string()))
         }
     }
 
@@ -1619,7 +1619,7 @@ impl Issuer {
                 &signer.verification_method,
                 &signer.key,
             )
-            .map_err(|e| IssueError::new(500, "server_error", e))?
+            .map_err(|e| IssueError::new(500, "server_error", e.to_string()))?
         } else {
             let list = self.decode_bits(&bits)?;
             let p = if purpose == "revocation" {

@@ -8,6 +8,7 @@ use did_method::RegistryProof;
 use serde_json::Value;
 use sha2::Digest;
 
+use super::status::StatusError;
 use crate::input::{self, Limits};
 use crate::token_status;
 
@@ -41,8 +42,9 @@ pub(super) struct ParsedList {
     limits: Limits,
     pub(super) value: Value,
     pub(super) digest: [u8; 32],
-    pub(super) bits:
-        std::sync::OnceLock<Result<Arc<ssi::status::bitstring_status_list::StatusList>, String>>,
+    pub(super) bits: std::sync::OnceLock<
+        Result<Arc<ssi::status::bitstring_status_list::StatusList>, StatusError>,
+    >,
 }
 
 /// Status lists kept read (an issuer has a few; the bound keeps the memory of a verifier
@@ -101,7 +103,7 @@ impl Caches {
         url: &str,
         text: &str,
         limits: Limits,
-    ) -> Result<Arc<ParsedList>, String> {
+    ) -> Result<Arc<ParsedList>, StatusError> {
         if let Some(p) = self
             .parsed_lists
             .lock()
@@ -112,8 +114,10 @@ impl Caches {
         {
             return Ok(p);
         }
-        let value =
-            input::parse_json_str(text, limits).map_err(|e| format!("status list {url}: {e}"))?;
+        let value = input::parse_json_str(text, limits).map_err(|error| StatusError::Input {
+            url: url.to_owned(),
+            error,
+        })?;
         let parsed = Arc::new(ParsedList {
             text: text.into(),
             limits,

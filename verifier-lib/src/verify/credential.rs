@@ -326,7 +326,11 @@ impl Verifier {
                     subject,
                     format!("{issuer} is accredited for {t} by {}", a.authority),
                 )),
-                Err(e) => v.push(Check::fail(CheckKind::Accreditation, subject, e)),
+                Err(e) => v.push(Check::fail(
+                    CheckKind::Accreditation,
+                    subject,
+                    e.to_string(),
+                )),
             }
         }
     }

@@ -87,7 +87,7 @@ impl Verifier {
                     Relationship::AssertionMethod => CheckKind::IssuerBinding,
                     Relationship::Authentication => CheckKind::HolderBinding,
                 };
-                v.push(Check::fail(kind, subject, e));
+                v.push(Check::fail(kind, subject, e.to_string()));
                 return None;
             }
         };

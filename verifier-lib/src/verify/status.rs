@@ -11,9 +11,90 @@ use sha2::Digest;
 
 use super::cache::{MAX_CACHED_LISTS, MAX_CACHED_TOKEN_BYTES, MAX_CACHED_TOKENS};
 use super::{Stapled, Verifier, parse_time, types_of};
-use crate::dids::Relationship;
-use crate::token_status;
+use crate::dids::{Relationship, ResolveError};
+use crate::input::InputError;
+use crate::token_status::{self, TokenStatusError};
 use crate::verdict::{Check, CheckKind, Verdict};
+
+/// Why a credential's status entry cannot be checked: the reason of its failed `status`
+/// check. `url` names the status list.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(super) enum StatusError {
+    #[error("the status list {url} is not stapled")]
+    NotStapled { url: String },
+    #[error("status anchors exist only for did:alliance issuers; {issuer} cannot anchor {url}")]
+    NotAnchorable { issuer: String, url: String },
+    #[error("index {index} is beyond the end of {url}")]
+    BeyondList { index: usize, url: String },
+    // A Token Status List (SD-JWT VC).
+    #[error("the credential has no iss")]
+    NoIss,
+    #[error("status list {url}: {error}")]
+    Token {
+        url: String,
+        error: TokenStatusError,
+    },
+    #[error("the stapled status list token is for {sub}, not {url}")]
+    WrongSub { sub: String, url: String },
+    #[error("the status list {url} was issued by {token_iss}, not {iss}")]
+    WrongIss {
+        url: String,
+        token_iss: String,
+        iss: String,
+    },
+    #[error("the status list {url} names no kid")]
+    NoKid { url: String },
+    #[error("status list {url}: {error}")]
+    Key { url: String, error: ResolveError },
+    #[error("the status list {url} is signed by a key of {controller}, not of {iss}")]
+    NotIssuersKey {
+        url: String,
+        controller: String,
+        iss: String,
+    },
+    #[error("status list {url}: alg {alg} is not accepted (EdDSA only)")]
+    Alg { url: String, alg: String },
+    #[error("the status list {url} signature does not verify")]
+    BadSignature { url: String },
+    #[error("index {index} is beyond the end of {url} ({len} entries)")]
+    BeyondToken {
+        index: usize,
+        url: String,
+        len: usize,
+    },
+    // A Bitstring status list entry (`credentialStatus`).
+    /// `found`: the entry's `type`, if any.
+    #[error("status entry type {found:?} is not supported")]
+    EntryType { found: Option<Value> },
+    #[error("status entry has no statusPurpose")]
+    NoPurpose,
+    #[error("statusListIndex is not a decimal string")]
+    BadIndex,
+    #[error("status entry has no statusListCredential")]
+    NoListUrl,
+    #[error("status list {url}: {error}")]
+    Input { url: String, error: InputError },
+    #[error("the stapled list's id is not {url}")]
+    WrongId { url: String },
+    #[error("{url} is not a BitstringStatusListCredential")]
+    NotAList { url: String },
+    #[error("the status list {url} was not issued by {issuer}")]
+    NotIssuers { url: String, issuer: String },
+    /// The list's own proof failed a check; `reason` is that check's.
+    #[error("status list {url}: {reason}")]
+    ListProof { url: String, reason: String },
+    #[error("the status list {url} is not signed by {issuer}")]
+    NotSignedByIssuer { url: String, issuer: String },
+    #[error("the status list {url} is not a {purpose} list")]
+    WrongPurpose { url: String, purpose: String },
+    /// The list's `credentialSubject` is not a Bitstring status list.
+    #[error("status list {url}: {reason}")]
+    ListSubject { url: String, reason: String },
+    #[error("status list {url} cannot be decoded: {reason}")]
+    Undecodable { url: String, reason: String },
+    #[error("status size")]
+    StatusSize,
+}
 
 impl Verifier {
     /// An SD-JWT VC's `status` (IETF Token Status List).
@@ -29,7 +110,7 @@ impl Verifier {
             Ok(Some(r)) => {
                 let iss = claims.get("iss").and_then(Value::as_str);
                 if let Err(reason) = self.token_status_entry(&r, iss, st, now_ms, v) {
-                    v.push(Check::fail(CheckKind::Status, subject, reason));
+                    v.push(Check::fail(CheckKind::Status, subject, reason.to_string()));
                 }
             }
             Ok(None) if self.policy.require_status => v.push(Check::fail(
@@ -38,7 +119,7 @@ impl Verifier {
                 "the policy requires a status entry; the credential has none",
             )),
             Ok(None) => {}
-            Err(e) => v.push(Check::fail(CheckKind::Status, subject, e)),
+            Err(e) => v.push(Check::fail(CheckKind::Status, subject, e.to_string())),
         }
     }
 
@@ -49,13 +130,15 @@ impl Verifier {
         st: &Stapled,
         now_ms: u64,
         v: &mut Verdict,
-    ) -> Result<(), String> {
+    ) -> Result<(), StatusError> {
         let uri = r.uri.as_str();
-        let iss = iss.ok_or("the credential has no iss")?;
+        let iss = iss.ok_or(StatusError::NoIss)?;
         let text = st
             .status_lists
             .get(uri)
-            .ok_or_else(|| format!("the status list {uri} is not stapled"))?;
+            .ok_or_else(|| StatusError::NotStapled {
+                url: uri.to_owned(),
+            })?;
         let digest: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
         let cached = self
             .caches
@@ -66,45 +149,54 @@ impl Verifier {
         let (token, parsed_now) = match cached {
             Some(t) => (t, false),
             None => (
-                Arc::new(
-                    token_status::StatusListToken::parse(text)
-                        .map_err(|e| format!("status list {uri}: {e}"))?,
-                ),
+                Arc::new(token_status::StatusListToken::parse(text).map_err(|error| {
+                    StatusError::Token {
+                        url: uri.to_owned(),
+                        error,
+                    }
+                })?),
                 true,
             ),
         };
         if token.sub != uri {
-            return Err(format!(
-                "the stapled status list token is for {}, not {uri}",
-                token.sub
-            ));
+            return Err(StatusError::WrongSub {
+                sub: token.sub.clone(),
+                url: uri.to_owned(),
+            });
         }
         if let Some(t) = &token.iss
             && t != iss
         {
-            return Err(format!(
-                "the status list {uri} was issued by {t}, not {iss}"
-            ));
+            return Err(StatusError::WrongIss {
+                url: uri.to_owned(),
+                token_iss: t.clone(),
+                iss: iss.to_owned(),
+            });
         }
         // Signed by an assertion key of the credential's issuer (cached per exact text and
         // key, like Bitstring lists).
-        let kid = token
-            .kid
-            .as_deref()
-            .ok_or_else(|| format!("the status list {uri} names no kid"))?;
-        let (kid, resolved) = crate::sdjwt::assertion_key(kid, iss, &st.evidence)
-            .map_err(|e| format!("status list {uri}: {e}"))?;
+        let kid = token.kid.as_deref().ok_or_else(|| StatusError::NoKid {
+            url: uri.to_owned(),
+        })?;
+        let (kid, resolved) =
+            crate::sdjwt::assertion_key(kid, iss, &st.evidence).map_err(|error| {
+                StatusError::Key {
+                    url: uri.to_owned(),
+                    error,
+                }
+            })?;
         if resolved.controller != iss {
-            return Err(format!(
-                "the status list {uri} is signed by a key of {}, not of {iss}",
-                resolved.controller
-            ));
+            return Err(StatusError::NotIssuersKey {
+                url: uri.to_owned(),
+                controller: resolved.controller,
+                iss: iss.to_owned(),
+            });
         }
         if !crate::sdjwt::is_eddsa(&token.alg) {
-            return Err(format!(
-                "status list {uri}: alg {} is not accepted (EdDSA only)",
-                token.alg
-            ));
+            return Err(StatusError::Alg {
+                url: uri.to_owned(),
+                alg: token.alg.clone(),
+            });
         }
         let cache_key = (digest, resolved.key.to_bytes());
         let known = self
@@ -122,7 +214,9 @@ impl Verifier {
                         .is_ok()
                 });
             if !ok {
-                return Err(format!("the status list {uri} signature does not verify"));
+                return Err(StatusError::BadSignature {
+                    url: uri.to_owned(),
+                });
             }
             if let Ok(mut set) = self.caches.list_signatures.lock() {
                 if set.len() >= MAX_CACHED_LISTS {
@@ -148,8 +242,9 @@ impl Verifier {
             format!("status list token signed by {kid}"),
         ));
         if self.policy.require_status_anchor {
-            let did = Did::parse(iss).map_err(|_| {
-                format!("status list anchors exist only for did:alliance issuers; {iss} cannot anchor {uri}")
+            let did = Did::parse(iss).map_err(|_| StatusError::NotAnchorable {
+                issuer: iss.to_owned(),
+                url: uri.to_owned(),
             })?;
             match st.evidence.status_anchor_digest(&did, uri, digest) {
                 Ok(a) => v.push(Check::pass(
@@ -157,7 +252,7 @@ impl Verifier {
                     uri,
                     format!("list hash anchored at height {}", a.anchored_height),
                 )),
-                Err(e) => v.push(Check::fail(CheckKind::StatusAnchor, uri, e)),
+                Err(e) => v.push(Check::fail(CheckKind::StatusAnchor, uri, e.to_string())),
             }
         }
         let issued = token.iat_s.saturating_mul(1000);
@@ -223,10 +318,11 @@ impl Verifier {
                 format!("status 0x{other:02x} at index {idx} of {uri} is not valid"),
             )),
             None => {
-                return Err(format!(
-                    "index {idx} is beyond the end of {uri} ({} entries)",
-                    token.len()
-                ));
+                return Err(StatusError::BeyondToken {
+                    index: idx,
+                    url: uri.to_owned(),
+                    len: token.len(),
+                });
             }
         }
         Ok(())
@@ -258,7 +354,7 @@ impl Verifier {
         }
         for e in entries {
             if let Err(reason) = self.status_entry(e, issuer, subject, st, now_ms, v) {
-                v.push(Check::fail(CheckKind::Status, subject, reason));
+                v.push(Check::fail(CheckKind::Status, subject, reason.to_string()));
             }
         }
     }
@@ -271,34 +367,38 @@ impl Verifier {
         st: &Stapled,
         now_ms: u64,
         v: &mut Verdict,
-    ) -> Result<(), String> {
+    ) -> Result<(), StatusError> {
         let field = |k: &str| entry.get(k).and_then(Value::as_str);
         if field("type") != Some("BitstringStatusListEntry") {
-            return Err(format!(
-                "status entry type {:?} is not supported",
-                entry.get("type")
-            ));
+            return Err(StatusError::EntryType {
+                found: entry.get("type").cloned(),
+            });
         }
-        let purpose = field("statusPurpose").ok_or("status entry has no statusPurpose")?;
+        let purpose = field("statusPurpose").ok_or(StatusError::NoPurpose)?;
         let index: usize = field("statusListIndex")
             .and_then(|i| i.parse().ok())
-            .ok_or("statusListIndex is not a decimal string")?;
-        let url =
-            field("statusListCredential").ok_or("status entry has no statusListCredential")?;
+            .ok_or(StatusError::BadIndex)?;
+        let url = field("statusListCredential").ok_or(StatusError::NoListUrl)?;
         let text = st
             .status_lists
             .get(url)
-            .ok_or_else(|| format!("the status list {url} is not stapled"))?;
+            .ok_or_else(|| StatusError::NotStapled {
+                url: url.to_owned(),
+            })?;
         let parsed = self.caches.parsed_list(url, text, self.limits)?;
         let list = &parsed.value;
         if list.get("id").and_then(Value::as_str) != Some(url) {
-            return Err(format!("the stapled list's id is not {url}"));
+            return Err(StatusError::WrongId {
+                url: url.to_owned(),
+            });
         }
         if !types_of(list)
             .iter()
             .any(|t| t == "BitstringStatusListCredential")
         {
-            return Err(format!("{url} is not a BitstringStatusListCredential"));
+            return Err(StatusError::NotAList {
+                url: url.to_owned(),
+            });
         }
         let list_issuer = list.get("issuer").and_then(|i| match i {
             Value::String(s) => Some(s.as_str()),
@@ -306,7 +406,10 @@ impl Verifier {
             _ => None,
         });
         if list_issuer != Some(issuer) {
-            return Err(format!("the status list {url} was not issued by {issuer}"));
+            return Err(StatusError::NotIssuers {
+                url: url.to_owned(),
+                issuer: issuer.to_owned(),
+            });
         }
         // The list is a credential of the same issuer: same signature and binding checks.
         let mut sub = Verdict::default();
@@ -321,15 +424,23 @@ impl Verifier {
             None,
         );
         if let Some(f) = sub.failures().next() {
-            return Err(format!("status list {url}: {}", f.reason));
+            return Err(StatusError::ListProof {
+                url: url.to_owned(),
+                reason: f.reason.clone(),
+            });
         }
         if signer.as_deref() != Some(issuer) {
-            return Err(format!("the status list {url} is not signed by {issuer}"));
+            return Err(StatusError::NotSignedByIssuer {
+                url: url.to_owned(),
+                issuer: issuer.to_owned(),
+            });
         }
         // Anchored in the registry: the verifier knows this is the list the issuer published.
         if self.policy.require_status_anchor {
-            let did = Did::parse(issuer)
-                .map_err(|_| format!("status list anchors exist only for did:alliance issuers; {issuer} cannot anchor {url}"))?;
+            let did = Did::parse(issuer).map_err(|_| StatusError::NotAnchorable {
+                issuer: issuer.to_owned(),
+                url: url.to_owned(),
+            })?;
             match st.evidence.status_anchor_digest(&did, url, parsed.digest) {
                 Ok(a) => v.push(Check::pass(
                     CheckKind::StatusAnchor,
@@ -337,7 +448,7 @@ impl Verifier {
                     format!("list hash anchored at height {}", a.anchored_height),
                 )),
                 Err(e) => {
-                    v.push(Check::fail(CheckKind::StatusAnchor, url, e));
+                    v.push(Check::fail(CheckKind::StatusAnchor, url, e.to_string()));
                 }
             }
         }
@@ -372,22 +483,30 @@ impl Verifier {
         }
         let cs = &list["credentialSubject"];
         if cs.get("statusPurpose").and_then(Value::as_str) != Some(purpose) {
-            return Err(format!("the status list {url} is not a {purpose} list"));
+            return Err(StatusError::WrongPurpose {
+                url: url.to_owned(),
+                purpose: purpose.to_owned(),
+            });
         }
         let bits = parsed
             .bits
             .get_or_init(|| {
                 let subject_json: ssi::status::bitstring_status_list::BitstringStatusList =
-                    serde_json::from_value(cs.clone())
-                        .map_err(|e| format!("status list {url}: {e}"))?;
+                    serde_json::from_value(cs.clone()).map_err(|e| StatusError::ListSubject {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    })?;
                 subject_json
                     .decode()
                     .map(Arc::new)
-                    .map_err(|e| format!("status list {url} cannot be decoded: {e}"))
+                    .map_err(|e| StatusError::Undecodable {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    })
             })
             .clone()?;
         let one = ssi::status::bitstring_status_list::StatusSize::try_from(1u8)
-            .map_err(|_| "status size".to_string())?;
+            .map_err(|_| StatusError::StatusSize)?;
         match bits.get(one, index) {
             Some(0) => v.push(Check::pass(
                 CheckKind::Status,
@@ -403,7 +522,12 @@ impl Verifier {
                     p => format!("status {p} is set (index {index} of {url})"),
                 },
             )),
-            None => return Err(format!("index {index} is beyond the end of {url}")),
+            None => {
+                return Err(StatusError::BeyondList {
+                    index,
+                    url: url.to_owned(),
+                });
+            }
         }
         Ok(())
     }
