@@ -45,7 +45,12 @@ pub(super) enum StatusError {
     #[error("the status list {url} names no kid")]
     NoKid { url: String },
     #[error("status list {url}: {error}")]
-    Key { url: String, error: ResolveError },
+    Key {
+        url: String,
+        /// Boxed: a resolution error is large, and the status checks' results are passed
+        /// on every presentation.
+        error: Box<ResolveError>,
+    },
     #[error("the status list {url} is signed by a key of {controller}, not of {iss}")]
     NotIssuersKey {
         url: String,
@@ -182,7 +187,7 @@ impl Verifier {
             crate::sdjwt::assertion_key(kid, iss, &st.evidence).map_err(|error| {
                 StatusError::Key {
                     url: uri.to_owned(),
-                    error,
+                    error: Box::new(error),
                 }
             })?;
         if resolved.controller != iss {
