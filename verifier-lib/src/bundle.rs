@@ -1,7 +1,7 @@
 //! The presentation bundle (`docs/presentation-bundle.md`): a presentation and what a
 //! verifier would otherwise fetch, stapled beside it. This type is the format's one
 //! definition: the wallet builds it, the verifier's readers take their member names from it,
-//! and the fast scanner ([`crate::input::bundle_parts`]) is tested against it.
+//! and the fast scanner (`input::bundle_parts`) is tested against it.
 //!
 //! The members are kept as the JSON text they came as: the registry proofs as the node wrote
 //! them and each status list as the exact text its issuer served (the registry anchors the

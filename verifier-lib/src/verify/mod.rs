@@ -9,15 +9,17 @@
 //! the credential's status, from the registry proofs and status lists stapled to the bundle.
 //!
 //! Here: the [`Verifier`], its entry points and the reading of the stapled material. The
-//! checks sit beside it, one concern each: [`credential`] (presentations and credentials:
-//! format, type, validity, holder binding, accreditation), [`proof`] (a Data Integrity
-//! proof: purpose, key, signature, dates), [`status`] (Bitstring status lists and Token
-//! Status Lists) and [`cache`] (what repeats across presentations, read once).
+//! checks sit beside it, one concern each: `credential` (presentations and credentials:
+//! format, type, validity, holder binding, accreditation), `proof` (a Data Integrity
+//! proof: purpose, key, signature, dates), `status` (Bitstring status lists),
+//! `status_token` (an SD-JWT VC's Token Status List) and `cache` (what repeats across
+//! presentations, read once).
 
 mod cache;
 mod credential;
 mod proof;
 mod status;
+mod status_token;
 
 use std::sync::Arc;
 
