@@ -23,7 +23,9 @@ pub struct Genesis {
 impl Genesis {
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
         let g: Genesis = serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))?;
-        g.governance.validate().map_err(GenesisError)?;
+        g.governance
+            .validate()
+            .map_err(|e| GenesisError(e.to_string()))?;
         g.validators
             .validate_keys()
             .map_err(|e| GenesisError(e.to_string()))?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::{ChainId, Hash, ValidatorSet};
 use crate::crypto::{BatchVerifier, PublicKey, SecretKey, Signature};
 use crate::did::Did;
-use crate::document::DidDocument;
+use crate::document::{DidDocument, DocumentError};
 use crate::encoding::jcs;
 
 const TAG_OP: &str = "alliance-did/op/v1";
@@ -497,7 +497,7 @@ pub struct DocumentFacts {
     /// The document's check, made when execution first asks
     /// ([`SignedOperation::document_check`]): after the signatures verified, so a forged
     /// operation costs no key decompressions for the keys its document lists.
-    check: std::sync::OnceLock<Result<(), String>>,
+    check: std::sync::OnceLock<Result<(), DocumentError>>,
 }
 
 /// The DID an operation's document is for, and the document; `None` when it carries none.
@@ -565,14 +565,10 @@ impl SignedOperation {
 
     /// Whether the document this operation carries is valid for its DID (`Err` holds the
     /// reason), checked once, when first asked; `None` for an operation that carries none.
-    pub fn document_check(&self) -> Option<&Result<(), String>> {
+    pub fn document_check(&self) -> Option<&Result<(), DocumentError>> {
         let facts = self.document_facts()?;
         let (did, document) = document_of(&self.operation.body)?;
-        Some(
-            facts
-                .check
-                .get_or_init(|| document.validate(did).map_err(|e| e.to_string())),
-        )
+        Some(facts.check.get_or_init(|| document.validate(did)))
     }
 
     /// An operation as carried in a binary block: its canonical JSON and its signatures.

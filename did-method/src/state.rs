@@ -150,28 +150,45 @@ pub struct Governance {
     pub sequence: u64,
 }
 
+/// Why a governance (genesis or a change) is not acceptable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GovernanceError {
+    #[error("at most {MAX_AUTHORITIES} root authorities")]
+    TooManyAuthorities,
+    #[error("authority key of {name} appears twice")]
+    DuplicateKey { name: String },
+    #[error("governance needs at least one root authority")]
+    NoAuthority,
+    #[error("threshold {threshold} must be between 1 and {authorities}")]
+    Threshold { threshold: u32, authorities: usize },
+}
+
+/// Most root authorities a governance names.
+pub const MAX_AUTHORITIES: usize = 64;
+
 impl Governance {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.authorities.len() > 64 {
-            return Err("at most 64 root authorities".into());
+    pub fn validate(&self) -> Result<(), GovernanceError> {
+        if self.authorities.len() > MAX_AUTHORITIES {
+            return Err(GovernanceError::TooManyAuthorities);
         }
         for (i, a) in self.authorities.iter().enumerate() {
             if self.authorities[..i]
                 .iter()
                 .any(|b| b.public_key == a.public_key)
             {
-                return Err(format!("authority key of {} appears twice", a.name));
+                return Err(GovernanceError::DuplicateKey {
+                    name: a.name.clone(),
+                });
             }
         }
         if self.authorities.is_empty() {
-            return Err("governance needs at least one root authority".into());
+            return Err(GovernanceError::NoAuthority);
         }
         if self.threshold == 0 || self.threshold as usize > self.authorities.len() {
-            return Err(format!(
-                "threshold {} must be between 1 and {}",
-                self.threshold,
-                self.authorities.len()
-            ));
+            return Err(GovernanceError::Threshold {
+                threshold: self.threshold,
+                authorities: self.authorities.len(),
+            });
         }
         Ok(())
     }
@@ -343,7 +360,7 @@ fn checked_document(signed: &SignedOperation) -> Result<Option<&[u8]>, OpError> 
     match signed.document_check() {
         Some(check) => match check {
             Ok(()) => Ok(signed.document_facts().and_then(|f| f.canonical.as_deref())),
-            Err(e) => Err(OpError::new(RejectKind::InvalidDocument, e.clone())),
+            Err(e) => Err(OpError::new(RejectKind::InvalidDocument, e.to_string())),
         },
         None => Ok(None),
     }
@@ -755,7 +772,7 @@ pub fn execute(
                 sequence: seq,
             };
             next.validate()
-                .map_err(|e| OpError::new(RejectKind::Governance, e))?;
+                .map_err(|e| OpError::new(RejectKind::Governance, e.to_string()))?;
             for a in authorities {
                 a.public_key.validate().map_err(|e| {
                     OpError::new(RejectKind::Governance, format!("authority {}: {e}", a.name))
@@ -904,9 +921,10 @@ mod tests {
             unreachable!()
         };
         document.id = "did:alliance:alliance-devnet:other".into();
-        let reason = document.validate(&did).unwrap_err().to_string();
+        let invalid = document.validate(&did).unwrap_err();
+        let reason = invalid.to_string();
         let signed = bad.sign(&[&key]);
-        assert_eq!(signed.document_check(), Some(&Err(reason.clone())));
+        assert_eq!(signed.document_check(), Some(&Err(invalid)));
         let err = checked_document(&signed).unwrap_err();
         assert_eq!(
             (err.kind, err.message),

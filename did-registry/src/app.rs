@@ -28,7 +28,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use tokio::sync::{mpsc, watch};
 
-use crate::consensus::Host;
+use crate::consensus::{Host, HostError};
 use crate::metrics::Metrics;
 use crate::store::{BlockCommit, LatestState, OpLocation, Snapshot, Store, StoreError, key_hash};
 
@@ -515,7 +515,7 @@ impl App {
         ctx: &BlockContext,
         ops: &[CheckedOperation],
         strict: bool,
-    ) -> Result<BlockExecution, String> {
+    ) -> Result<BlockExecution, HostError> {
         let base = LatestState::new(snap, ctx.height - 1);
         let mut block_state = Overlay::new(&base);
         let mut included = Vec::with_capacity(ops.len());
@@ -523,7 +523,9 @@ impl App {
             let mut attempt = Overlay::new(&block_state);
             let result = state::execute(&mut attempt, op, ctx);
             if let Some(e) = base.read_error() {
-                return Err(format!("storage error while executing the block: {e}"));
+                return Err(HostError::storage(format!(
+                    "storage error while executing the block: {e}"
+                )));
             }
             match result {
                 Ok(()) => {
@@ -533,14 +535,21 @@ impl App {
                     }
                     included.push(i);
                 }
-                Err(e) if strict => return Err(format!("operation {} is invalid: {e}", op.id())),
+                Err(e) if strict => {
+                    return Err(HostError::invalid(format!(
+                        "operation {} is invalid: {e}",
+                        op.id()
+                    )));
+                }
                 Err(e) => self.drop_rejected(op.id(), e),
             }
         }
         state::finish_block(&mut block_state, ctx);
-        let next = state::validators(&block_state).map_err(|e| e.to_string());
+        let next = state::validators(&block_state).map_err(|e| HostError::internal(e.to_string()));
         if let Some(e) = base.read_error() {
-            return Err(format!("storage error while executing the block: {e}"));
+            return Err(HostError::storage(format!(
+                "storage error while executing the block: {e}"
+            )));
         }
         let next = next?;
         let changed_validators = block_state.writes().contains_key(state::KEY_VALIDATORS);
@@ -551,7 +560,7 @@ impl App {
                 writes.into_iter().map(|(k, v)| (key_hash(&k), Some(v))),
                 ctx.height,
             )
-            .map_err(|e| format!("merkle tree: {e}"))?;
+            .map_err(|e| HostError::storage(format!("merkle tree: {e}")))?;
         let new_validators = changed_validators.then(|| next.clone());
         Ok(BlockExecution {
             included,
@@ -562,12 +571,12 @@ impl App {
         })
     }
 
-    fn checked_ops(&self, block: &Block) -> Result<Vec<CheckedOperation>, String> {
+    fn checked_ops(&self, block: &Block) -> Result<Vec<CheckedOperation>, HostError> {
         let known: HashMap<Hash, CheckedOperation> = {
             let mp = self
                 .mempool
                 .lock()
-                .map_err(|_| "mempool lock poisoned".to_string())?;
+                .map_err(|_| HostError::internal("mempool lock poisoned"))?;
             block
                 .operations
                 .iter()
@@ -580,7 +589,7 @@ impl App {
         for op in &block.operations {
             let id = op.id();
             if !seen.insert(id) {
-                return Err(format!("operation {id} appears twice"));
+                return Err(HostError::invalid(format!("operation {id} appears twice")));
             }
             let found = match known.get(&id) {
                 Some(c) if c.signed() == op => Some(c.clone()),
@@ -601,8 +610,8 @@ impl App {
                 None => {
                     let c = fresh
                         .next()
-                        .ok_or_else(|| "operation check lost its place".to_string())?
-                        .map_err(|e| format!("operation {}: {e}", op.id()))?;
+                        .ok_or_else(|| HostError::internal("operation check lost its place"))?
+                        .map_err(|e| HostError::invalid(format!("operation {}: {e}", op.id())))?;
                     if let Some(v) = verified.as_mut() {
                         if v.len() >= MAX_VERIFIED {
                             v.clear();
@@ -621,14 +630,14 @@ impl App {
     }
 
     /// Validates the header of `block` against our head, then re-executes it.
-    fn verify_and_execute(&self, block: &Block, check_clock: bool) -> Result<Executed, String> {
+    fn verify_and_execute(&self, block: &Block, check_clock: bool) -> Result<Executed, HostError> {
         let h = &block.header;
         let head_height;
         let (prev_hash, prev_time, validators) = {
             let head = self
                 .head
                 .read()
-                .map_err(|_| "head lock poisoned".to_string())?;
+                .map_err(|_| HostError::internal("head lock poisoned"))?;
             head_height = head.height;
             (
                 head.header.as_ref().map(|x| x.hash()).unwrap_or(Hash::ZERO),
@@ -639,37 +648,43 @@ impl App {
                 head.validators.clone(),
             )
         };
+        let invalid = |m: String| Err(HostError::invalid(m));
         if h.chain_id != self.genesis.chain_id {
-            return Err(format!("block is for chain {}", h.chain_id));
+            return invalid(format!("block is for chain {}", h.chain_id));
         }
         if h.height != head_height + 1 {
-            return Err(format!(
+            return invalid(format!(
                 "block height {} but the next height is {}",
                 h.height,
                 head_height + 1
             ));
         }
         if h.prev_hash != prev_hash {
-            return Err("previous hash does not match our last block".into());
+            return invalid("previous hash does not match our last block".into());
         }
         if h.validators_hash != validators.hash() {
-            return Err("validators hash is not the current validator set".into());
+            return invalid("validators hash is not the current validator set".into());
         }
         if validators.get(&h.proposer).is_none() {
-            return Err("proposer is not a validator".into());
+            return invalid("proposer is not a validator".into());
         }
         if h.time_ms <= prev_time {
-            return Err("block time does not increase".into());
+            return invalid("block time does not increase".into());
         }
         if check_clock && h.time_ms > now_ms() + MAX_CLOCK_DRIFT_MS {
-            return Err("block time is too far in the future".into());
+            return invalid("block time is too far in the future".into());
         }
         if block.operations.len() > MAX_BLOCK_OPS {
-            return Err(format!("more than {MAX_BLOCK_OPS} operations"));
+            return invalid(format!("more than {MAX_BLOCK_OPS} operations"));
         }
-        block.check_operations_root().map_err(|e| e.to_string())?;
+        block
+            .check_operations_root()
+            .map_err(|e| HostError::invalid(e.to_string()))?;
         let ops = self.checked_ops(block)?;
-        let snap = self.store.reader().map_err(|e| e.to_string())?;
+        let snap = self
+            .store
+            .reader()
+            .map_err(|e| HostError::storage(e.to_string()))?;
         let ctx = BlockContext {
             chain_id: self.genesis.chain_id.clone(),
             height: h.height,
@@ -683,13 +698,13 @@ impl App {
             ..
         } = self.execute_block(&snap, &ctx, &ops, true)?;
         if root != h.state_root {
-            return Err(format!(
+            return invalid(format!(
                 "state root {} does not match ours {root}",
                 h.state_root
             ));
         }
         if next.hash() != h.next_validators_hash {
-            return Err("next validators hash does not match".into());
+            return invalid("next validators hash does not match".into());
         }
         Ok(Executed {
             height: h.height,
@@ -703,7 +718,7 @@ impl App {
         block: &Block,
         cert: &CommitCertificate,
         executed: Executed,
-    ) -> Result<(), String> {
+    ) -> Result<(), HostError> {
         let height = block.header.height;
         self.store
             .commit_block(BlockCommit {
@@ -712,12 +727,12 @@ impl App {
                 tree: executed.batch,
                 new_validators: executed.new_validators.as_ref(),
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| HostError::storage(e.to_string()))?;
         {
             let mut head = self
                 .head
                 .write()
-                .map_err(|_| "head lock poisoned".to_string())?;
+                .map_err(|_| HostError::internal("head lock poisoned"))?;
             head.height = height;
             head.header = Some(block.header.clone());
             if let Some(v) = executed.new_validators {
@@ -1074,13 +1089,13 @@ impl Host for App {
         _round: u32,
         time_ms: u64,
         proposer: &PublicKey,
-    ) -> Result<Block, String> {
+    ) -> Result<Block, HostError> {
         let build_start = std::time::Instant::now();
         let (prev_hash, prev_time, validators, head_height) = {
             let head = self
                 .head
                 .read()
-                .map_err(|_| "head lock poisoned".to_string())?;
+                .map_err(|_| HostError::internal("head lock poisoned"))?;
             (
                 head.header.as_ref().map(|x| x.hash()).unwrap_or(Hash::ZERO),
                 head.header
@@ -1092,24 +1107,27 @@ impl Host for App {
             )
         };
         if height != head_height + 1 {
-            return Err(format!(
+            return Err(HostError::internal(format!(
                 "asked to build height {height}, but the next height is {}",
                 head_height + 1
-            ));
+            )));
         }
         let time_ms = time_ms.max(prev_time + 1);
         let candidates: Vec<CheckedOperation> = {
             let mp = self
                 .mempool
                 .lock()
-                .map_err(|_| "mempool lock poisoned".to_string())?;
+                .map_err(|_| HostError::internal("mempool lock poisoned"))?;
             mp.order
                 .iter()
                 .take(MAX_BLOCK_OPS)
                 .filter_map(|id| mp.ops.get(id).map(|p| p.op.clone()))
                 .collect()
         };
-        let snap = self.store.reader().map_err(|e| e.to_string())?;
+        let snap = self
+            .store
+            .reader()
+            .map_err(|e| HostError::storage(e.to_string()))?;
         let ctx = BlockContext {
             chain_id: self.genesis.chain_id.clone(),
             height,
@@ -1173,7 +1191,7 @@ impl Host for App {
         Ok(block)
     }
 
-    fn check_block(&self, block: &Block) -> Result<(), String> {
+    fn check_block(&self, block: &Block) -> Result<(), HostError> {
         let t = std::time::Instant::now();
         let executed = self.verify_and_execute(block, true)?;
         tracing::debug!(
@@ -1188,18 +1206,20 @@ impl Host for App {
         Ok(())
     }
 
-    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), String> {
+    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), HostError> {
         let height = block.header.height;
         let current = self.height();
         if height <= current {
             return Ok(());
         }
         if cert.block_id != block.id() || cert.height != height {
-            return Err("certificate does not match the block".into());
+            return Err(HostError::invalid("certificate does not match the block"));
         }
-        let validators = self.validator_set(height).ok_or("unknown validator set")?;
+        let validators = self
+            .validator_set(height)
+            .ok_or_else(|| HostError::internal("unknown validator set"))?;
         cert.verify_header(&block.header, &self.genesis.chain_id, &validators)
-            .map_err(|e| format!("certificate: {e}"))?;
+            .map_err(|e| HostError::invalid(format!("certificate: {e}")))?;
         let cached = self
             .executed
             .lock()

@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use did_method::{Checkpoint, Genesis, TrustAnchor};
 use serde_json::{Value, json};
 use verifier_lib::input;
-use verifier_lib::{Outcome, Policy, Verdict, Verifier};
+use verifier_lib::{Bundle, Outcome, Policy, Verdict, Verifier};
 
 #[derive(Parser)]
 #[command(
@@ -319,14 +319,19 @@ async fn vc_api(verifier: Arc<Verifier>, body: Bytes, field: &'static str) -> Re
                 policy.domain = Some(d.to_owned());
             }
         }
-        let bundle = json!({
-            "presentation": subject,
-            "registryProofs": doc.get("registryProofs").cloned().unwrap_or_else(|| json!([])),
-            "statusLists": doc.get("statusLists").cloned().unwrap_or_else(|| json!({})),
-        });
+        // The request's stapled members are named as a bundle's.
+        let mut bundle = serde_json::Map::new();
+        bundle.insert(Bundle::PRESENTATION.to_owned(), subject.clone());
+        for (member, none) in [
+            (Bundle::REGISTRY_PROOFS, json!([])),
+            (Bundle::STATUS_LISTS, json!({})),
+        ] {
+            let stapled = doc.get(member).cloned().unwrap_or(none);
+            bundle.insert(member.to_owned(), stapled);
+        }
         Ok(verifier
             .with_policy(policy)
-            .verify_parsed(&bundle, now_ms()))
+            .verify_parsed(&Value::Object(bundle), now_ms()))
     })
     .await;
     match result {

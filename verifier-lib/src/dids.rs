@@ -5,9 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use did_method::crypto::CryptoError;
+use did_method::did::DidError;
 use did_method::{Did, PublicKey};
 
-use crate::registry::RegistryEvidence;
+use crate::registry::{EvidenceError, RegistryEvidence};
 
 /// A verification relationship (DID Core).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,24 +36,98 @@ pub struct ResolvedKey {
     pub key: PublicKey,
 }
 
+/// Why a verification method does not resolve to a key for the relationship a proof claims.
+/// The text is the reason a verdict shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("verification method {method} has no #fragment")]
+    NoFragment { method: String },
+    #[error("{method} is not the key of {did}")]
+    NotTheKey { method: String, did: String },
+    #[error("{did} is not an Ed25519 did:key: {error}")]
+    NotEd25519DidKey { did: String, error: CryptoError },
+    #[error("{did} holds an unusable key: {error}")]
+    UnusableKey { did: String, error: CryptoError },
+    #[error("{method}: a did:jwk has only the method #0")]
+    NotJwkMethod { method: String },
+    #[error("{did}: {error}")]
+    Jwk { did: String, error: JwkError },
+    #[error("{did}: {error}")]
+    InvalidDid { did: String, error: DidError },
+    /// The registry evidence does not prove a usable document of the DID.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error("{did}'s proven document has no method {method}")]
+    NoMethod { did: String, method: String },
+    #[error("{method} is not listed under {purpose} in {did}'s proven document")]
+    NotListed {
+        method: String,
+        /// The relationship's proof purpose (`assertionMethod`, `authentication`).
+        purpose: &'static str,
+        did: String,
+    },
+    #[error("{method} is controlled by {controller}, not {did}")]
+    WrongController {
+        method: String,
+        controller: String,
+        did: String,
+    },
+    #[error("{did}: only did:alliance (with a registry proof), did:key and did:jwk are accepted")]
+    UnsupportedMethod { did: String },
+}
+
+/// Why a JWK is not a usable Ed25519 public key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JwkError {
+    /// A `did:jwk` whose method-specific id is not base64url.
+    #[error("not base64url")]
+    NotBase64,
+    /// A `did:jwk` whose method-specific id is not JSON.
+    #[error("not a JSON JWK")]
+    NotJson,
+    #[error("only Ed25519 OKP keys are accepted")]
+    NotEd25519,
+    #[error("the JWK contains a private key")]
+    PrivateKey,
+    #[error("the JWK is for encryption")]
+    ForEncryption,
+    #[error("the JWK has no x")]
+    NoX,
+    #[error("the JWK's x is not base64url")]
+    XNotBase64,
+    /// `x` is not a valid Ed25519 public key.
+    #[error(transparent)]
+    Key(#[from] CryptoError),
+}
+
 /// Resolves `method` (a DID URL) for `relationship`, or says why not.
 pub fn resolve(
     method: &str,
     relationship: Relationship,
     evidence: &RegistryEvidence,
-) -> Result<ResolvedKey, String> {
+) -> Result<ResolvedKey, ResolveError> {
     let (did, fragment) = method
         .split_once('#')
-        .ok_or_else(|| format!("verification method {method} has no #fragment"))?;
+        .ok_or_else(|| ResolveError::NoFragment {
+            method: method.to_owned(),
+        })?;
     if let Some(mb) = did.strip_prefix("did:key:") {
         // did:key (Ed25519): one method, `did:key:X#X`, in every relationship.
         if fragment != mb {
-            return Err(format!("{method} is not the key of {did}"));
+            return Err(ResolveError::NotTheKey {
+                method: method.to_owned(),
+                did: did.to_owned(),
+            });
         }
-        let key = PublicKey::from_multibase(mb)
-            .map_err(|e| format!("{did} is not an Ed25519 did:key: {e}"))?;
-        key.validate()
-            .map_err(|e| format!("{did} holds an unusable key: {e}"))?;
+        let key =
+            PublicKey::from_multibase(mb).map_err(|error| ResolveError::NotEd25519DidKey {
+                did: did.to_owned(),
+                error,
+            })?;
+        key.validate().map_err(|error| ResolveError::UnusableKey {
+            did: did.to_owned(),
+            error,
+        })?;
         return Ok(ResolvedKey {
             controller: did.to_owned(),
             key,
@@ -60,77 +136,89 @@ pub fn resolve(
     if let Some(encoded) = did.strip_prefix("did:jwk:") {
         // did:jwk: one method, `#0`, in every relationship unless the JWK is for encryption.
         if fragment != "0" {
-            return Err(format!("{method}: a did:jwk has only the method #0"));
+            return Err(ResolveError::NotJwkMethod {
+                method: method.to_owned(),
+            });
         }
-        let key = jwk_key(encoded).map_err(|e| format!("{did}: {e}"))?;
+        let key = jwk_key(encoded).map_err(|error| ResolveError::Jwk {
+            did: did.to_owned(),
+            error,
+        })?;
         return Ok(ResolvedKey {
             controller: did.to_owned(),
             key,
         });
     }
     if did.starts_with("did:alliance:") {
-        let parsed = Did::parse(did).map_err(|e| format!("{did}: {e}"))?;
+        let parsed = Did::parse(did).map_err(|error| ResolveError::InvalidDid {
+            did: did.to_owned(),
+            error,
+        })?;
         let doc = evidence.did_document(&parsed)?;
         let vm = doc
             .verification_method
             .iter()
             .find(|vm| vm.id == method || (vm.id.starts_with('#') && vm.id[1..] == *fragment))
-            .ok_or_else(|| format!("{did}'s proven document has no method {method}"))?;
+            .ok_or_else(|| ResolveError::NoMethod {
+                did: did.to_owned(),
+                method: method.to_owned(),
+            })?;
         let listed = match relationship {
             Relationship::AssertionMethod => &doc.assertion_method,
             Relationship::Authentication => &doc.authentication,
         };
         let short = format!("#{fragment}");
         if !listed.iter().any(|r| r == method || *r == short) {
-            return Err(format!(
-                "{method} is not listed under {} in {did}'s proven document",
-                relationship.proof_purpose()
-            ));
+            return Err(ResolveError::NotListed {
+                method: method.to_owned(),
+                purpose: relationship.proof_purpose(),
+                did: did.to_owned(),
+            });
         }
         if vm.controller != did {
-            return Err(format!(
-                "{method} is controlled by {}, not {did}",
-                vm.controller
-            ));
+            return Err(ResolveError::WrongController {
+                method: method.to_owned(),
+                controller: vm.controller.clone(),
+                did: did.to_owned(),
+            });
         }
         return Ok(ResolvedKey {
             controller: did.to_owned(),
             key: vm.public_key_multibase,
         });
     }
-    Err(format!(
-        "{did}: only did:alliance (with a registry proof), did:key and did:jwk are accepted"
-    ))
+    Err(ResolveError::UnsupportedMethod {
+        did: did.to_owned(),
+    })
 }
 
-fn jwk_key(encoded: &str) -> Result<PublicKey, String> {
+fn jwk_key(encoded: &str) -> Result<PublicKey, JwkError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(encoded)
-        .map_err(|_| "not base64url".to_string())?;
-    let jwk: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|_| "not a JSON JWK".to_string())?;
+        .map_err(|_| JwkError::NotBase64)?;
+    let jwk: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| JwkError::NotJson)?;
     public_key_from_jwk(&jwk)
 }
 
 /// The Ed25519 key of an OKP JWK (`{"kty":"OKP","crv":"Ed25519","x":…}`), refusing private
 /// keys and keys meant for encryption.
-pub fn public_key_from_jwk(jwk: &serde_json::Value) -> Result<PublicKey, String> {
+pub fn public_key_from_jwk(jwk: &serde_json::Value) -> Result<PublicKey, JwkError> {
     let field = |k: &str| jwk.get(k).and_then(|v| v.as_str());
     if field("kty") != Some("OKP") || field("crv") != Some("Ed25519") {
-        return Err("only Ed25519 OKP keys are accepted".into());
+        return Err(JwkError::NotEd25519);
     }
     if jwk.get("d").is_some() {
-        return Err("the JWK contains a private key".into());
+        return Err(JwkError::PrivateKey);
     }
     if field("use") == Some("enc") {
-        return Err("the JWK is for encryption".into());
+        return Err(JwkError::ForEncryption);
     }
-    let x = field("x").ok_or("the JWK has no x")?;
+    let x = field("x").ok_or(JwkError::NoX)?;
     let raw = URL_SAFE_NO_PAD
         .decode(x)
-        .map_err(|_| "the JWK's x is not base64url".to_string())?;
-    let key = PublicKey::from_slice(&raw).map_err(|e| e.to_string())?;
-    key.validate().map_err(|e| e.to_string())?;
+        .map_err(|_| JwkError::XNotBase64)?;
+    let key = PublicKey::from_slice(&raw)?;
+    key.validate()?;
     Ok(key)
 }
 
@@ -182,15 +270,21 @@ mod tests {
     #[test]
     fn other_methods_and_unproven_alliance_dids_are_refused() {
         let ev = RegistryEvidence::default();
-        let e = resolve("did:web:example.org#k", Relationship::AssertionMethod, &ev).unwrap_err();
-        assert!(e.contains("only did:alliance"), "{e}");
+        let e = resolve("did:web:example.org#k", Relationship::AssertionMethod, &ev)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "did:web:example.org: only did:alliance (with a registry proof), did:key and did:jwk are accepted"
+        );
         let e = resolve(
             "did:alliance:testnet:4Vx9bYbS2NrTfvzKcWm2aD#key-1",
             Relationship::AssertionMethod,
             &ev,
         )
         .unwrap_err();
-        assert!(e.contains("no valid registry proof"), "{e}");
+        assert!(matches!(e, ResolveError::Evidence(_)), "{e}");
+        assert!(e.to_string().contains("no valid registry proof"), "{e}");
     }
 
     #[test]
@@ -198,7 +292,11 @@ mod tests {
         let k = SecretKey::from_seed(&[3; 32]).public_key();
         let mut j = jwk_of(&k);
         j["d"] = "AAAA".into();
-        assert!(public_key_from_jwk(&j).unwrap_err().contains("private"));
+        assert_eq!(public_key_from_jwk(&j), Err(JwkError::PrivateKey));
+        assert_eq!(
+            JwkError::PrivateKey.to_string(),
+            "the JWK contains a private key"
+        );
         let p256 = serde_json::json!({"kty":"EC","crv":"P-256","x":"a","y":"b"});
         assert!(public_key_from_jwk(&p256).is_err());
     }

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::bundle::Bundle;
+
 /// Bounds on one input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -120,7 +122,7 @@ pub(crate) struct BundleParts<'a> {
     pub status_lists: Option<&'a [u8]>,
 }
 
-/// Locates the members of a bundle (`{"presentation": …, "registryProofs": [ … ],
+/// Locates the members of a bundle ([`Bundle`]: `{"presentation": …, "registryProofs": [ … ],
 /// "statusLists": …}`) in one pass over the bytes, which also bounds size and depth as
 /// [`check_shape`] does. Each part is only delimited, not checked: the caller parses it, or
 /// uses a parse it made before of the very same bytes, so the document is well-formed
@@ -128,6 +130,9 @@ pub(crate) struct BundleParts<'a> {
 /// repeated, missing or escaped key, a limit passed, malformed structure between the
 /// parts): the caller then reads the input as a whole, which says what is wrong.
 pub(crate) fn bundle_parts(bytes: &[u8], limits: Limits) -> Option<BundleParts<'_>> {
+    const PRESENTATION: &[u8] = Bundle::PRESENTATION.as_bytes();
+    const STATUS_LISTS: &[u8] = Bundle::STATUS_LISTS.as_bytes();
+    const REGISTRY_PROOFS: &[u8] = Bundle::REGISTRY_PROOFS.as_bytes();
     if bytes.len() > limits.max_bytes || limits.max_depth < 1 {
         return None;
     }
@@ -153,17 +158,17 @@ pub(crate) fn bundle_parts(bytes: &[u8], limits: Limits) -> Option<BundleParts<'
         }
         i = skip_ws(bytes, i + 1);
         match key {
-            b"presentation" if presentation.is_none() => {
+            PRESENTATION if presentation.is_none() => {
                 let end = value_end(bytes, i, 1, limits)?;
                 presentation = Some(&bytes[i..end]);
                 i = end;
             }
-            b"statusLists" if parts.status_lists.is_none() => {
+            STATUS_LISTS if parts.status_lists.is_none() => {
                 let end = value_end(bytes, i, 1, limits)?;
                 parts.status_lists = Some(&bytes[i..end]);
                 i = end;
             }
-            b"registryProofs" if parts.registry_proofs.is_none() => {
+            REGISTRY_PROOFS if parts.registry_proofs.is_none() => {
                 if bytes.get(i) != Some(&b'[') || limits.max_depth < 2 {
                     return None;
                 }
@@ -343,6 +348,7 @@ impl<'de> Visitor<'de> for Unique {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::StatusLists;
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
@@ -405,48 +411,158 @@ mod tests {
         }
     }
 
-    /// The bundle's top level as serde reads it: the reference [`bundle_parts`] must agree
-    /// with.
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct SerdeBundle<'a> {
-        #[serde(borrow)]
-        presentation: &'a serde_json::value::RawValue,
-        #[serde(borrow, rename = "registryProofs", default)]
-        registry_proofs: Option<Vec<&'a serde_json::value::RawValue>>,
-        #[serde(borrow, rename = "statusLists", default)]
-        status_lists: Option<&'a serde_json::value::RawValue>,
-    }
-
-    /// Whenever [`bundle_parts`] delimits parts that are each well-formed JSON, serde reads
-    /// the whole as a bundle with the very same parts, and the whole is within limits: the
-    /// fast path never reads a document the whole-document path would read otherwise.
+    /// Whenever [`bundle_parts`] delimits parts that are each well-formed JSON (the status
+    /// lists a map of strings, as the fast path reads them), serde reads the whole as a
+    /// [`Bundle`] with the very same members, and the whole is within limits: the fast path
+    /// never reads a document the whole-document path would read otherwise.
     fn agrees_with_serde(bytes: &[u8], limits: Limits) -> bool {
         let Some(parts) = bundle_parts(bytes, limits) else {
             return false;
         };
         let json = |b: &[u8]| serde_json::from_slice::<de::IgnoredAny>(b).is_ok();
+        let lists = match parts.status_lists {
+            None => Some(StatusLists::new()),
+            Some(l) => serde_json::from_slice::<StatusLists>(l).ok(),
+        };
         let mut all = vec![parts.presentation];
-        all.extend(parts.status_lists);
         all.extend(parts.registry_proofs.iter().flatten());
-        if !all.iter().all(|p| json(p)) {
+        let (true, Some(lists)) = (all.iter().all(|p| json(p)), lists) else {
             return true;
-        }
-        let theirs: SerdeBundle = serde_json::from_slice(bytes)
+        };
+        let theirs: Bundle = serde_json::from_slice(bytes)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)));
         assert!(check_shape(bytes, limits).is_ok());
         assert_eq!(theirs.presentation.get().as_bytes(), parts.presentation);
-        assert_eq!(
-            theirs.status_lists.map(|r| r.get().as_bytes()),
-            parts.status_lists
-        );
+        assert_eq!(theirs.status_lists, lists);
         assert_eq!(
             theirs
                 .registry_proofs
-                .map(|l| l.iter().map(|r| r.get().as_bytes()).collect::<Vec<_>>()),
-            parts.registry_proofs
+                .iter()
+                .map(|r| r.get().as_bytes())
+                .collect::<Vec<_>>(),
+            parts.registry_proofs.unwrap_or_default()
         );
         true
+    }
+
+    /// Bundles written every which way (spacing, member order, members left out, escapes
+    /// and brackets inside strings and keys of status lists, serde_json's compact and pretty
+    /// output): the scanner finds exactly the members the [`Bundle`] type reads, and leaves
+    /// a member name written with an escape to the whole-document path.
+    #[test]
+    fn the_scanner_finds_the_members_of_generated_bundles() {
+        let l = Limits::default();
+        let presentations = [
+            r#"{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiablePresentation"],"holder":"did:key:z6Mk\"x\"","proof":{"challenge":"a}b]c{d[","domain":"\\"}}"#,
+            r#""eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJkaWQ6YSJ9.c2ln~WyJzYWx0IiwibmFtZSIsIkFkYSJd~""#,
+            r#"[ 1 , -2.5e3 , true , null , "\u00e9\n\t\/" ]"#,
+            "{ \"nested\" :\n { \"a\" : [ { } , [ ] , \"]\" ] } }",
+            "42",
+        ];
+        let proofs = [
+            r#"{"key":"did/did:alliance:t:x","value":{"document":{"id":"\"}"}},"merkleProof":"AAB-_"}"#,
+            r#"{ "key" : "status/did:alliance:t:x/https://i.example/s?a=1&b=\u0022" , "value" : null }"#,
+            "{}",
+        ];
+        // JSON string literals: a status list URL and its text, escapes included.
+        let lists = [
+            (
+                r#""https://i.example/status/1""#,
+                r#""{\"id\":\"https:\/\/i.example\/status\/1\",\"n\":[1,2]}""#,
+            ),
+            (
+                r#""https://i.example/status/\u00e9\"q\"""#,
+                r#""eyJ0eXAiOiJzdGF0dXNsaXN0K2p3dCJ9.e30.c2ln""#,
+            ),
+        ];
+        /// Xorshift: varied, and the same cases on every run.
+        struct Cases(u64);
+        impl Cases {
+            fn pick(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n as u64) as usize
+            }
+            fn ws(&mut self) -> &'static str {
+                ["", " ", "\n  ", "\t", "\r\n"][self.pick(5)]
+            }
+        }
+        let mut r = Cases(0x2545_f491_4f6c_dd1d);
+        for _ in 0..3000 {
+            let mut members = vec![(
+                Bundle::PRESENTATION,
+                presentations[r.pick(presentations.len())].to_owned(),
+            )];
+            if r.pick(3) > 0 {
+                let items: Vec<String> = (0..r.pick(4))
+                    .map(|_| format!("{}{}{}", r.ws(), proofs[r.pick(proofs.len())], r.ws()))
+                    .collect();
+                members.push((
+                    Bundle::REGISTRY_PROOFS,
+                    format!("[{}{}]", items.join(","), r.ws()),
+                ));
+            }
+            if r.pick(3) > 0 {
+                let items: Vec<String> = (0..r.pick(3))
+                    .map(|_| {
+                        let (url, text) = lists[r.pick(lists.len())];
+                        format!("{}{url}{}:{}{text}{}", r.ws(), r.ws(), r.ws(), r.ws())
+                    })
+                    .collect();
+                members.push((
+                    Bundle::STATUS_LISTS,
+                    format!("{{{}{}}}", items.join(","), r.ws()),
+                ));
+            }
+            for i in (1..members.len()).rev() {
+                members.swap(i, r.pick(i + 1));
+            }
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{}\"{k}\"{}:{}{v}{}", r.ws(), r.ws(), r.ws(), r.ws()))
+                .collect();
+            let text = format!("{}{{{}}}{}", r.ws(), body.join(","), r.ws());
+            // Written as it is, then as serde_json writes the Bundle it reads, compact and
+            // pretty: the same members each time.
+            let theirs: Bundle = serde_json::from_str(&text).unwrap();
+            for written in [
+                text.clone(),
+                serde_json::to_string(&theirs).unwrap(),
+                serde_json::to_string_pretty(&theirs).unwrap(),
+            ] {
+                let parts = bundle_parts(written.as_bytes(), l)
+                    .unwrap_or_else(|| panic!("not read: {written}"));
+                assert_eq!(parts.presentation, theirs.presentation.get().as_bytes());
+                let proofs: Vec<&[u8]> = theirs
+                    .registry_proofs
+                    .iter()
+                    .map(|r| r.get().as_bytes())
+                    .collect();
+                assert_eq!(
+                    parts.registry_proofs.unwrap_or_default(),
+                    proofs,
+                    "{written}"
+                );
+                let lists: StatusLists = parts
+                    .status_lists
+                    .map_or_else(StatusLists::new, |b| serde_json::from_slice(b).unwrap());
+                assert_eq!(lists, theirs.status_lists, "{written}");
+                assert!(agrees_with_serde(written.as_bytes(), l));
+            }
+            // A member name written with an escape: serde reads the same bundle, the scanner
+            // leaves it to the whole-document path.
+            let (name, _) = members[r.pick(members.len())];
+            let escaped = text.replacen(
+                &format!("\"{name}\""),
+                &format!("\"\\u{:04x}{}\"", name.as_bytes()[0], &name[1..]),
+                1,
+            );
+            assert_ne!(escaped, text);
+            assert!(bundle_parts(escaped.as_bytes(), l).is_none(), "{escaped}");
+            let same: Bundle = serde_json::from_str(&escaped).unwrap();
+            assert_eq!(same.presentation.get(), theirs.presentation.get());
+        }
     }
 
     #[test]

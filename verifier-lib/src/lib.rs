@@ -4,7 +4,7 @@
 //! verification time. Every decision is a [`Verdict`]: the list of checks made, each passed or
 //! failed with its reason, never a bare true/false.
 //!
-//! A [`Verifier`] takes a presentation bundle (`docs/presentation-bundle.md`): a W3C VC 2.0
+//! A [`Verifier`] takes a presentation [`Bundle`] (`docs/presentation-bundle.md`): a W3C VC 2.0
 //! presentation secured with Data Integrity `eddsa-rdfc-2022`, the registry proofs of its
 //! issuers' DID documents, accreditations and status-list anchors, and the status lists
 //! themselves. It checks signatures ([`rdfc`]: ssi's canonicalization with cached, pinned
@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 mod canon;
 pub mod contexts;
 pub mod dids;
@@ -34,6 +35,7 @@ pub mod token_status;
 pub mod verdict;
 pub mod verify;
 
+pub use bundle::Bundle;
 pub use policy::Policy;
 pub use registry::{RegistryEvidence, RegistryPolicy};
 pub use verdict::{Check, CheckKind, Outcome, Verdict};

@@ -53,10 +53,15 @@ impl Default for Policy {
     }
 }
 
+/// A policy file that cannot be read: not JSON, an unknown field, a value of the wrong type.
+#[derive(Debug, thiserror::Error)]
+#[error("policy: {0}")]
+pub struct PolicyError(#[from] serde_json::Error);
+
 impl Policy {
     /// Reads a policy file (JSON; unknown fields are an error, missing ones take defaults).
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("policy: {e}"))
+    pub fn from_json(text: &str) -> Result<Self, PolicyError> {
+        Ok(serde_json::from_str(text)?)
     }
 
     /// The registry part of the policy, given the trust anchor.
@@ -82,7 +87,8 @@ mod tests {
         assert!(
             Policy::from_json(r#"{"chalenge":"typo"}"#)
                 .unwrap_err()
-                .contains("unknown field")
+                .to_string()
+                .starts_with("policy: unknown field `chalenge`")
         );
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use did_method::proof::VerifiedEntry;
+use did_method::proof::{ProofError, VerifiedEntry};
 use did_method::state::{self, Accreditation, DidRecord, StatusAnchor};
 use did_method::{Did, DidDocument, Hash, RegistryProof, TrustAnchor};
 use sha2::{Digest, Sha256};
@@ -23,6 +23,51 @@ pub struct RegistryPolicy {
     pub clock_skew_ms: u64,
 }
 
+/// Why the registry evidence does not give what was asked of it. The text is the reason a
+/// verdict shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    /// No valid, fresh proof of the entry was stapled. `what` names the entry.
+    #[error("no valid registry proof of {what} was stapled")]
+    NotStapled { what: String },
+    /// The proven value is not the record its key holds.
+    #[error("the proven {what} is malformed: {error}")]
+    Malformed { what: String, error: ProofError },
+    /// The registry proves the entry absent.
+    #[error("the registry proves that {what} does not exist (height {height})")]
+    Absent { what: String, height: u64 },
+    #[error("{did} is deactivated (height {height})")]
+    Deactivated { did: Did, height: u64 },
+    #[error("{issuer}'s accreditation was withdrawn by {authority} at height {height}: {reason}")]
+    Withdrawn {
+        issuer: Did,
+        authority: String,
+        height: u64,
+        reason: String,
+    },
+    #[error("{issuer} is accredited for {} but not for {credential_type}", .accredited.join(", "))]
+    NotAccreditedFor {
+        issuer: Did,
+        accredited: Vec<String>,
+        credential_type: String,
+    },
+    #[error("{issuer}'s accreditation for {credential_type} is not valid at that time")]
+    NotValidAtThatTime {
+        issuer: Did,
+        credential_type: String,
+    },
+    /// The stapled status list is not the one the registry anchored.
+    #[error(
+        "the status list {list_id} hashes to {hash}, but the registry anchored {anchored} at height {height}"
+    )]
+    ListHashMismatch {
+        list_id: String,
+        hash: Hash,
+        anchored: Hash,
+        height: u64,
+    },
+}
+
 /// The state entries proven by valid, fresh stapled proofs (the newest per key).
 #[derive(Clone, Debug, Default)]
 pub struct RegistryEvidence {
@@ -38,9 +83,9 @@ struct Proven {
     entry: VerifiedEntry,
     /// The reason its check passes, written once ("proven at height … (block …)").
     proven_at: String,
-    did: OnceLock<Result<Option<DidRecord>, String>>,
-    accreditation: OnceLock<Result<Option<Accreditation>, String>>,
-    status: OnceLock<Result<Option<StatusAnchor>, String>>,
+    did: OnceLock<Result<Option<DidRecord>, ProofError>>,
+    accreditation: OnceLock<Result<Option<Accreditation>, ProofError>>,
+    status: OnceLock<Result<Option<StatusAnchor>, ProofError>>,
 }
 
 impl Proven {
@@ -61,20 +106,20 @@ impl Proven {
 
 /// A record type a proven value can hold, with its slot in [`Proven`].
 trait Record: for<'de> serde::Deserialize<'de> {
-    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>>;
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, ProofError>>;
 }
 impl Record for DidRecord {
-    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, ProofError>> {
         &p.did
     }
 }
 impl Record for Accreditation {
-    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, ProofError>> {
         &p.accreditation
     }
 }
 impl Record for StatusAnchor {
-    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, String>> {
+    fn slot(p: &Proven) -> &OnceLock<Result<Option<Self>, ProofError>> {
         &p.status
     }
 }
@@ -162,7 +207,7 @@ impl ProofCache {
         anchor: &did_method::TrustAnchor,
         proof: &RegistryProof,
         text_digest: Option<[u8; 32]>,
-    ) -> Result<Arc<Proven>, String> {
+    ) -> Result<Arc<Proven>, ProofError> {
         let key = match text_digest {
             Some(d) => Some(self.text_key(anchor, &d)),
             None => self.key(anchor, proof),
@@ -172,9 +217,7 @@ impl ProofCache {
         {
             return Ok(e);
         }
-        let e = Arc::new(Proven::new(
-            proof.verify(anchor).map_err(|e| e.to_string())?,
-        ));
+        let e = Arc::new(Proven::new(proof.verify(anchor)?));
         if let (Some(k), Ok(mut m)) = (key, self.map.lock()) {
             if m.len() >= MAX_CACHED_PROOFS {
                 m.clear();
@@ -242,8 +285,7 @@ impl RegistryEvidence {
                 Some(c) => c.verify(&policy.anchor, proof, text_digest),
                 None => proof
                     .verify(&policy.anchor)
-                    .map(|e| Arc::new(Proven::new(e)))
-                    .map_err(|e| e.to_string()),
+                    .map(|e| Arc::new(Proven::new(e))),
             };
             let proven = match verified {
                 Ok(e) => e,
@@ -303,34 +345,37 @@ impl RegistryEvidence {
         &self,
         key: &str,
         what: impl Fn() -> String,
-    ) -> Result<(&T, &VerifiedEntry), String> {
+    ) -> Result<(&T, &VerifiedEntry), EvidenceError> {
         let proven = self
             .entries
             .get(key)
-            .ok_or_else(|| format!("no valid registry proof of {} was stapled", what()))?;
+            .ok_or_else(|| EvidenceError::NotStapled { what: what() })?;
         let entry = &proven.entry;
         let rec = T::slot(proven)
-            .get_or_init(|| entry.record::<T>().map_err(|e| e.to_string()))
+            .get_or_init(|| entry.record::<T>())
             .as_ref()
-            .map_err(|e| format!("the proven {} is malformed: {e}", what()))?
+            .map_err(|error| EvidenceError::Malformed {
+                what: what(),
+                error: error.clone(),
+            })?
             .as_ref()
-            .ok_or_else(|| {
-                format!(
-                    "the registry proves that {} does not exist (height {})",
-                    what(),
-                    entry.height
-                )
+            .ok_or_else(|| EvidenceError::Absent {
+                what: what(),
+                height: entry.height,
             })?;
         Ok((rec, entry))
     }
 
     /// The DID document of `did`, if proven and not deactivated.
-    pub fn did_document(&self, did: &Did) -> Result<&DidDocument, String> {
+    pub fn did_document(&self, did: &Did) -> Result<&DidDocument, EvidenceError> {
         let (rec, entry) = self.record::<DidRecord>(&state::did_key(did), || {
             format!("the DID document of {did}")
         })?;
         if rec.deactivated {
-            return Err(format!("{did} is deactivated (height {})", entry.height));
+            return Err(EvidenceError::Deactivated {
+                did: did.clone(),
+                height: entry.height,
+            });
         }
         Ok(&rec.document)
     }
@@ -341,26 +386,30 @@ impl RegistryEvidence {
         issuer: &Did,
         credential_type: &str,
         at_ms: u64,
-    ) -> Result<&Accreditation, String> {
+    ) -> Result<&Accreditation, EvidenceError> {
         let (acc, _) = self.record::<Accreditation>(&state::issuer_key(issuer), || {
             format!("the accreditation of {issuer}")
         })?;
         if let Some(w) = &acc.withdrawal {
-            return Err(format!(
-                "{issuer}'s accreditation was withdrawn by {} at height {}: {}",
-                w.authority, w.height, w.reason
-            ));
+            return Err(EvidenceError::Withdrawn {
+                issuer: issuer.clone(),
+                authority: w.authority.clone(),
+                height: w.height,
+                reason: w.reason.clone(),
+            });
         }
         if !acc.credential_types.iter().any(|t| t == credential_type) {
-            return Err(format!(
-                "{issuer} is accredited for {} but not for {credential_type}",
-                acc.credential_types.join(", ")
-            ));
+            return Err(EvidenceError::NotAccreditedFor {
+                issuer: issuer.clone(),
+                accredited: acc.credential_types.clone(),
+                credential_type: credential_type.to_owned(),
+            });
         }
         if !acc.covers(credential_type, at_ms) {
-            return Err(format!(
-                "{issuer}'s accreditation for {credential_type} is not valid at that time"
-            ));
+            return Err(EvidenceError::NotValidAtThatTime {
+                issuer: issuer.clone(),
+                credential_type: credential_type.to_owned(),
+            });
         }
         Ok(acc)
     }
@@ -372,7 +421,7 @@ impl RegistryEvidence {
         issuer: &Did,
         list_id: &str,
         list_bytes: &[u8],
-    ) -> Result<&StatusAnchor, String> {
+    ) -> Result<&StatusAnchor, EvidenceError> {
         self.status_anchor_digest(issuer, list_id, Sha256::digest(list_bytes).into())
     }
 
@@ -382,17 +431,19 @@ impl RegistryEvidence {
         issuer: &Did,
         list_id: &str,
         list_sha256: [u8; 32],
-    ) -> Result<&StatusAnchor, String> {
+    ) -> Result<&StatusAnchor, EvidenceError> {
         let (anchor, _) = self
             .record::<StatusAnchor>(&state::status_key(issuer, list_id), || {
                 format!("the status list anchor {list_id}")
             })?;
         let hash = Hash(list_sha256);
         if hash != anchor.list_hash {
-            return Err(format!(
-                "the status list {list_id} hashes to {hash}, but the registry anchored {} at height {}",
-                anchor.list_hash, anchor.anchored_height
-            ));
+            return Err(EvidenceError::ListHashMismatch {
+                list_id: list_id.to_owned(),
+                hash,
+                anchored: anchor.list_hash,
+                height: anchor.anchored_height,
+            });
         }
         Ok(anchor)
     }

@@ -49,13 +49,16 @@ pub(crate) struct Jwt<'a> {
 }
 
 /// Why a compact SD-JWT could not be read; the text is the reason a verdict shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CompactError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompactError {
     /// Not in the compact serialization.
+    #[error("not a compact SD-JWT: {0}")]
     Syntax(String),
     /// A part does not decode (base64url, JSON, header, `_sd_alg`).
+    #[error("SD-JWT cannot be decoded: {0}")]
     Decode(String),
     /// The disclosures do not fit the digests of the payload.
+    #[error("disclosures: {0}")]
     Disclosures(String),
 }
 
@@ -64,16 +67,6 @@ impl CompactError {
     pub(crate) fn reason(&self) -> &str {
         match self {
             CompactError::Syntax(m) | CompactError::Decode(m) | CompactError::Disclosures(m) => m,
-        }
-    }
-}
-
-impl std::fmt::Display for CompactError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CompactError::Syntax(m) => write!(f, "not a compact SD-JWT: {m}"),
-            CompactError::Decode(m) => write!(f, "SD-JWT cannot be decoded: {m}"),
-            CompactError::Disclosures(m) => write!(f, "disclosures: {m}"),
         }
     }
 }

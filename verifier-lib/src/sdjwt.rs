@@ -9,9 +9,10 @@ use serde_json::Value;
 use ssi::JWK;
 use ssi::claims::sd_jwt::{SdAlg, SdJwt};
 
-use crate::sd_compact::{Compact, CompactError, Jwt};
+pub use crate::sd_compact::CompactError;
+use crate::sd_compact::{Compact, Jwt};
 
-use crate::dids::{self, Relationship};
+use crate::dids::{self, Relationship, ResolveError};
 use crate::policy::Policy;
 use crate::registry::RegistryEvidence;
 use crate::verdict::{Check, CheckKind, Verdict};
@@ -32,14 +33,31 @@ pub enum IssuerKey<'a> {
 /// The disclosed claims of an accepted SD-JWT (`_sd`, `_sd_alg` removed).
 pub type Disclosed = serde_json::Map<String, Value>;
 
+/// Why an SD-JWT could not be issued or presented.
+#[derive(Debug, thiserror::Error)]
+pub enum SdJwtError {
+    /// A claim to make disclosable is not named by a JSON pointer.
+    #[error("{0} is not a JSON pointer")]
+    NotAPointer(String),
+    /// A claim could not be concealed (not found, the root, not in an object).
+    #[error(transparent)]
+    Conceal(#[from] ssi::claims::sd_jwt::ConcealError),
+    #[error("empty SD-JWT")]
+    Empty,
+    #[error("disclosure: {0}")]
+    Disclosure(ssi::claims::sd_jwt::DecodeError),
+    #[error("SD-JWT: {0}")]
+    Malformed(ssi::claims::sd_jwt::InvalidSdJwt),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// The claims an SD-JWT discloses: its disclosures matched to the digests of the issuer's
 /// payload (each exactly once, as the SD-JWT specification requires), `_sd` and `_sd_alg`
 /// removed. No signature is checked: this is what a holder shows of a credential it holds,
 /// never a verification.
-pub fn disclosed_claims(text: &str) -> Result<Disclosed, String> {
-    Compact::parse(text.trim())
-        .map(|c| c.claims)
-        .map_err(|e| e.to_string())
+pub fn disclosed_claims(text: &str) -> Result<Disclosed, CompactError> {
+    Compact::parse(text.trim()).map(|c| c.claims)
 }
 
 /// Checks an SD-JWT presentation (compact, with or without a key-binding JWT). `vc`: require
@@ -180,7 +198,11 @@ fn issuer_by_did(
     let (kid, resolved) = match assertion_key(kid, iss, evidence) {
         Ok(r) => r,
         Err(e) => {
-            v.push(Check::fail(CheckKind::IssuerBinding, subject, e));
+            v.push(Check::fail(
+                CheckKind::IssuerBinding,
+                subject,
+                e.to_string(),
+            ));
             return;
         }
     };
@@ -233,7 +255,7 @@ pub(crate) fn assertion_key(
     kid: &str,
     iss: &str,
     evidence: &RegistryEvidence,
-) -> Result<(String, dids::ResolvedKey), String> {
+) -> Result<(String, dids::ResolvedKey), ResolveError> {
     let kid = if kid.starts_with('#') {
         format!("{iss}{kid}")
     } else {
@@ -278,7 +300,11 @@ fn accreditation(
             subject,
             format!("{iss} is accredited for {vct} by {}", a.authority),
         )),
-        Err(e) => v.push(Check::fail(CheckKind::Accreditation, subject, e)),
+        Err(e) => v.push(Check::fail(
+            CheckKind::Accreditation,
+            subject,
+            e.to_string(),
+        )),
     }
 }
 
@@ -499,22 +525,17 @@ pub fn issue(
     disclosable: &[&str],
     kid: &str,
     key: &did_method::SecretKey,
-) -> Result<String, String> {
+) -> Result<String, SdJwtError> {
     use ssi::claims::sd_jwt::{JsonPointerBuf, SdAlg, SdJwtPayload};
     let pointers = disclosable
         .iter()
         .map(|p| {
-            JsonPointerBuf::new(p.to_string()).map_err(|_| format!("{p} is not a JSON pointer"))
+            JsonPointerBuf::new(p.to_string()).map_err(|_| SdJwtError::NotAPointer(p.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let (payload, disclosures) =
-        SdJwtPayload::conceal(claims, SdAlg::Sha256, &pointers).map_err(|e| e.to_string())?;
+    let (payload, disclosures) = SdJwtPayload::conceal(claims, SdAlg::Sha256, &pointers)?;
     let header = serde_json::json!({"alg": "EdDSA", "typ": SD_JWT_VC_TYP, "kid": kid});
-    let mut out = sign_jwt(
-        &header,
-        &serde_json::to_value(&payload).map_err(|e| e.to_string())?,
-        key,
-    )?;
+    let mut out = sign_jwt(&header, &serde_json::to_value(&payload)?, key)?;
     for d in &disclosures {
         out.push('~');
         out.push_str(d.encoded.as_str());
@@ -533,13 +554,13 @@ pub fn present(
     aud: &str,
     nonce: &str,
     iat_s: u64,
-) -> Result<String, String> {
+) -> Result<String, SdJwtError> {
     use ssi::claims::sd_jwt::{DecodedDisclosure, DisclosureDescription, SdAlg, SdHash};
     let mut parts = sd_jwt.trim_end_matches('~').split('~');
-    let jwt = parts.next().ok_or("empty SD-JWT")?;
+    let jwt = parts.next().ok_or(SdJwtError::Empty)?;
     let mut out = format!("{jwt}~");
     for d in parts {
-        let decoded = DecodedDisclosure::new(d).map_err(|e| format!("disclosure: {e}"))?;
+        let decoded = DecodedDisclosure::new(d).map_err(SdJwtError::Disclosure)?;
         let keep = match (&decoded.desc, reveal) {
             (_, None) => true,
             (DisclosureDescription::ObjectEntry { key, .. }, Some(names)) => {
@@ -552,7 +573,7 @@ pub fn present(
             out.push('~');
         }
     }
-    let sd = SdJwt::new(&out).map_err(|e| format!("SD-JWT: {e}"))?;
+    let sd = SdJwt::new(&out).map_err(|e| SdJwtError::Malformed(e.into_owned()))?;
     let sd_hash = SdHash::new(SdAlg::Sha256, sd);
     let header = serde_json::json!({"alg": "EdDSA", "typ": KB_JWT_TYP});
     let payload =
@@ -565,11 +586,11 @@ pub(crate) fn sign_jwt(
     header: &Value,
     payload: &Value,
     key: &did_method::SecretKey,
-) -> Result<String, String> {
+) -> Result<String, serde_json::Error> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let h = serde_json::to_vec(header).map_err(|e| e.to_string())?;
-    let p = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
+    let h = serde_json::to_vec(header)?;
+    let p = serde_json::to_vec(payload)?;
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(h),

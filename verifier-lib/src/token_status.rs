@@ -34,6 +34,54 @@ pub const SUSPENDED: u8 = 2;
 /// so this bounds what a hostile token can make a verifier allocate.
 pub const MAX_LIST_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Why a `status` claim, a Status List Token or its list cannot be read. The text is the
+/// reason a verdict shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenStatusError {
+    // A credential's `status` claim.
+    #[error("the status claim has no status_list (the only mechanism supported)")]
+    NoStatusList,
+    #[error("status_list.idx is not a non-negative integer")]
+    BadIdx,
+    #[error("status_list.uri is not a URI")]
+    BadUri,
+    // A Status List Token.
+    #[error("not a compact JWT (three dot-separated parts)")]
+    NotCompact,
+    /// `part`: `header` or `payload`.
+    #[error("the {part} is not base64url")]
+    NotBase64 { part: &'static str },
+    #[error("the {part} is not a JSON object")]
+    NotObject { part: &'static str },
+    #[error("the signature is not base64url")]
+    SignatureNotBase64,
+    #[error("header typ is {typ:?}, not {STATUS_LIST_TYP}")]
+    Typ { typ: Option<String> },
+    #[error("the header has no alg")]
+    NoAlg,
+    /// A time claim (`iat`, `exp`, `ttl`) that is not a non-negative integer.
+    #[error("{claim} is not a non-negative integer")]
+    NotTime { claim: &'static str },
+    #[error("the token has no sub (its URI)")]
+    NoSub,
+    #[error("the token has no iat")]
+    NoIat,
+    #[error("the token has no status_list")]
+    NoList,
+    #[error("status_list.bits must be 1, 2, 4 or 8")]
+    Bits,
+    #[error("status_list.lst is missing")]
+    NoLst,
+    // The list itself.
+    #[error("status_list.lst is not base64url without padding")]
+    LstNotBase64,
+    /// `reason`: the decompressor's.
+    #[error("status_list.lst is not ZLIB data: {reason}")]
+    NotZlib { reason: String },
+    #[error("the status list inflates beyond {MAX_LIST_BYTES} bytes")]
+    TooLarge,
+}
+
 /// A credential's reference into a status list (`status.status_list`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -44,23 +92,23 @@ pub struct Reference {
 impl Reference {
     /// Reads `status.status_list` from a credential's claims: `None` when there is no `status`
     /// claim, an error when it is there but not a valid reference.
-    pub fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>, String> {
+    pub fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>, TokenStatusError> {
         let Some(status) = claims.get("status") else {
             return Ok(None);
         };
         let list = status
             .get("status_list")
-            .ok_or("the status claim has no status_list (the only mechanism supported)")?;
+            .ok_or(TokenStatusError::NoStatusList)?;
         let idx = list
             .get("idx")
             .and_then(Value::as_u64)
             .and_then(|i| usize::try_from(i).ok())
-            .ok_or("status_list.idx is not a non-negative integer")?;
+            .ok_or(TokenStatusError::BadIdx)?;
         let uri = list
             .get("uri")
             .and_then(Value::as_str)
             .filter(|u| url_like(u))
-            .ok_or("status_list.uri is not a URI")?;
+            .ok_or(TokenStatusError::BadUri)?;
         Ok(Some(Self {
             idx,
             uri: uri.to_owned(),
@@ -100,62 +148,62 @@ pub struct StatusListToken {
 impl StatusListToken {
     /// Parses a compact JWS Status List Token: header `typ` `statuslist+jwt`, the required
     /// claims, and the list, decompressed within [`MAX_LIST_BYTES`].
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, TokenStatusError> {
         let text = text.trim();
         let mut parts = text.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err("not a compact JWT (three dot-separated parts)".into());
+            return Err(TokenStatusError::NotCompact);
         };
-        let object = |part: &str, what: &str| -> Result<Map<String, Value>, String> {
+        let object = |text: &str, part: &'static str| {
             let bytes = URL_SAFE_NO_PAD
-                .decode(part)
-                .map_err(|_| format!("the {what} is not base64url"))?;
+                .decode(text)
+                .map_err(|_| TokenStatusError::NotBase64 { part })?;
             match serde_json::from_slice(&bytes) {
                 Ok(Value::Object(m)) => Ok(m),
-                _ => Err(format!("the {what} is not a JSON object")),
+                _ => Err(TokenStatusError::NotObject { part }),
             }
         };
         let header = object(h, "header")?;
         let claims = object(p, "payload")?;
         let signature = URL_SAFE_NO_PAD
             .decode(s)
-            .map_err(|_| "the signature is not base64url".to_string())?;
+            .map_err(|_| TokenStatusError::SignatureNotBase64)?;
         match header.get("typ").and_then(Value::as_str) {
             Some(STATUS_LIST_TYP) => {}
-            other => return Err(format!("header typ is {other:?}, not {STATUS_LIST_TYP}")),
+            other => {
+                return Err(TokenStatusError::Typ {
+                    typ: other.map(str::to_owned),
+                });
+            }
         }
         let alg = header
             .get("alg")
             .and_then(Value::as_str)
-            .ok_or("the header has no alg")?
+            .ok_or(TokenStatusError::NoAlg)?
             .to_owned();
         let text_claim = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
-        let time = |k: &str| -> Result<Option<u64>, String> {
-            match claims.get(k) {
-                None => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .map(Some)
-                    .ok_or_else(|| format!("{k} is not a non-negative integer")),
-            }
+        let time = |claim: &'static str| match claims.get(claim) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or(TokenStatusError::NotTime { claim }),
         };
-        let sub = text_claim("sub").ok_or("the token has no sub (its URI)")?;
-        let iat_s = time("iat")?.ok_or("the token has no iat")?;
-        let list = claims
-            .get("status_list")
-            .ok_or("the token has no status_list")?;
+        let sub = text_claim("sub").ok_or(TokenStatusError::NoSub)?;
+        let iat_s = time("iat")?.ok_or(TokenStatusError::NoIat)?;
+        let list = claims.get("status_list").ok_or(TokenStatusError::NoList)?;
         let bits = list
             .get("bits")
             .and_then(Value::as_u64)
             .and_then(|b| u8::try_from(b).ok())
             .and_then(|b| StatusSize::try_from(b).ok())
-            .ok_or("status_list.bits must be 1, 2, 4 or 8")?;
+            .ok_or(TokenStatusError::Bits)?;
         let lst = list
             .get("lst")
             .and_then(Value::as_str)
-            .ok_or("status_list.lst is missing")?;
+            .ok_or(TokenStatusError::NoLst)?;
         Ok(Self {
             kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
             alg,
@@ -192,19 +240,19 @@ impl StatusListToken {
 }
 
 /// Decodes `lst` (base64url without padding, ZLIB) into a list of `bits`-bit statuses.
-pub fn decode_lst(bits: StatusSize, lst: &str) -> Result<BitString, String> {
+pub fn decode_lst(bits: StatusSize, lst: &str) -> Result<BitString, TokenStatusError> {
     let compressed = URL_SAFE_NO_PAD
         .decode(lst)
-        .map_err(|_| "status_list.lst is not base64url without padding".to_string())?;
+        .map_err(|_| TokenStatusError::LstNotBase64)?;
     let mut bytes = Vec::new();
     flate2::read::ZlibDecoder::new(compressed.as_slice())
         .take(MAX_LIST_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("status_list.lst is not ZLIB data: {e}"))?;
+        .map_err(|e| TokenStatusError::NotZlib {
+            reason: e.to_string(),
+        })?;
     if bytes.len() as u64 > MAX_LIST_BYTES {
-        return Err(format!(
-            "the status list inflates beyond {MAX_LIST_BYTES} bytes"
-        ));
+        return Err(TokenStatusError::TooLarge);
     }
     Ok(BitString::from_parts(bits, bytes))
 }
@@ -231,7 +279,7 @@ pub fn sign(
     claims: &TokenClaims<'_>,
     kid: &str,
     key: &did_method::SecretKey,
-) -> Result<String, String> {
+) -> Result<String, serde_json::Error> {
     let header = json!({"alg": "EdDSA", "typ": STATUS_LIST_TYP, "kid": kid});
     let payload = json!({
         "iss": claims.iss,
@@ -323,21 +371,31 @@ mod tests {
         assert!(StatusListToken::parse(&mk(good_header.clone(), good.clone())).is_ok());
         let err =
             |h: &Value, p: &Value| StatusListToken::parse(&mk(h.clone(), p.clone())).unwrap_err();
-        assert!(err(&json!({"alg": "EdDSA", "typ": "JWT"}), &good).contains("typ"));
+        let e = err(&json!({"alg": "EdDSA", "typ": "JWT"}), &good);
+        assert_eq!(
+            e.to_string(),
+            r#"header typ is Some("JWT"), not statuslist+jwt"#
+        );
         let mut p = good.clone();
         p.as_object_mut().unwrap().remove("sub");
-        assert!(err(&good_header, &p).contains("sub"));
+        assert_eq!(err(&good_header, &p), TokenStatusError::NoSub);
         let mut p = good.clone();
         p["status_list"]["bits"] = json!(3);
-        assert!(err(&good_header, &p).contains("bits"));
+        assert_eq!(err(&good_header, &p), TokenStatusError::Bits);
         let mut p = good.clone();
         p["status_list"]["lst"] = json!("eNrbuRgAAhcBXQ==");
-        assert!(err(&good_header, &p).contains("padding"));
+        assert!(err(&good_header, &p).to_string().contains("padding"));
         // 17 MiB of zeros compresses to a few KiB: refused once past the bound.
         let zeros = BitString::from_parts(size(8), vec![0u8; 17 << 20]);
         let mut p = good.clone();
         p["status_list"] = encode_list(&zeros);
-        assert!(err(&good_header, &p).contains("inflates beyond"));
-        assert!(StatusListToken::parse("a.b").is_err());
+        assert_eq!(
+            err(&good_header, &p).to_string(),
+            "the status list inflates beyond 16777216 bytes"
+        );
+        assert_eq!(
+            StatusListToken::parse("a.b").unwrap_err(),
+            TokenStatusError::NotCompact
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 use verifier_lib::contexts::{ALLIANCE_CREDENTIALS_V1, PinnedContexts};
-use verifier_lib::rdfc::Rdfc2022;
+use verifier_lib::rdfc::{Rdfc2022, RdfcError};
 
 const HOLDER: &str = "did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r";
 
@@ -124,7 +124,7 @@ fn string_paths(doc: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
-type Forms = Result<(Vec<String>, Vec<String>), String>;
+type Forms = Result<(Vec<String>, Vec<String>), RdfcError>;
 
 /// One canonicalizer with templates and one without, over the standard pinned contexts.
 fn verifiers() -> (Rdfc2022, Rdfc2022) {
@@ -136,7 +136,7 @@ fn verifiers() -> (Rdfc2022, Rdfc2022) {
 }
 
 fn forms(rdfc: &Rdfc2022, doc: &Value) -> Forms {
-    rdfc.canonical_forms(doc).map_err(|e| e.to_string())
+    rdfc.canonical_forms(doc)
 }
 
 fn check(templated: &Rdfc2022, plain: &Rdfc2022, doc: &Value) {

@@ -19,7 +19,7 @@ use tracing::{debug, error, info, warn};
 
 use super::ConsensusError;
 use super::cert::{to_chain_certificate, to_extended_certificate};
-use super::host::Host;
+use super::host::{Host, HostError};
 use super::signing::{KeySigner, stream_sign_bytes};
 use super::store::ProposalStore;
 use super::streams::{CompleteStream, StreamAssembler, stream_id, stream_messages};
@@ -435,23 +435,23 @@ impl App {
         self.publish(network, &block, round, Round::Nil).await
     }
 
-    fn build(&mut self, height: u64, round: u32) -> Result<Arc<Block>, String> {
+    fn build(&mut self, height: u64, round: u32) -> Result<Arc<Block>, HostError> {
         let prev_time = self.prev_time(height);
         let time_ms = now_ms().max(prev_time.saturating_add(1));
         let block = self
             .host
             .build_block(height, round, time_ms, &self.address.0)?;
         if block.header.height != height {
-            return Err(format!(
+            return Err(HostError::internal(format!(
                 "host built a block for height {} instead of {height}",
                 block.header.height
-            ));
+            )));
         }
         // Durable before we propose it: after a crash we must propose the same block again.
         let block = self
             .store
             .insert_block(&block, true)
-            .map_err(|e| format!("storing built block: {e}"))?;
+            .map_err(|e| HostError::storage(format!("storing built block: {e}")))?;
         let pv = ProposedValue {
             height: Height(height),
             round: Round::new(round),
@@ -462,7 +462,7 @@ impl App {
         };
         self.store
             .record_value(&pv, true, true)
-            .map_err(|e| format!("recording built block: {e}"))?;
+            .map_err(|e| HostError::storage(format!("recording built block: {e}")))?;
         Ok(block)
     }
 
@@ -652,7 +652,8 @@ impl App {
                 certificate.value_id
             ))
         })?;
-        let cert = to_chain_certificate(certificate).map_err(CommitError::Failed)?;
+        let cert =
+            to_chain_certificate(certificate).map_err(|e| CommitError::Failed(e.to_string()))?;
         let set = self
             .host
             .validator_set(h)
@@ -663,7 +664,7 @@ impl App {
             })?;
         self.host
             .commit(&block, &cert)
-            .map_err(CommitError::Failed)?;
+            .map_err(|e| CommitError::Failed(e.to_string()))?;
         info!(height = h, round = cert.round, block = %certificate.value_id, signatures = cert.signatures.len(), "committed");
         self.last_time = Some((h, block.header.time_ms));
         let next = self.host.next_height().max(h + 1);

@@ -11,15 +11,21 @@ use malachitebft_app_channel::app::types::core::{
 
 use super::types::{Address, AllianceContext, BlockId, Height, Sig};
 
+/// A certificate for the nil round, which consensus never certifies.
+#[derive(Debug, thiserror::Error)]
+#[error("certificate for height {height} has no round")]
+pub struct NilRoundError {
+    pub height: u64,
+}
+
 /// Malachite certificate → `did_method` certificate. Fails only for a nil round, which
 /// consensus never certifies.
 pub fn to_chain_certificate(
     cert: &CommitCertificate<AllianceContext>,
-) -> Result<chain::CommitCertificate, String> {
-    let round = cert
-        .round
-        .as_u32()
-        .ok_or_else(|| format!("certificate for height {} has no round", cert.height))?;
+) -> Result<chain::CommitCertificate, NilRoundError> {
+    let round = cert.round.as_u32().ok_or(NilRoundError {
+        height: cert.height.0,
+    })?;
     let mut signatures: Vec<chain::CommitSignature> = cert
         .commit_signatures
         .iter()

@@ -48,7 +48,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use host::Host;
+pub use host::{Host, HostError, HostErrorKind};
 pub use node::{EngineConfig, p2p_peer_id, run};
 
 /// Why the consensus engine could not start or stopped.

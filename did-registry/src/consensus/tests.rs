@@ -12,7 +12,7 @@ use did_method::crypto::{PublicKey, SecretKey};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{ConsensusError, EngineConfig, Host, run};
+use super::{ConsensusError, EngineConfig, Host, HostError, run};
 
 /// TEST HOST: an in-memory chain of empty blocks. Commits verify the certificate.
 struct TestHost {
@@ -73,7 +73,7 @@ impl Host for TestHost {
         _round: u32,
         time_ms: u64,
         proposer: &PublicKey,
-    ) -> Result<Block, String> {
+    ) -> Result<Block, HostError> {
         Ok(Block {
             header: Header {
                 chain_id: self.chain_id.clone(),
@@ -90,20 +90,20 @@ impl Host for TestHost {
         })
     }
 
-    fn check_block(&self, block: &Block) -> Result<(), String> {
+    fn check_block(&self, block: &Block) -> Result<(), HostError> {
         if block.header.height != self.next_height() {
-            return Err("wrong height".into());
+            return Err(HostError::invalid("wrong height"));
         }
         if block.header.prev_hash != self.last_id() {
-            return Err("wrong previous block".into());
+            return Err(HostError::invalid("wrong previous block"));
         }
         if block.header.validators_hash != self.validators.hash() {
-            return Err("wrong validators".into());
+            return Err(HostError::invalid("wrong validators"));
         }
         Ok(())
     }
 
-    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), String> {
+    fn commit(&self, block: &Block, cert: &CommitCertificate) -> Result<(), HostError> {
         let mut blocks = self.blocks.lock().unwrap();
         let next = blocks.len() as u64 + 1;
         if block.header.height < next {
@@ -111,17 +111,17 @@ impl Host for TestHost {
             return if known.id() == block.id() {
                 Ok(())
             } else {
-                Err("conflicting commit".into())
+                Err(HostError::invalid("conflicting commit"))
             };
         }
         if block.header.height != next {
-            return Err(format!(
+            return Err(HostError::internal(format!(
                 "commit of height {} while at {next}",
                 block.header.height
-            ));
+            )));
         }
         cert.verify_header(&block.header, &self.chain_id, &self.validators)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| HostError::invalid(e.to_string()))?;
         blocks.push((block.clone(), cert.clone()));
         Ok(())
     }

@@ -54,5 +54,5 @@ pub fn sd_jwt(
     now_ms: u64,
 ) -> Result<String, WalletError> {
     verifier_lib::sdjwt::present(credential, reveal, key, aud, nonce, now_ms / 1000)
-        .map_err(WalletError::Other)
+        .map_err(|e| WalletError::Other(e.to_string()))
 }

@@ -1,6 +1,6 @@
 //! Stapling: while online, fetch what a verifier needs to decide offline (registry proofs of
 //! each issuer's DID document, accreditation and status-list anchors, and the status lists
-//! themselves, byte for byte) and wrap it with the presentation in a bundle
+//! themselves, byte for byte) and wrap it with the presentation in a [`Bundle`]
 //! (`docs/presentation-bundle.md`).
 
 use std::collections::BTreeSet;
@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use did_method::{Did, Hash, state};
 use registry_client::{ClientError, RegistryClient};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
+use verifier_lib::Bundle;
+use verifier_lib::bundle::StatusLists;
 
 use crate::{Net, WalletError};
 
@@ -92,6 +95,11 @@ async fn anchor_proof(
     }
 }
 
+/// A value as the JSON text a bundle carries.
+fn raw(value: &impl serde::Serialize) -> Result<Box<RawValue>, WalletError> {
+    to_raw_value(value).map_err(|e| WalletError::Other(e.to_string()))
+}
+
 /// Builds a bundle for `presentation` (a Data Integrity presentation object, or an SD-JWT
 /// string whose issuer is `sd_jwt_issuer`).
 pub async fn bundle(
@@ -99,7 +107,7 @@ pub async fn bundle(
     registry_api: &str,
     presentation: &Value,
     sd_jwt_issuer: Option<&str>,
-) -> Result<Value, WalletError> {
+) -> Result<Bundle, WalletError> {
     let registry = net.registry(registry_api)?;
     let creds: Vec<&Value> = match &presentation["verifiableCredential"] {
         Value::Array(a) => a.iter().collect(),
@@ -128,11 +136,11 @@ pub async fn bundle(
                     url: registry_api.to_owned(),
                     message: e.to_string(),
                 })?;
-            proofs.push(serde_json::to_value(p).map_err(|e| WalletError::Other(e.to_string()))?);
+            proofs.push(raw(&p)?);
         }
     }
     let client = net.http();
-    let mut status_lists = Map::new();
+    let mut status_lists = StatusLists::new();
     for (issuer, url) in &lists {
         let resp = client
             .get(url)
@@ -161,9 +169,13 @@ pub async fn bundle(
                     url: registry_api.to_owned(),
                     message: e.to_string(),
                 })?;
-            proofs.push(serde_json::to_value(p).map_err(|e| WalletError::Other(e.to_string()))?);
+            proofs.push(raw(&p)?);
         }
-        status_lists.insert(url.clone(), Value::String(text));
+        status_lists.insert(url.clone(), text);
     }
-    Ok(json!({"presentation": presentation, "registryProofs": proofs, "statusLists": status_lists}))
+    Ok(Bundle {
+        presentation: raw(presentation)?,
+        registry_proofs: proofs,
+        status_lists,
+    })
 }
