@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod http;
+pub mod identity;
 pub mod issuer;
 pub mod keys;
 pub mod rotation;
