@@ -104,8 +104,48 @@ async fn admin(issuer: &Issuer, headers: &HeaderMap) -> Result<String, IssueErro
         .ok_or_else(|| IssueError::new(401, "invalid_token", "unknown API key"))
 }
 
-async fn metadata(State(i): S) -> Result<Response, IssueError> {
-    Ok(axum::Json(i.metadata().await?).into_response())
+/// `GET /.well-known/openid-credential-issuer`: the metadata signed (`application/jwt`) when
+/// the wallet's `Accept` prefers it, else plain JSON (OpenID4VCI 1.0 §12.2.2).
+async fn metadata(State(i): S, headers: HeaderMap) -> Result<Response, IssueError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let mut r = if prefers_jwt(accept) {
+        (
+            [(header::CONTENT_TYPE, "application/jwt")],
+            i.signed_metadata().await?,
+        )
+            .into_response()
+    } else {
+        axum::Json(i.metadata().await?).into_response()
+    };
+    // The answer depends on Accept: a cache must not hand one form to who asked the other.
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(r)
+}
+
+/// Whether an `Accept` header asks for `application/jwt` before `application/json`: named,
+/// with a quality above zero and at least that of JSON (of `application/json` if named, else
+/// of a wildcard that covers it). A wallet that does not name `application/jwt` gets JSON.
+fn prefers_jwt(accept: Option<&str>) -> bool {
+    let (mut jwt, mut json, mut wildcard) = (None::<f32>, None::<f32>, None::<f32>);
+    for range in accept.unwrap_or("").split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok())
+            .unwrap_or(0.0);
+        let slot = match media.as_str() {
+            "application/jwt" => &mut jwt,
+            "application/json" => &mut json,
+            "application/*" | "*/*" => &mut wildcard,
+            _ => continue,
+        };
+        *slot = Some(slot.map_or(q, |s| s.max(q)));
+    }
+    let json = json.or(wildcard).unwrap_or(0.0);
+    jwt.is_some_and(|q| q > 0.0 && q >= json)
 }
 
 async fn as_metadata(State(i): S) -> Response {
@@ -287,4 +327,86 @@ async fn vc_api_issue(
         axum::Json(i.issue_vc_api(&actor, c).await?),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issuer::testing::issuer;
+
+    #[test]
+    fn the_jwt_is_served_only_to_who_prefers_it() {
+        for (accept, jwt) in [
+            (None, false),
+            (Some(""), false),
+            (Some("application/json"), false),
+            (Some("*/*"), false),
+            (Some("application/jwt"), true),
+            (Some("Application/JWT"), true),
+            (Some("application/jwt, application/json;q=0.5"), true),
+            (Some("application/json;q=0.5, application/jwt"), true),
+            (Some("application/jwt;q=0.5, application/json"), false),
+            (Some("application/jwt;q=0.5, */*;q=0.1"), true),
+            (Some("application/jwt;q=0.5, */*"), false),
+            (Some("application/jwt, */*"), true),
+            (Some("application/jwt;q=0"), false),
+            (Some("application/jwt;q=nonsense"), false),
+            (Some("text/html, application/jwt ; q=0.9"), true),
+        ] {
+            assert_eq!(prefers_jwt(accept), jwt, "Accept: {accept:?}");
+        }
+    }
+
+    /// The router on a loopback port: its base URL (the server stops with the runtime).
+    async fn serve(issuer: Arc<Issuer>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router(issuer)).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn metadata_is_json_unless_the_wallet_asks_for_the_signed_jwt() {
+        let f = issuer(|_| {}).await;
+        let base = serve(f.issuer.clone()).await;
+        let url = format!("{base}/.well-known/openid-credential-issuer");
+        let client = reqwest::Client::new();
+        let get = |accept: Option<&'static str>| {
+            let mut req = client.get(&url);
+            if let Some(a) = accept {
+                req = req.header(header::ACCEPT, a);
+            }
+            async move {
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                assert_eq!(r.headers()[header::VARY], "accept");
+                let ct = r.headers()[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                (ct, r.text().await.unwrap())
+            }
+        };
+        let expected = f.issuer.metadata().await.unwrap();
+        for accept in [None, Some("application/json"), Some("*/*")] {
+            let (ct, body) = get(accept).await;
+            assert_eq!(ct, "application/json", "Accept: {accept:?}");
+            assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), expected);
+        }
+        for accept in ["application/jwt", "application/jwt, application/json;q=0.5"] {
+            let (ct, body) = get(Some(accept)).await;
+            assert_eq!(ct, "application/jwt", "Accept: {accept}");
+            let header: Value = serde_json::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    body.split('.').next().unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(header["typ"], crate::issuer::SIGNED_METADATA_TYP);
+            assert_eq!(header["kid"], f.issuer.signer().verification_method());
+            assert_eq!(body.split('.').count(), 3);
+        }
+    }
 }

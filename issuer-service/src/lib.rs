@@ -1,7 +1,8 @@
 //! # issuer-service: what an agency runs to issue credentials
 //!
 //! An OpenID4VCI 1.0 credential issuer (pre-authorized code with a transaction code, nonce
-//! endpoint, JWT proofs of possession, batch issuance) for W3C VC 2.0 with Data Integrity
+//! endpoint, JWT proofs of possession, batch issuance, metadata also signed by the issuer's
+//! DID, whose document names the issuer's address) for W3C VC 2.0 with Data Integrity
 //! `eddsa-rdfc-2022` and IETF SD-JWT VC; an authenticated admin API (credential types,
 //! offers as links and QR codes, revocation and suspension, the audit log, and the VC-API
 //! `POST /credentials/issue`); Bitstring status lists with random indices, published only once
@@ -16,6 +17,7 @@
 
 pub mod config;
 pub mod http;
+pub mod identity;
 pub mod issuer;
 pub mod keys;
 pub mod rotation;

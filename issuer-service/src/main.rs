@@ -9,13 +9,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use did_method::SecretKey;
-use did_method::operation::Operation;
 use did_method::state::recovery_commitment;
 use issuer_service::issuer::Issuer;
-use issuer_service::keys;
 use issuer_service::rotation;
 use issuer_service::store::Store;
 use issuer_service::{IssuerConfig, http};
+use issuer_service::{identity, keys};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -37,8 +36,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create the issuer: sealed keys (passphrase from ALLIANCE_ISSUER_PASSPHRASE), its DID
-    /// (registered on the registry when --registry is given, else a did:key), the database,
-    /// and an admin API key (printed once).
+    /// (registered on the registry when --registry is given, its document naming --issuer-url
+    /// as its OpenID4VCI service; else a did:key), the database, and an admin API key (printed
+    /// once).
     Init {
         #[arg(long)]
         dir: PathBuf,
@@ -324,6 +324,8 @@ async fn init(
         "the issuer URL (--issuer-url)",
         &issuer_url,
     )?;
+    // The credential issuer identifier, as the metadata and the DID document give it.
+    let issuer_url = issuer_url.trim_end_matches('/').to_owned();
     let listen = match listen {
         Some(l) => l,
         None => format!(
@@ -352,10 +354,12 @@ async fn init(
                 &registry_client::Trust::from_env().with_ca_files(ca_certs.iter().cloned()),
             )?;
             let genesis = client.genesis().await.context("reaching the registry")?;
-            let (did, op) = Operation::create_single_key(
+            // The document names the issuer's address (its OpenID4VCI service).
+            let (did, op) = identity::create(
                 &genesis.chain_id,
                 &key.public_key(),
                 recovery_commitment(&recovery.public_key()),
+                &issuer_url,
             );
             let op = op.sign(&[&key, &registrar]);
             let height = client
@@ -377,7 +381,7 @@ async fn init(
     let database_url =
         database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("issuer.db").display()));
     let config = IssuerConfig {
-        issuer_url: issuer_url.trim_end_matches('/').to_owned(),
+        issuer_url,
         listen,
         database_url,
         did: did.clone(),

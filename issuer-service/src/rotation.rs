@@ -146,6 +146,36 @@ fn adopt_if_interrupted(
     })
 }
 
+/// `doc` after a rotation to `key` as the method `vm`: it authenticates, controls the DID and
+/// is the first assertion method; the method `old_vm` stays an assertion method unless
+/// `retire_old`, which removes it. Everything else (other methods, services such as the
+/// issuer's `OpenID4VCI` address, `alsoKnownAs`) is kept as it was.
+fn rotated_document(
+    doc: &DidDocument,
+    did: &Did,
+    vm: &str,
+    key: &PublicKey,
+    old_vm: &str,
+    retire_old: bool,
+) -> DidDocument {
+    let mut next = doc.clone();
+    next.verification_method.push(VerificationMethod {
+        id: vm.to_owned(),
+        type_: "Multikey".into(),
+        controller: did.to_string(),
+        public_key_multibase: *key,
+    });
+    next.assertion_method
+        .retain(|id| !(retire_old && id == old_vm));
+    next.assertion_method.insert(0, vm.to_owned());
+    next.authentication = vec![vm.to_owned()];
+    next.capability_invocation = vec![vm.to_owned()];
+    if retire_old {
+        next.verification_method.retain(|m| m.id != old_vm);
+    }
+    next
+}
+
 impl Rotated {
     /// Points `config` at the new key; returns the verification method it replaces.
     pub fn point_config(&self, config: &mut IssuerConfig) -> String {
@@ -192,22 +222,14 @@ pub async fn rotate(
             reason: e.to_string(),
         },
     )?;
-    let old_vm = &config.verification_method;
-    let mut next = doc.clone();
-    next.verification_method.push(VerificationMethod {
-        id: vm.clone(),
-        type_: "Multikey".into(),
-        controller: did.to_string(),
-        public_key_multibase: new_key.public_key(),
-    });
-    next.assertion_method
-        .retain(|id| !(retire_old && id == old_vm));
-    next.assertion_method.insert(0, vm.clone());
-    next.authentication = vec![vm.clone()];
-    next.capability_invocation = vec![vm.clone()];
-    if retire_old {
-        next.verification_method.retain(|m| &m.id != old_vm);
-    }
+    let next = rotated_document(
+        doc,
+        &did,
+        &vm,
+        &new_key.public_key(),
+        &config.verification_method,
+        retire_old,
+    );
     let genesis = client.genesis().await.map_err(registry_err)?;
     let op = Operation {
         chain_id: genesis.chain_id,
@@ -229,4 +251,64 @@ pub async fn rotate(
         verification_method: vm,
         height: Some(height),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use did_method::{ChainId, SecretKey};
+
+    /// The document `init` registers (with its OpenID4VCI service), and its DID.
+    fn registered() -> (Did, DidDocument) {
+        let chain = ChainId::new("alliance-test").unwrap();
+        let key = SecretKey::from_seed(&[1; 32]).public_key();
+        let recovery = SecretKey::from_seed(&[2; 32]).public_key();
+        let (did, op) = crate::identity::create(
+            &chain,
+            &key,
+            did_method::state::recovery_commitment(&recovery),
+            "https://issuer.agency.example",
+        );
+        let OperationBody::CreateDid { document, .. } = op.body else {
+            panic!("not a creation");
+        };
+        (did, document)
+    }
+
+    #[test]
+    fn rotation_moves_control_to_the_new_key_and_keeps_the_services() {
+        let (did, doc) = registered();
+        let k2 = SecretKey::from_seed(&[3; 32]).public_key();
+        let k1 = did.url("key-1");
+        let k2_id = did.url("key-2");
+        let next = rotated_document(&doc, &did, &k2_id, &k2, &k1, false);
+        next.validate(&did).unwrap();
+        assert_eq!(next.service, doc.service);
+        assert_eq!(
+            next.service[0].service_endpoint,
+            "https://issuer.agency.example"
+        );
+        assert_eq!(next.capability_invocation, vec![k2_id.clone()]);
+        assert_eq!(next.authentication, vec![k2_id.clone()]);
+        assert_eq!(next.assertion_method, vec![k2_id.clone(), k1.clone()]);
+        assert!(controls(&next, &k2));
+        assert!(!controls(
+            &next,
+            &doc.verification_method[0].public_key_multibase
+        ));
+
+        // Retiring the old key (after a compromise) removes it, and only it.
+        let k3 = SecretKey::from_seed(&[4; 32]).public_key();
+        let k3_id = did.url("key-3");
+        let after = rotated_document(&next, &did, &k3_id, &k3, &k2_id, true);
+        after.validate(&did).unwrap();
+        assert_eq!(after.service, doc.service);
+        assert_eq!(after.assertion_method, vec![k3_id.clone(), k1.clone()]);
+        let ids: Vec<&str> = after
+            .verification_method
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(ids, vec![k1.as_str(), k3_id.as_str()]);
+    }
 }

@@ -2,11 +2,9 @@
 //! (recorded after the CLI's `rotate-key`, or done live by `POST /admin/keys/rotate`), and
 //! admin API keys (stored only as hashes).
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
-use super::{IssueError, Issuer, Signer, random_token, sha256_hex};
+use super::{IssueError, Issuer, random_token, sha256_hex};
 use crate::config::IssuerConfig;
 use crate::store::{Store, StoreError};
 
@@ -85,13 +83,7 @@ impl Issuer {
         let previous = rotated.point_config(&mut config);
         config.save(&live.dir).map_err(config_err)?;
         let vm = rotated.verification_method.clone();
-        *self
-            .signer
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Signer {
-            key: rotated.key,
-            verification_method: vm.clone(),
-        });
+        self.use_signer(rotated.key, vm.clone());
         let details = json!({"previous": previous, "previousRetired": retire_old});
         Self::record_rotation(&self.store, actor, &vm, &details).await?;
         drop(guard);

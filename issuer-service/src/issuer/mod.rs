@@ -1,6 +1,8 @@
 //! The issuer's logic, behind the HTTP layer, one concern a file:
 //!
-//! - [`types`]: credential types (the OpenID4VCI configurations) and the metadata documents;
+//! - [`types`]: credential types (the OpenID4VCI configurations);
+//! - [`metadata`]: the documents that announce the issuer (credential issuer metadata, plain
+//!   or signed by the issuer's DID; authorization server metadata);
 //! - [`offers`]: offers, their pre-authorized codes and transaction codes, their links;
 //! - [`token`]: the token endpoint (redeeming a code) and the nonce endpoint;
 //! - [`credential`]: the credential endpoint (access token, key proofs, batch, recording);
@@ -15,6 +17,7 @@ mod admin;
 mod build;
 mod credential;
 mod error;
+mod metadata;
 mod offers;
 mod publish;
 mod status;
@@ -22,7 +25,7 @@ mod token;
 mod types;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::sync::Arc;
 
@@ -38,6 +41,7 @@ use crate::config::IssuerConfig;
 use crate::store::Store;
 
 pub use error::{IssueError, StartError};
+pub use metadata::SIGNED_METADATA_TYP;
 pub use offers::CreatedOffer;
 pub use status::{TOKEN_LIST, is_token_list, list_id};
 pub use types::{CredentialType, FORMAT_DI, FORMAT_SD_JWT};
@@ -166,6 +170,18 @@ impl Issuer {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Signs with `key`, the verification method `verification_method`, from the next
+    /// credential, status list and metadata on (after a live rotation).
+    fn use_signer(&self, key: SecretKey, verification_method: String) {
+        *self
+            .signer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Signer {
+            key,
+            verification_method,
+        });
     }
 
     /// Lets `POST /admin/keys/rotate` rotate the key while serving: new keys are sealed

@@ -22,14 +22,14 @@ pub(super) const PASS: &str = "Pass";
 /// The Data Integrity type every fixture defines.
 pub(super) const CARD: &str = "Card";
 
-pub(super) struct Fixture {
-    pub(super) issuer: Arc<Issuer>,
+pub(crate) struct Fixture {
+    pub(crate) issuer: Arc<Issuer>,
     _dir: tempfile::TempDir,
 }
 
 /// An issuer with the defaults `init` writes (but small status lists), changed by `tweak`,
 /// with the types [`PASS`] and [`CARD`] defined.
-pub(super) async fn issuer(tweak: impl FnOnce(&mut IssuerConfig)) -> Fixture {
+pub(crate) async fn issuer(tweak: impl FnOnce(&mut IssuerConfig)) -> Fixture {
     issuer_with_key(7, tweak).await
 }
 

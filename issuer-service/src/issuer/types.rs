@@ -1,11 +1,9 @@
-//! Credential types (the OpenID4VCI credential configurations an agency defines) and the
-//! metadata documents that announce them.
+//! Credential types: the OpenID4VCI credential configurations an agency defines (the
+//! metadata that announces them is [`super::metadata`]'s).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use verifier_lib::contexts::ALLIANCE_CREDENTIALS_V1;
 
-use super::{IssueError, Issuer, PRE_AUTH_GRANT};
+use super::{IssueError, Issuer};
 
 /// W3C VC 2.0 with Data Integrity `eddsa-rdfc-2022`.
 pub const FORMAT_DI: &str = "ldp_vc";
@@ -107,64 +105,5 @@ impl Issuer {
             )
         })?;
         serde_json::from_str(&def).map_err(|e| IssueError::new(500, "server_error", e.to_string()))
-    }
-
-    /// The credential issuer metadata (`/.well-known/openid-credential-issuer`).
-    pub async fn metadata(&self) -> Result<Value, IssueError> {
-        let base = &self.config.issuer_url;
-        let mut configs = Map::new();
-        for t in self.types().await? {
-            let claims: Vec<Value> = t
-                .claims
-                .iter()
-                .map(|c| {
-                    let path = if t.format == FORMAT_DI {
-                        json!(["credentialSubject", c])
-                    } else {
-                        json!([c])
-                    };
-                    json!({"path": path, "mandatory": true})
-                })
-                .collect();
-            let mut c = json!({
-                "format": t.format,
-                "scope": t.id,
-                "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}},
-                "credential_metadata": {"display": [{"name": t.name, "locale": "en"}], "claims": claims},
-            });
-            if t.format == FORMAT_DI {
-                c["cryptographic_binding_methods_supported"] = json!(["did:key", "did:jwk"]);
-                c["credential_signing_alg_values_supported"] = json!(["eddsa-rdfc-2022"]);
-                c["credential_definition"] = json!({
-                    "@context": ["https://www.w3.org/ns/credentials/v2", ALLIANCE_CREDENTIALS_V1],
-                    "type": ["VerifiableCredential", t.credential_type],
-                });
-            } else {
-                c["cryptographic_binding_methods_supported"] = json!(["jwk"]);
-                c["credential_signing_alg_values_supported"] = json!(["EdDSA"]);
-                c["vct"] = json!(t.credential_type);
-            }
-            configs.insert(t.id.clone(), c);
-        }
-        Ok(json!({
-            "credential_issuer": base,
-            "credential_endpoint": format!("{base}/credential"),
-            "nonce_endpoint": format!("{base}/nonce"),
-            "batch_credential_issuance": {"batch_size": self.config.batch_size},
-            "display": [{"name": self.config.display_name, "locale": "en"}],
-            "credential_configurations_supported": configs,
-        }))
-    }
-
-    /// The authorization server metadata: this issuer is its own, for the pre-authorized
-    /// code grant only.
-    pub fn authorization_server_metadata(&self) -> Value {
-        let base = &self.config.issuer_url;
-        json!({
-            "issuer": base,
-            "token_endpoint": format!("{base}/token"),
-            "grant_types_supported": [PRE_AUTH_GRANT],
-            "pre-authorized_grant_anonymous_access_supported": true,
-        })
     }
 }

@@ -1,6 +1,8 @@
 //! OpenID4VCI 1.0 wallet side, pre-authorized code flow: offer → issuer metadata →
 //! authorization server metadata → token (with the transaction code) → nonce → credential
-//! (one JWT proof of possession per holder key).
+//! (one JWT proof of possession per holder key). Before that, who issues: the issuer's
+//! signed metadata ([`issuer_metadata`]), bound to its registry-proven DID document
+//! ([`IssuerMetadata::check_binding`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -296,3 +298,273 @@ pub async fn receive(
         "the issuer kept refusing the nonce".into(),
     ))
 }
+
+/// The JOSE `typ` of signed Credential Issuer Metadata (OpenID4VCI 1.0 §12.2.3).
+pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
+
+/// The `type` of the DID document service that names an issuer's OpenID4VCI address (its
+/// credential issuer identifier); `alliance-issuer init` writes it as `<did>#oid4vci`.
+pub const OID4VCI_SERVICE_TYPE: &str = "OpenID4VCI";
+
+/// What the wallet asks for: signed metadata, plain JSON if the issuer has none.
+const METADATA_ACCEPT: &str = "application/jwt, application/json;q=0.5";
+
+/// An issuer's Credential Issuer Metadata as the wallet fetched it: the parameters, and when
+/// the issuer signed them, what to check the signature with.
+#[derive(Clone, Debug)]
+pub struct IssuerMetadata {
+    /// The credential issuer identifier the metadata was asked for, and names (checked).
+    pub credential_issuer: String,
+    /// The metadata parameters (`credential_endpoint`, `credential_configurations_supported`,
+    /// `display`…). For signed metadata, the JWT's claims without `iss`, `sub`, `iat`, `exp`.
+    pub metadata: Value,
+    /// `None` when the issuer answered plain JSON: then nothing proves who wrote it.
+    pub signed: Option<SignedMetadata>,
+}
+
+/// The signature over signed metadata, not yet checked: the key to check it with comes from
+/// the signer's DID document, proven on the registry ([`IssuerMetadata::check_binding`]).
+#[derive(Clone, Debug)]
+pub struct SignedMetadata {
+    /// The verification method (a DID URL) whose key signed.
+    pub kid: String,
+    /// Who attests to the metadata (the issuer's DID), when the JWT says.
+    pub iss: Option<String>,
+    /// When it was signed (seconds since the Unix epoch).
+    pub iat: i64,
+    /// `<header>.<payload>`, what the signature covers.
+    signing_input: String,
+    signature: did_method::Signature,
+}
+
+impl SignedMetadata {
+    /// The DID whose method signed (`kid` without its fragment).
+    pub fn did(&self) -> &str {
+        self.kid.split_once('#').map_or(&self.kid, |(did, _)| did)
+    }
+
+    /// Whether `key` made the signature (Ed25519 over the JWS signing input).
+    pub fn verify_signature(&self, key: &did_method::PublicKey) -> bool {
+        key.verify(self.signing_input.as_bytes(), &self.signature)
+            .is_ok()
+    }
+}
+
+impl IssuerMetadata {
+    /// Plain JSON metadata, if it names `credential_issuer` (compared exactly, as the
+    /// specification requires: the data of metadata naming another issuer must not be used).
+    pub fn from_json(metadata: Value, credential_issuer: &str) -> Result<Self, WalletError> {
+        if !metadata.is_object() {
+            return Err(WalletError::BadResponse(
+                "the issuer's metadata is not a JSON object".into(),
+            ));
+        }
+        same_issuer(&metadata, credential_issuer)?;
+        Ok(Self {
+            credential_issuer: credential_issuer.to_owned(),
+            metadata,
+            signed: None,
+        })
+    }
+
+    /// Signed metadata (a compact JWS, OpenID4VCI 1.0 §12.2.3), read and checked except for
+    /// its signature: `alg` `EdDSA` (never `none`, nor anything else), `typ`
+    /// [`SIGNED_METADATA_TYP`], no `crit`, a `kid` that is a DID URL, `sub` and
+    /// `credential_issuer` equal to `credential_issuer`, an integer `iat`, `exp` (if any) not
+    /// past, and `iss` (if any) the DID of `kid`.
+    pub fn from_jwt(jwt: &str, credential_issuer: &str) -> Result<Self, WalletError> {
+        let bad = |m: String| WalletError::BadResponse(format!("signed metadata: {m}"));
+        let jwt = jwt.trim();
+        let mut parts = jwt.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("not a compact JWS (three dot-separated parts)".into()));
+        };
+        let decode = |part: &str, what: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| bad(format!("its {what} is not base64url")))
+        };
+        let json =
+            |part: &str, what: &str| -> Result<serde_json::Map<String, Value>, WalletError> {
+                match serde_json::from_slice(&decode(part, what)?) {
+                    Ok(Value::Object(m)) => Ok(m),
+                    _ => Err(bad(format!("its {what} is not a JSON object"))),
+                }
+            };
+        let header = json(h, "header")?;
+        match header.get("alg").and_then(Value::as_str) {
+            Some("EdDSA") => {}
+            Some(a) if a.eq_ignore_ascii_case("none") => {
+                return Err(bad("it is unsigned (alg none)".into()));
+            }
+            Some(a) => return Err(bad(format!("alg {a}: only EdDSA is accepted"))),
+            None => return Err(bad("its header has no alg".into())),
+        }
+        match header.get("typ").and_then(Value::as_str) {
+            Some(t) if t.eq_ignore_ascii_case(SIGNED_METADATA_TYP) => {}
+            t => {
+                return Err(bad(format!("typ {t:?}, expected {SIGNED_METADATA_TYP:?}")));
+            }
+        }
+        if header.contains_key("crit") {
+            return Err(bad("its header marks extensions critical (crit)".into()));
+        }
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| k.starts_with("did:") && k.contains('#'))
+            .ok_or_else(|| bad("its kid must name the signing key by a DID URL".into()))?
+            .to_owned();
+        let mut claims = json(p, "payload")?;
+        let sub = claims.remove("sub");
+        if sub.as_ref().and_then(Value::as_str) != Some(credential_issuer) {
+            return Err(bad(format!(
+                "sub is {sub:?}, not the credential issuer {credential_issuer}"
+            )));
+        }
+        let iat = claims
+            .remove("iat")
+            .and_then(|v| v.as_i64())
+            .ok_or_else(|| bad("iat is missing or not an integer".into()))?;
+        if let Some(exp) = claims.remove("exp") {
+            let exp = exp
+                .as_i64()
+                .ok_or_else(|| bad("exp is not an integer".into()))?;
+            if exp <= now_s() as i64 {
+                return Err(bad("it has expired (exp)".into()));
+            }
+        }
+        let iss = match claims.remove("iss") {
+            None => None,
+            Some(Value::String(iss)) => Some(iss),
+            Some(_) => return Err(bad("iss is not a string".into())),
+        };
+        let signature = did_method::Signature::from_slice(&decode(s, "signature")?)
+            .map_err(|_| bad("its signature is not an Ed25519 signature".into()))?;
+        let signed = SignedMetadata {
+            kid,
+            iss,
+            iat,
+            signing_input: format!("{h}.{p}"),
+            signature,
+        };
+        if let Some(iss) = &signed.iss
+            && iss != signed.did()
+        {
+            return Err(bad(format!(
+                "iss {iss} is not the DID of the signing key {}",
+                signed.kid
+            )));
+        }
+        let metadata = Value::Object(claims);
+        same_issuer(&metadata, credential_issuer)?;
+        Ok(Self {
+            credential_issuer: credential_issuer.to_owned(),
+            metadata,
+            signed: Some(signed),
+        })
+    }
+
+    /// Checks that the issuer's DID document `document` (proven on the registry by the
+    /// caller) binds this metadata: it is the DID whose key signed it, that key is one of its
+    /// assertion methods and verifies the signature, and the document names
+    /// [`Self::credential_issuer`] as its [`OID4VCI_SERVICE_TYPE`] service. Then the agency
+    /// that controls the DID is the one serving at this address.
+    pub fn check_binding(&self, document: &did_method::DidDocument) -> Result<(), WalletError> {
+        let unbound = |m: String| WalletError::BadResponse(format!("who issues: {m}"));
+        let signed = self.signed.as_ref().ok_or_else(|| {
+            unbound("the issuer's metadata is not signed, so nothing ties it to a DID".into())
+        })?;
+        let did = &document.id;
+        if signed.did() != did {
+            return Err(unbound(format!(
+                "the metadata is signed by {}, not by {did}",
+                signed.kid
+            )));
+        }
+        let fragment = signed.kid.split_once('#').map_or("", |(_, f)| f);
+        let short = format!("#{fragment}");
+        let listed = |id: &str| id == signed.kid || id == short;
+        let key = document
+            .verification_method
+            .iter()
+            .find(|vm| listed(&vm.id) && vm.controller == *did)
+            .filter(|_| document.assertion_method.iter().any(|id| listed(id)))
+            .map(|vm| vm.public_key_multibase)
+            .ok_or_else(|| {
+                unbound(format!(
+                    "{} is not an assertion method of {did}'s document",
+                    signed.kid
+                ))
+            })?;
+        if !signed.verify_signature(&key) {
+            return Err(unbound(format!(
+                "the metadata's signature does not verify with {}",
+                signed.kid
+            )));
+        }
+        if !document.service.iter().any(|s| {
+            s.type_ == OID4VCI_SERVICE_TYPE && s.service_endpoint == self.credential_issuer
+        }) {
+            return Err(unbound(format!(
+                "{did}'s document does not name {} as its {OID4VCI_SERVICE_TYPE} address",
+                self.credential_issuer
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Refuses metadata whose `credential_issuer` is not `credential_issuer`.
+fn same_issuer(metadata: &Value, credential_issuer: &str) -> Result<(), WalletError> {
+    match metadata["credential_issuer"].as_str() {
+        Some(c) if c == credential_issuer => Ok(()),
+        other => Err(WalletError::BadResponse(format!(
+            "the metadata is for {}, not for {credential_issuer}",
+            other.unwrap_or("no credential_issuer")
+        ))),
+    }
+}
+
+/// Fetches the Credential Issuer Metadata of `credential_issuer` (OpenID4VCI 1.0 §12.2.2),
+/// asking for the signed form first (`Accept: application/jwt, application/json;q=0.5`).
+/// Signed or not, it must name `credential_issuer`; a signed one is read as
+/// [`IssuerMetadata::from_jwt`] says, and its signature is left to check against the issuer's
+/// proven DID document ([`IssuerMetadata::check_binding`]).
+pub async fn issuer_metadata(
+    net: &Net,
+    credential_issuer: &str,
+) -> Result<IssuerMetadata, WalletError> {
+    tls("the credential issuer", credential_issuer)?;
+    let url = format!(
+        "{}/.well-known/openid-credential-issuer",
+        credential_issuer.trim_end_matches('/')
+    );
+    let resp = net
+        .http()
+        .get(&url)
+        .header(reqwest::header::ACCEPT, METADATA_ACCEPT)
+        .send()
+        .await
+        .map_err(net_err(&url))?;
+    let media = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !resp.status().is_success() || media != "application/jwt" {
+        return IssuerMetadata::from_json(read_json(resp, &url).await?, credential_issuer);
+    }
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| WalletError::BadResponse(format!("{url}: {e}")))?;
+    IssuerMetadata::from_jwt(&text, credential_issuer)
+}
+
+#[cfg(test)]
+mod tests;
