@@ -22,7 +22,6 @@ pub mod backup;
 pub mod commands;
 pub mod error;
 pub mod held;
-mod metadata;
 pub mod network;
 pub mod present;
 pub mod qr;

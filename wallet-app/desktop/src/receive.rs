@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use did_method::state::{Accreditation, DidRecord, did_key, issuer_key};
-use did_method::{Did, SecretKey};
+use did_method::{Did, DidDocument, SecretKey};
 use serde::Serialize;
 use serde_json::{Value, json};
 use wallet_core::oid4vci::{self, Offer};
@@ -118,20 +118,27 @@ fn describe(
 
 /// What the registry proves of `did`: its document (and whether it lists `issuer_url` as its
 /// OpenID4VCI service) and its accreditation. Proofs are verified against the genesis.
-pub async fn prove_issuer(wallet: &Wallet, did: &str, issuer_url: &str) -> IssuerProof {
+pub async fn prove_issuer(
+    wallet: &Wallet,
+    did: &str,
+    issuer_url: &str,
+) -> (IssuerProof, Option<DidDocument>) {
     let mut proof = IssuerProof::default();
+    let mut document = None;
     let (Ok(network), Ok(parsed)) = (wallet.network(), Did::parse(did)) else {
-        return proof;
+        return (proof, document);
     };
     match network.prove(&wallet.net, &did_key(&parsed)).await {
         Ok((entry, _)) => {
-            if let Ok(Some(rec)) = entry.record::<DidRecord>() {
-                proof.registered = !rec.deactivated;
+            if let Ok(Some(rec)) = entry.record::<DidRecord>()
+                && !rec.deactivated
+            {
+                proof.registered = true;
                 proof.height = Some(entry.height);
-                let want = issuer_url.trim_end_matches('/');
                 proof.url_bound = rec.document.service.iter().any(|s| {
-                    s.type_ == "OpenID4VCI" && s.service_endpoint.trim_end_matches('/') == want
+                    s.type_ == oid4vci::OID4VCI_SERVICE_TYPE && s.service_endpoint == issuer_url
                 });
+                document = Some(rec.document);
             }
         }
         Err(e) => tracing::warn!(%did, "cannot prove the issuer's DID document: {e}"),
@@ -144,7 +151,7 @@ pub async fn prove_issuer(wallet: &Wallet, did: &str, issuer_url: &str) -> Issue
         proof.accredited_for = acc.credential_types;
         proof.accredited_by = Some(acc.authority);
     }
-    proof
+    (proof, document)
 }
 
 /// Looks at an offer (a link, or the offer JSON): fetches the offer and the issuer's
@@ -156,24 +163,30 @@ pub async fn inspect(wallet: &Wallet, link: &str) -> Result<OfferView, Failure> 
         return Err(Failure::new("bad_offer", "that is not a credential offer"));
     }
     let offer = Offer::resolve(&wallet.net, link).await?;
-    let meta = crate::metadata::issuer_metadata(&wallet.net, &offer.credential_issuer).await?;
+    let meta = oid4vci::issuer_metadata(&wallet.net, &offer.credential_issuer).await?;
     let config_id = offer.configuration_ids[0].clone();
-    let (format, title, credential_type, labels) = describe(&meta.json, &config_id)?;
-    let issuer_name = first_display_name(&meta.json["display"])
+    let (format, title, credential_type, labels) = describe(&meta.metadata, &config_id)?;
+    let issuer_name = first_display_name(&meta.metadata["display"])
         .unwrap_or_else(|| offer.credential_issuer.clone());
-    let issuer_did = meta.issuer_did();
+    // Who issues: the DID that signed the metadata, if its registry-proven document binds
+    // the metadata (its key signed it, its OpenID4VCI service is this address).
+    let issuer_did = meta.signed.as_ref().map(|s| s.did().to_owned());
     let issuer_proof = match &issuer_did {
         Some(did) => {
-            let mut p = prove_issuer(wallet, did, &offer.credential_issuer).await;
-            // The metadata's signature must verify with a key of the proven document.
-            if p.registered && !metadata_signed_by(wallet, &meta, did).await {
-                p = IssuerProof::default();
+            let (mut p, doc) = prove_issuer(wallet, did, &offer.credential_issuer).await;
+            match doc.map(|d| meta.check_binding(&d)) {
+                Some(Ok(())) => p.url_bound = true,
+                Some(Err(e)) => {
+                    tracing::warn!("the issuer's metadata is not bound to {did}: {e}");
+                    p.url_bound = false;
+                }
+                None => {}
             }
             p
         }
         None => IssuerProof::default(),
     };
-    let batch = meta.json["batch_credential_issuance"]["batch_size"]
+    let batch = meta.metadata["batch_credential_issuance"]["batch_size"]
         .as_u64()
         .unwrap_or(1)
         .max(1) as usize;
@@ -219,32 +232,6 @@ pub async fn inspect(wallet: &Wallet, link: &str) -> Result<OfferView, Failure> 
         },
     );
     Ok(view)
-}
-
-/// Whether the signed metadata verifies with an assertion or authentication key of `did`'s
-/// registry-proven document.
-async fn metadata_signed_by(
-    wallet: &Wallet,
-    meta: &crate::metadata::IssuerMetadata,
-    did: &str,
-) -> bool {
-    let (Ok(network), Ok(parsed)) = (wallet.network(), Did::parse(did)) else {
-        return false;
-    };
-    let Ok((entry, _)) = network.prove(&wallet.net, &did_key(&parsed)).await else {
-        return false;
-    };
-    let Ok(Some(rec)) = entry.record::<DidRecord>() else {
-        return false;
-    };
-    let Some(kid) = meta.signing_kid() else {
-        return false;
-    };
-    rec.document
-        .verification_method
-        .iter()
-        .filter(|vm| vm.id == kid)
-        .any(|vm| meta.verify_signature(&vm.public_key_multibase))
 }
 
 /// The holder key a received credential is bound to: a Data Integrity credential's subject
@@ -352,7 +339,9 @@ pub async fn accept(
     let issuer_proof = if p.issuer_did.is_some() {
         p.issuer_proof.clone()
     } else {
-        prove_issuer(wallet, &issuer_did, &p.offer.credential_issuer).await
+        prove_issuer(wallet, &issuer_did, &p.offer.credential_issuer)
+            .await
+            .0
     };
     let held = Held {
         format: p.format.clone(),
