@@ -7,9 +7,11 @@
 //! processes stopped when dropped, a devnet, an issuer with its admin API, the holder's
 //! network. It is test support, never published, and holds no test of its own.
 //!
-//! The binaries are the workspace's, beside the test executable: `cargo test --workspace`
-//! (or `scripts/test.sh`) builds them; with `cargo test -p e2e` alone, build them first
-//! (`cargo build --bins`), or an older build is what runs.
+//! The binaries are the workspace's, beside the test executable. `cargo test` does not build
+//! another package's binaries: `scripts/test.sh` runs `cargo build --workspace --bins` first;
+//! by hand, do the same before `cargo test -p e2e` (or an older build is what runs). The
+//! issuance bench needs the release build of `alliance-issuer`
+//! (`scripts/bench-credentials.sh` makes it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
 
@@ -35,7 +37,7 @@ pub fn bin(name: &str) -> PathBuf {
     let p = exe.parent().unwrap().parent().unwrap().join(name);
     assert!(
         p.exists(),
-        "{} is not built (cargo test --workspace builds it; or cargo build --bins)",
+        "{} is not built (cargo build --workspace --bins, or --release for a bench)",
         p.display()
     );
     p
