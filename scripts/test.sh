@@ -13,6 +13,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 . scripts/postgres-test-server.sh
+# The end-to-end tests (tests/, crate e2e) start the workspace's binaries; `cargo test` builds
+# a package's binaries only for that package's own integration tests.
+echo "== cargo build --bins"
+cargo build --workspace --bins --quiet
 echo "== cargo test (with a real Secret Service for the wallet: scripts/with-keyring.sh)"
 scripts/with-keyring.sh cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
 # One summary line over every test binary.

@@ -5,161 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use did_method::{Genesis, SecretKey};
+use e2e::{Issuer, PASSPHRASE, bin, holder_net, now_ms, run, start_devnet};
 use serde_json::{Value, json};
 use verifier_lib::contexts::PinnedContexts;
 use verifier_lib::rdfc::Rdfc2022;
 use verifier_lib::{CheckKind, Policy, Verifier};
 use wallet_core::oid4vci::{self, Offer};
 use wallet_core::{present, staple};
-
-/// The workspace's binaries, beside this test's executable (`target/debug/deps/..`).
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        p.exists(),
-        "{} is not built (cargo test --workspace builds it)",
-        p.display()
-    );
-    p
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        unsafe_sigterm(&self.0);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// SIGTERM through the `kill` command (no libc in this crate): the devnet stops its nodes.
-fn unsafe_sigterm(c: &Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(c.id().to_string())
-        .status();
-}
-
-const PASS: &str = "e2e issuer passphrase";
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_devnet(dir: &Path) -> (Proc, Value) {
-    let mut child = Command::new(bin("alliance-registry"))
-        .args([
-            "devnet",
-            "--validators",
-            "4",
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let start = Instant::now();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 || start.elapsed() > Duration::from_secs(120) {
-            panic!("devnet did not start");
-        }
-        if line.contains("devnet ready") {
-            break;
-        }
-    }
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = vec![];
-        let _ = err.read_to_end(&mut sink);
-    });
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("devnet.json")).unwrap()).unwrap();
-    (Proc(child), info)
-}
-
-fn serve_issuer(dir: &Path) -> Proc {
-    let mut serve = Command::new(bin("alliance-issuer"))
-        .args(["serve", "--dir", dir.to_str().unwrap()])
-        .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    Proc(serve)
-}
-
-/// The issuer's admin API, authenticated with `key`: GET `path`, answer as JSON.
-async fn admin_get(url: &str, key: &str, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{url}{path}"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// The issuer's admin API: POST `body` to `path`, answer as JSON.
-async fn admin_post(url: &str, key: &str, path: &str, body: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{url}{path}"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Below the kernel's ephemeral range, so no outgoing connection takes it before the
-/// issuer binds it.
-fn free_port() -> u16 {
-    did_registry::config::free_port(&[]).unwrap()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agency_issues_citizen_presents_business_verifies_offline() {
@@ -173,23 +28,13 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         serde_json::from_slice(&std::fs::read(net.join("genesis.json")).unwrap()).unwrap();
 
     // The agency's issuer, registered on chain and accredited for both of its types.
-    let issuer_dir = work.path().join("issuer");
-    let url = format!("http://127.0.0.1:{}", free_port());
-    let init: Value = serde_json::from_str(&run(Command::new(bin("alliance-issuer")).args([
-        "init",
-        "--dir",
-        issuer_dir.to_str().unwrap(),
-        "--issuer-url",
-        &url,
-        "--registry",
-        &api0,
-        "--registrar-key",
-        &registrar,
-        "--json",
-    ])))
-    .unwrap();
-    let did = init["did"].as_str().unwrap().to_owned();
-    let api_key = init["adminApiKey"].as_str().unwrap().to_owned();
+    let mut issuer = Issuer::init(
+        &["--registry", &api0, "--registrar-key", &registrar],
+        |_| {},
+    );
+    let (admin, issuer_dir) = (issuer.api.clone(), issuer.path().to_owned());
+    let url = admin.url.clone();
+    let did = issuer.init["did"].as_str().unwrap().to_owned();
     assert!(did.starts_with("did:alliance:"));
     run(Command::new(bin("alliance-registry")).args([
         "issuer",
@@ -204,37 +49,17 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         "--type",
         "urn:alliance:vct:driver-license",
     ]));
-    let mut issuer_proc = serve_issuer(&issuer_dir);
+    issuer.serve();
 
-    let client = reqwest::Client::new();
-    for t in [
-        json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
-        json!({"id": "DriverLicenseSdJwt", "format": "dc+sd-jwt", "credentialType": "urn:alliance:vct:driver-license", "claims": ["name", "licenseClass", "birthdate"], "validityDays": 1825, "name": "Driver licence"}),
-    ] {
-        let r = client
-            .post(format!("{url}/admin/credential-types"))
-            .bearer_auth(&api_key)
-            .json(&t)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201);
-    }
+    admin
+        .define(&[
+            json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
+            json!({"id": "DriverLicenseSdJwt", "format": "dc+sd-jwt", "credentialType": "urn:alliance:vct:driver-license", "claims": ["name", "licenseClass", "birthdate"], "validityDays": 1825, "name": "Driver licence"}),
+        ])
+        .await;
     let offer = |type_id: &'static str, claims: Value| {
-        let (url, key) = (url.clone(), api_key.clone());
-        async move {
-            let v = admin_post(
-                &url,
-                &key,
-                "/admin/offers",
-                json!({"credentialType": type_id, "claims": claims}),
-            )
-            .await;
-            (
-                v["offerByReferenceUri"].as_str().unwrap().to_owned(),
-                v["txCode"].as_str().unwrap().to_owned(),
-            )
-        }
+        let admin = admin.clone();
+        async move { admin.offer_with(type_id, claims).await }
     };
     let verifier = |challenge: &str| {
         Verifier::new(
@@ -247,10 +72,11 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         )
     };
     let holder = SecretKey::from_seed(&[11; 32]);
+    let wallet = holder_net();
     let rdfc = Rdfc2022::new(PinnedContexts::standard());
     // The holder presents `vc` for `challenge` with freshly stapled proofs; the shop verifies.
     let verify_vc = |vc: Value, challenge: &'static str| {
-        let (api2, rdfc, holder) = (api2.clone(), &rdfc, holder.clone());
+        let (api2, rdfc, holder, wallet) = (api2.clone(), &rdfc, holder.clone(), &wallet);
         let verifier = verifier(challenge);
         async move {
             let vp = present::data_integrity(
@@ -262,12 +88,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
                 now_ms(),
             )
             .unwrap();
-            let b = serde_json::to_vec(
-                &staple::bundle(&holder_net(), &api2, &vp, None)
-                    .await
-                    .unwrap(),
-            )
-            .unwrap();
+            let b = serde_json::to_vec(&staple::bundle(wallet, &api2, &vp, None).await.unwrap())
+                .unwrap();
             verifier.verify_bytes(&b, now_ms())
         }
     };
@@ -279,8 +101,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .await;
     let got = oid4vci::receive(
-        &holder_net(),
-        &Offer::resolve(&holder_net(), &link).await.unwrap(),
+        &wallet,
+        &Offer::resolve(&wallet, &link).await.unwrap(),
         Some(&pin),
         &[&holder],
     )
@@ -305,8 +127,8 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .await;
     let got = oid4vci::receive(
-        &holder_net(),
-        &Offer::resolve(&holder_net(), &link).await.unwrap(),
+        &wallet,
+        &Offer::resolve(&wallet, &link).await.unwrap(),
         Some(&pin),
         &[&holder],
     )
@@ -323,7 +145,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     )
     .unwrap();
     // The wallet staples the issuer's proofs and its Token Status List with its anchor.
-    let b = staple::bundle(&holder_net(), &api2, &Value::String(p.clone()), None)
+    let b = staple::bundle(&wallet, &api2, &Value::String(p.clone()), None)
         .await
         .unwrap();
     let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
@@ -336,7 +158,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     );
 
     // The agency suspends the SD-JWT VC: refused with that reason.
-    let issued = admin_get(&url, &api_key, "/admin/issued").await;
+    let issued = admin.get_admin("/admin/issued").await;
     let sd_id = issued
         .as_array()
         .unwrap()
@@ -346,15 +168,14 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = admin_post(
-        &url,
-        &api_key,
-        &format!("/admin/issued/{sd_id}/suspend"),
-        json!({"reason": "under review"}),
-    )
-    .await;
+    let (_, r) = admin
+        .admin(
+            &format!("/admin/issued/{sd_id}/suspend"),
+            json!({"reason": "under review"}),
+        )
+        .await;
     assert_eq!(r["published"], true, "{r}");
-    let b = staple::bundle(&holder_net(), &api2, &Value::String(p), None)
+    let b = staple::bundle(&wallet, &api2, &Value::String(p), None)
         .await
         .unwrap();
     let v = verifier("c-2").verify_bytes(&serde_json::to_vec(&b).unwrap(), now_ms());
@@ -365,13 +186,12 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     );
 
     // The agency revokes the W3C credential: a fresh presentation is refused.
-    let r = admin_post(
-        &url,
-        &api_key,
-        &format!("/admin/issued/{}/revoke", vc["id"].as_str().unwrap()),
-        json!({"reason": "withdrawn"}),
-    )
-    .await;
+    let (_, r) = admin
+        .admin(
+            &format!("/admin/issued/{}/revoke", vc["id"].as_str().unwrap()),
+            json!({"reason": "withdrawn"}),
+        )
+        .await;
     assert_eq!(r["published"], true, "{r}");
     let v = verify_vc(vc, "c-3").await;
     assert!(
@@ -382,14 +202,14 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
 
     // Key rotation through the registry. A credential signed by the first key...
     let receive_di = |name: &'static str| {
-        let offer = &offer;
+        let (offer, wallet) = (&offer, &wallet);
         let holder = holder.clone();
         async move {
             let (link, pin) =
                 offer("DriverLicense", json!({"name": name, "licenseClass": "A"})).await;
             oid4vci::receive(
-                &holder_net(),
-                &Offer::resolve(&holder_net(), &link).await.unwrap(),
+                wallet,
+                &Offer::resolve(wallet, &link).await.unwrap(),
                 Some(&pin),
                 &[&holder],
             )
@@ -407,7 +227,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     };
     let first = receive_di("Grace Hopper").await;
     assert_eq!(signed_by(&first), format!("{did}#key-1"));
-    drop(issuer_proc);
+    issuer.stop();
     let rotate = |retire: bool| {
         let mut cmd = Command::new(bin("alliance-issuer"));
         cmd.args([
@@ -423,7 +243,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     };
     let r = rotate(false);
     assert_eq!(r["verificationMethod"], format!("{did}#key-2"), "{r}");
-    issuer_proc = serve_issuer(&issuer_dir);
+    issuer.serve();
     // ...still verifies (the old key stays listed for assertion; the status list is re-signed
     // by the new key), and new credentials are signed by the new key.
     let v = verify_vc(first.clone(), "c-4").await;
@@ -433,7 +253,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     let v = verify_vc(second.clone(), "c-5").await;
     assert!(v.accepted(), "{:#?}", v.failures().collect::<Vec<_>>());
     // The resolved document: key-2 controls the DID now.
-    let doc: Value = client
+    let doc: Value = reqwest::Client::new()
         .get(format!("{api0}/1.0/identifiers/{did}"))
         .send()
         .await
@@ -455,7 +275,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         let out = Command::new(bin("alliance-issuer"))
             .args(&args)
             .args(["--dir", issuer_dir.to_str().unwrap()])
-            .env("ALLIANCE_ISSUER_PASSPHRASE", PASS)
+            .env("ALLIANCE_ISSUER_PASSPHRASE", PASSPHRASE)
             .output()
             .unwrap();
         assert!(!out.status.success(), "{args:?} ran under a serving issuer");
@@ -469,21 +289,13 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    let bad = admin_post(
-        &url,
-        &api_key,
-        "/admin/keys/rotate",
-        json!({"retire": true}),
-    )
-    .await;
+    let (_, bad) = admin
+        .admin("/admin/keys/rotate", json!({"retire": true}))
+        .await;
     assert_eq!(bad["error"], "invalid_request", "{bad}");
-    let r = admin_post(
-        &url,
-        &api_key,
-        "/admin/keys/rotate",
-        json!({"retireOld": true}),
-    )
-    .await;
+    let (_, r) = admin
+        .admin("/admin/keys/rotate", json!({"retireOld": true}))
+        .await;
     assert_eq!(r["verificationMethod"], format!("{did}#key-3"), "{r}");
     assert_eq!(r["previous"], format!("{did}#key-2"), "{r}");
     // The configuration on disk follows, for the next start.
@@ -507,7 +319,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     // A rotation interrupted after the registry committed it (the config still names the
     // previous key, as if the issuer died before writing it) is completed when the issuer
     // starts: it never signs with a key that no longer controls its DID.
-    drop(issuer_proc);
+    issuer.stop();
     let mut stale = config.clone();
     stale["verificationMethod"] = json!(format!("{did}#key-2"));
     stale["keyFile"] = json!("issuer-key-2.json");
@@ -516,7 +328,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         serde_json::to_vec_pretty(&stale).unwrap(),
     )
     .unwrap();
-    let _issuer_proc = serve_issuer(&issuer_dir);
+    issuer.serve();
     let fourth = receive_di("Mary Jackson").await;
     assert_eq!(signed_by(&fourth), format!("{did}#key-3"));
     let v = verify_vc(fourth, "c-8").await;
@@ -524,7 +336,7 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
     let config: Value =
         serde_json::from_slice(&std::fs::read(issuer_dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["keyFile"], "issuer-key-3.json", "{config}");
-    let audit = admin_get(&url, &api_key, "/admin/audit").await;
+    let audit = admin.get_admin("/admin/audit").await;
     let rotations: Vec<&Value> = audit
         .as_array()
         .unwrap()
@@ -532,9 +344,4 @@ async fn agency_issues_citizen_presents_business_verifies_offline() {
         .filter(|e| e["action"] == "key.rotate")
         .collect();
     assert_eq!(rotations.len(), 3, "{rotations:#?}");
-}
-
-/// The holder's network: the system's trust (these tests run over loopback `http://`).
-fn holder_net() -> wallet_core::Net {
-    wallet_core::Net::new(&wallet_core::Trust::system()).unwrap()
 }

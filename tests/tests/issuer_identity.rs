@@ -6,14 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use did_method::document::Service;
 use did_method::state::DidRecord;
 use did_method::{Did, DidDocument, Genesis, TrustAnchor};
+use e2e::{bin, free_port, run, serve_issuer, start_devnet};
 use serde_json::{Value, json};
 use wallet_core::Net;
 use wallet_core::oid4vci::{self, IssuerMetadata};
@@ -177,113 +175,3 @@ impl WhoIssues {
 }
 
 // Process support, as in credential_lifecycle.rs (the e2e library is to hold it once).
-
-/// The workspace's binaries, beside this test's executable (`target/debug/deps/..`).
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        p.exists(),
-        "{} is not built (cargo test --workspace builds it; or cargo build --bins)",
-        p.display()
-    );
-    p
-}
-
-/// A child process stopped when dropped: SIGTERM, then SIGKILL after 10 s.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // Through the `kill` command: this crate has no unsafe code for libc::kill.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const PASSPHRASE: &str = "e2e issuer passphrase";
-
-/// Runs `cmd` (with the issuer's passphrase) to success; its stdout.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("ALLIANCE_ISSUER_PASSPHRASE", PASSPHRASE)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A 4-validator devnet in `dir`, once ready, and its `devnet.json`.
-fn start_devnet(dir: &Path) -> (Proc, Value) {
-    let mut child = Command::new(bin("alliance-registry"))
-        .args([
-            "devnet",
-            "--validators",
-            "4",
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let devnet = Proc(child);
-    let mut line = String::new();
-    let start = Instant::now();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 || start.elapsed() > Duration::from_secs(120) {
-            panic!("devnet did not start");
-        }
-        if line.contains("devnet ready") {
-            break;
-        }
-    }
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = vec![];
-        let _ = err.read_to_end(&mut sink);
-    });
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("devnet.json")).unwrap()).unwrap();
-    (devnet, info)
-}
-
-/// `alliance-issuer serve --dir DIR`, once it listens.
-fn serve_issuer(dir: &Path) -> Proc {
-    let mut child = Command::new(bin("alliance-issuer"))
-        .args(["serve", "--dir", dir.to_str().unwrap()])
-        .env("ALLIANCE_ISSUER_PASSPHRASE", PASSPHRASE)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let serving = Proc(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    serving
-}
-
-/// A free loopback port below the kernel's ephemeral range.
-fn free_port() -> u16 {
-    did_registry::config::free_port(&[]).unwrap()
-}

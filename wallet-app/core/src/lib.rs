@@ -6,8 +6,12 @@
 //! with selective disclosure and key binding) ([`present`]); and staple to them, while online,
 //! the registry proofs and status lists a verifier needs to decide offline ([`staple`]).
 //!
-//! It holds no key store and no credential store: the desktop wallet keeps keys in the OS
-//! keyring and credentials in its encrypted store, and hands keys to these functions.
+//! It is not a wallet application: it holds no key store and no credential store, and every
+//! function takes the keys and credentials it works on from its caller. Two callers exist
+//! today: `alliance-wallet` (`src/bin`), a command-line holder for desks, scripts and the
+//! demo, which keeps keys and credentials in plain files (a key file written owner-only);
+//! and the end-to-end tests. The desktop wallet (issue 17) will add what a citizen's wallet
+//! needs on top: keys in the OS keyring, credentials in an encrypted store, backups.
 
 #![forbid(unsafe_code)]
 

@@ -1,20 +1,23 @@
-//! Credential benchmark (release): single-core offline verification of
+//! Verification benchmark (release), the verifier's half of the credential bench
+//! (docs/benchmarks.md): single-core offline verification of
 //! (a) a Data Integrity presentation holding one credential, with its stapled registry proofs
 //!     and status list, through `Verifier::verify_bytes`;
 //! (b) an SD-JWT VC with a key-binding JWT, with its stapled registry proofs;
 //! (c) ssi's own verification of a bare Data Integrity credential of the same shape (the
 //!     baseline), and ours of the same bare credential; (a) and (c) take turns in quarter-second
 //!     slices, so their ratio is measured under the same machine conditions;
-//! and (d) full OpenID4VCI issuance flows per second on 2 cores: the real `alliance-issuer`
-//! process (SQLite file) and `wallet-core` clients on the same machine, each flow being
-//! offer by reference → metadata → token with PIN → nonce → credential with a JWT proof.
-//! Ends with `credential-bench di_vp_per_s=… sdjwt_vp_per_s=… ssi_di_vc_per_s=… issue_flows_per_s=…`.
+//! (e) one Ed25519 signature check, this machine's yardstick, in turns with (b);
+//! (p) the parts of (a), each measured alone.
+//! The registry behind the stapled proofs is the node's own code in process
+//! (`tests/common`). Ends with `verifier-bench di_vp_per_s=… sdjwt_vp_per_s=… ssi_di_vc_per_s=…`;
+//! `scripts/bench-credentials.sh` runs it and the issuance half (d, the `e2e` crate's
+//! `issuance` bench) and prints the combined `credential-bench …` line.
 //!
-//! `cargo bench -p issuer-service --bench credentials [-- --seconds S] [-- --only a|b|c|e|p|d[,…]] [-- --format dc+sd-jwt]`
+//! `cargo bench -p verifier-lib --bench credentials [-- --seconds S] [-- --only a|b|c|e|p[,…]]`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
 
-#[path = "../../verifier-lib/tests/common/mod.rs"]
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -47,17 +50,6 @@ fn rfc3339(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
-}
-
-/// The credential format of the issuance flows (d): `ldp_vc` (the figure the issue asks for),
-/// or `dc+sd-jwt` with `--format dc+sd-jwt`.
-fn issuance_format() -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--format")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| "ldp_vc".into())
 }
 
 /// Runs `f` repeatedly for `secs` seconds on this thread; returns operations per second.
@@ -416,126 +408,7 @@ fn main() {
         },
     );
 
-    let flows = issuance(secs);
     println!(
-        "credential-bench di_vp_per_s={di:.0} sdjwt_vp_per_s={sdjwt_rate:.0} ssi_di_vc_per_s={ssi_rate:.0} issue_flows_per_s={flows:.0}"
+        "verifier-bench di_vp_per_s={di:.0} sdjwt_vp_per_s={sdjwt_rate:.0} ssi_di_vc_per_s={ssi_rate:.0}"
     );
-}
-
-/// (d) Issuance flows per second, 2 cores, the issuer as a process.
-fn issuance(secs: f64) -> f64 {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(only) = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        && !only.split(',').any(|o| o == "d")
-    {
-        return f64::NAN;
-    }
-    let bin = env!("CARGO_BIN_EXE_alliance-issuer");
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let pass = "bench passphrase 1";
-    let out = Command::new(bin)
-        .args([
-            "init",
-            "--dir",
-            dir.path().to_str().unwrap(),
-            "--issuer-url",
-            &url,
-            "--json",
-        ])
-        .env("ALLIANCE_ISSUER_PASSPHRASE", pass)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let init: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let api_key = init["adminApiKey"].as_str().unwrap().to_owned();
-    let mut child = Command::new(bin)
-        .args(["serve", "--dir", dir.path().to_str().unwrap()])
-        .env("ALLIANCE_ISSUER_PASSPHRASE", pass)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let n = ((300.0 * secs) as usize).clamp(200, 3000);
-    let rate = rt.block_on(async {
-        let client = reqwest::Client::new();
-        let r = client
-            .post(format!("{url}/admin/credential-types"))
-            .bearer_auth(&api_key)
-            .json(&json!({"id": "LibraryCard", "format": issuance_format(), "credentialType": "LibraryCard",
-                          "claims": ["name", "cardNumber"], "validityDays": 365, "name": "Library card"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201);
-        // Offers are made beforehand (desk work, not part of a flow).
-        let mut offers = Vec::with_capacity(n);
-        for i in 0..n {
-            let v: Value = client
-                .post(format!("{url}/admin/offers"))
-                .bearer_auth(&api_key)
-                .json(&json!({"credentialType": "LibraryCard", "claims": {"name": format!("Holder {i}"), "cardNumber": format!("L-{i}")}}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            offers.push((v["offerByReferenceUri"].as_str().unwrap().to_owned(), v["txCode"].as_str().unwrap().to_owned()));
-        }
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(offers));
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let start = Instant::now();
-        let mut tasks = vec![];
-        for w in 0..32u8 {
-            let (queue, done) = (queue.clone(), done.clone());
-            tasks.push(tokio::spawn(async move {
-                let key = SecretKey::from_seed(&[w + 1; 32]);
-                loop {
-                    let Some((link, pin)) = queue.lock().unwrap().pop() else { break };
-                    let offer = wallet_core::oid4vci::Offer::resolve(&holder_net(), &link).await.unwrap();
-                    let got = wallet_core::oid4vci::receive(&holder_net(), &offer, Some(&pin), &[&key]).await.unwrap();
-                    assert_eq!(got.len(), 1);
-                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let flows = done.load(std::sync::atomic::Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-        println!("{:<48} {flows:>10.0}/s  ({n} flows, 32 wallets, issuer process + wallets on 2 cores)", format!("(d) OpenID4VCI issuance flows ({})", issuance_format()));
-        flows
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    rate
-}
-
-/// The holder's network: the system's trust (these tests run over loopback `http://`).
-fn holder_net() -> wallet_core::Net {
-    wallet_core::Net::new(&wallet_core::Trust::system()).unwrap()
 }
