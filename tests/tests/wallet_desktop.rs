@@ -1,0 +1,791 @@
+//! The desktop wallet end to end, used as a person uses it: its real window (WebKitGTK under
+//! Xvfb) driven over WebDriver (tauri-driver + WebKitWebDriver), keys in a real Secret
+//! Service, against a real devnet of four validators and a real agency issuer, with
+//! `alliance-verify` as the business. Run by `scripts/wallet-e2e.sh`, which provides the
+//! display, the session bus and the keyring, builds what is needed and ends with
+//! `wallet-e2e: N passed, N failed`. Without that environment (plain `cargo test`) it says it
+//! is skipped.
+//!
+//! The story: first start and a PIN → receive a driving licence (Data Integrity) from an
+//! offer link with the agency's PIN, after seeing who issues → receive a residence permit
+//! (SD-JWT VC, a batch of copies) from the QR image of its offer → present the licence:
+//! the saved file and the QR frames (screenshots of each frame, as a camera would see them)
+//! are ACCEPTED → present the permit disclosing one claim: ACCEPTED → the agency revokes
+//! the licence; after a refresh the card says revoked → a new presentation is REJECTED →
+//! back up → wipe the profile and its keyring entries → restore into the empty wallet, set
+//! a new PIN → present the permit: ACCEPTED → no file of the profile holds a key or a claim
+//! in plain text. With `ALLIANCE_WALLET_SCREENSHOTS=DIR` every screen is saved there, the
+//! main ones in English and Simplified Chinese.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use e2e::webdriver::Session;
+use e2e::{Issuer, Proc, bin, free_port, run, start_devnet};
+use serde_json::{Value, json};
+
+const PIN: &str = "482915";
+const NEW_PIN: &str = "864200";
+const BACKUP_PASSPHRASE: &str = "river lantern copper 42";
+const LONG: Duration = Duration::from_secs(60);
+
+/// Where the story stands, and what it has recorded.
+struct Story {
+    work: PathBuf,
+    shots: Option<PathBuf>,
+    passed: Vec<String>,
+    failed: Option<(String, String)>,
+}
+
+impl Story {
+    fn shot_path(&self, name: &str) -> Option<PathBuf> {
+        self.shots.as_ref().map(|d| d.join(format!("{name}.png")))
+    }
+}
+
+async fn shoot(story: &Story, s: &Session, name: &str) {
+    if let Some(p) = story.shot_path(name) {
+        // Let transitions settle before the picture.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        match s.screenshot().await {
+            Ok(png) => std::fs::write(&p, png).unwrap(),
+            Err(e) => eprintln!("screenshot {name}: {e}"),
+        }
+    }
+}
+
+/// Screenshots of the current screen in both languages (back to English after).
+async fn shoot_both(story: &Story, s: &Session, name: &str) {
+    if story.shots.is_none() {
+        return;
+    }
+    shoot(story, s, &format!("{name}.en")).await;
+    if set_language(s, "zh-CN").await.is_ok() {
+        shoot(story, s, &format!("{name}.zh-CN")).await;
+        let _ = set_language(s, "en").await;
+    }
+}
+
+async fn set_language(s: &Session, lang: &str) -> Result<(), String> {
+    s.click(&format!(
+        "[data-testid=language-select] option[value=\"{lang}\"]"
+    ))
+    .await?;
+    let want = lang.to_owned();
+    for _ in 0..50 {
+        let v = s
+            .execute("return document.documentElement.lang;", json!([]))
+            .await?;
+        if v.as_str() == Some(&want) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("the page did not switch to {lang}"))
+}
+
+/// `alliance-verify` on `args`; its exit code and output.
+fn verify(args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin("alliance-verify"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The id of the card whose text contains `title`.
+async fn card_id(s: &Session, title: &str) -> Result<String, String> {
+    for _ in 0..100 {
+        for c in s.find_all("[data-testid=card]").await {
+            if s.text(&c).await?.contains(title)
+                && let Some(id) = s.attribute(&c, "data-card-id").await?
+            {
+                return Ok(id);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("no card titled {title}"))
+}
+
+async fn go_home(s: &Session) -> Result<(), String> {
+    for _ in 0..5 {
+        if s.find("[data-testid=add-button]").await.is_some() {
+            return Ok(());
+        }
+        s.click("[data-testid=back-button]").await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.wait("[data-testid=add-button]", LONG).await.map(|_| ())
+}
+
+async fn enter_pin(s: &Session, pin: &str, twice: bool) -> Result<(), String> {
+    s.type_into("[data-testid=pin-input]", pin).await?;
+    if twice {
+        s.type_into("[data-testid=pin-input-2]", pin).await?;
+    }
+    s.click("[data-testid=pin-submit]").await
+}
+
+/// Receives an offer: by its link, or (`qr`) by the QR image of it.
+async fn receive(
+    story: &Story,
+    s: &Session,
+    link: &str,
+    pin: &str,
+    qr: Option<&Path>,
+    shots: &str,
+) -> Result<(), String> {
+    go_home(s).await?;
+    s.click("[data-testid=add-button]").await?;
+    match qr {
+        Some(png) => {
+            s.choose_file("[data-testid=qr-file]", png.to_str().unwrap())
+                .await?
+        }
+        None => {
+            s.type_into("[data-testid=offer-link-input]", link).await?;
+            s.click("[data-testid=offer-inspect]").await?;
+        }
+    }
+    s.wait("[data-testid=issuer-block]", LONG).await?;
+    // Who issues, proven: registered, accredited, and its address bound to its DID.
+    s.wait("[data-testid=issuer-registered]", LONG).await?;
+    s.wait("[data-testid=issuer-accredited]", LONG).await?;
+    let url = s.wait("[data-testid=issuer-url]", LONG).await?;
+    if s.attribute(&url, "data-ok").await?.as_deref() != Some("true") {
+        return Err("the issuer's address is not shown as confirmed".into());
+    }
+    shoot_both(story, s, &format!("{shots}-preview")).await;
+    s.type_into("[data-testid=tx-code-input]", pin).await?;
+    s.click("[data-testid=offer-accept]").await?;
+    s.wait("[data-testid=claims]", LONG).await?;
+    shoot_both(story, s, &format!("{shots}-details")).await;
+    Ok(())
+}
+
+/// Presents the card titled `title` for `challenge`/`audience`, ticking `reveal`; returns
+/// the saved file and the directory of QR frame screenshots.
+async fn present(
+    story: &Story,
+    s: &Session,
+    title: &str,
+    reveal: &[&str],
+    challenge: &str,
+    audience: &str,
+    shots: Option<&str>,
+) -> Result<(String, PathBuf), String> {
+    go_home(s).await?;
+    let id = card_id(s, title).await?;
+    s.click(&format!("[data-card-id=\"{id}\"] [data-testid=card-open]"))
+        .await?;
+    s.click("[data-testid=present-button]").await?;
+    for r in reveal {
+        s.click(&format!("[data-testid=reveal-{r}]")).await?;
+    }
+    s.type_into("[data-testid=challenge-input]", challenge)
+        .await?;
+    s.type_into("[data-testid=audience-input]", audience)
+        .await?;
+    s.click("[data-testid=present-next]").await?;
+    s.wait("[data-testid=present-summary]", LONG).await?;
+    if let Some(n) = shots {
+        shoot_both(story, s, &format!("{n}-confirm")).await;
+    }
+    s.click("[data-testid=present-confirm]").await?;
+    s.wait("[data-testid=qr-frame]", LONG).await?;
+    if let Some(n) = shots {
+        shoot_both(story, s, &format!("{n}-qr")).await;
+    }
+    // The QR frames as a business's camera sees them: one picture per frame.
+    s.click("[data-testid=qr-pause]").await?;
+    let counter = s.text_of("[data-testid=frame-counter]").await?;
+    let total: usize = counter
+        .rsplit(['/', ' '])
+        .find_map(|p| p.trim().parse().ok())
+        .ok_or_else(|| format!("cannot read the frame counter {counter:?}"))?;
+    let frames = story.work.join(format!("frames-{challenge}"));
+    std::fs::create_dir_all(&frames).unwrap();
+    for i in 0..total {
+        let f = s.wait("[data-testid=qr-frame]", LONG).await?;
+        let png = s.element_screenshot(&f).await?;
+        std::fs::write(frames.join(format!("frame-{i:03}.png")), png).unwrap();
+        s.click("[data-testid=qr-next]").await?;
+    }
+    s.click("[data-testid=save-presentation]").await?;
+    let path = s.wait("[data-testid=saved-path]", LONG).await?;
+    let path = s.text(&path).await?.trim().to_owned();
+    let path = path
+        .split_whitespace()
+        .find(|w| w.starts_with('/'))
+        .unwrap_or(&path)
+        .to_owned();
+    Ok((path, frames))
+}
+
+macro_rules! step {
+    ($story:expr, $name:expr, $body:expr) => {{
+        if $story.failed.is_none() {
+            eprintln!("wallet-e2e: {} …", $name);
+            let outcome = tokio::time::timeout(Duration::from_secs(300), $body).await;
+            match outcome {
+                Ok(Ok(())) => {
+                    eprintln!("wallet-e2e: ok    {}", $name);
+                    $story.passed.push($name.to_string());
+                }
+                Ok(Err(e)) => {
+                    eprintln!("wallet-e2e: FAIL  {}: {e}", $name);
+                    $story.failed = Some(($name.to_string(), e));
+                }
+                Err(_) => {
+                    eprintln!("wallet-e2e: FAIL  {}: timed out", $name);
+                    $story.failed = Some(($name.to_string(), "timed out".into()));
+                }
+            }
+        }
+    }};
+}
+
+/// tauri-driver on free ports, with the wallet's environment (inherited by the app).
+fn start_driver(work: &Path, network: &Path) -> (Proc, String) {
+    let port = free_port();
+    let native = free_port();
+    let child =
+        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("ALLIANCE_WALLET_DIR", work.join("wallet"))
+            .env("ALLIANCE_WALLET_DOCUMENTS", work.join("Documents"))
+            .env("ALLIANCE_WALLET_NETWORK", network)
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver (cargo install tauri-driver) must be on PATH");
+    (Proc(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn new_session(driver: &str) -> Result<Session, String> {
+    let app = bin("alliance-wallet-desktop");
+    let mut last = String::new();
+    for _ in 0..50 {
+        match Session::start(driver, app.to_str().unwrap(), &[]).await {
+            Ok(s) => {
+                s.set_window_size(1000, 760).await.ok();
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("no WebDriver session: {last}"))
+}
+
+/// The QR image of an offer link, as an agency's desk would print it.
+fn offer_qr(link: &str, path: &Path) {
+    let code = qrcode::QrCode::new(link.as_bytes()).unwrap();
+    let img = code
+        .render::<image::Luma<u8>>()
+        .module_dimensions(6, 6)
+        .build();
+    image::DynamicImage::ImageLuma8(img).save(path).unwrap();
+}
+
+fn issued_id(issued: &Value, format: &str) -> String {
+    issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["format"] == format)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every secret a profile keeps in the keyring, read back from the Secret Service.
+fn profile_secrets(dir: &Path) -> Vec<Vec<u8>> {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    const KEYS: TableDefinition<&str, &str> = TableDefinition::new("keys");
+    let profile: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("profile.json")).unwrap()).unwrap();
+    let id = profile["profile"].as_str().unwrap();
+    let db = redb::Database::open(dir.join(format!("wallet-{id}.redb"))).unwrap();
+    let tx = db.begin_read().unwrap();
+    let names: Vec<String> = tx
+        .open_table(KEYS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| r.unwrap().0.value().to_owned())
+        .chain(["data-key".to_owned()])
+        .collect();
+    let kr = wallet_vault::Keyring::new(wallet_vault::keyring::system_store().unwrap(), id);
+    names.iter().map(|n| kr.get(n).unwrap().to_vec()).collect()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn main() {
+    if std::env::var_os("ALLIANCE_WALLET_E2E").is_none() {
+        println!(
+            "wallet_desktop: skipped (scripts/wallet-e2e.sh runs it with a display, a Secret Service and tauri-driver)"
+        );
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let story = rt.block_on(story());
+    let total = 15;
+    let failed = total - story.passed.len();
+    if let Some((step, why)) = &story.failed {
+        eprintln!("wallet-e2e: the step that failed: {step}: {why}");
+    }
+    println!("wallet-e2e: {} passed, {failed} failed", story.passed.len());
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+async fn story() -> Story {
+    let work = tempfile::tempdir().unwrap().keep();
+    let shots = std::env::var_os("ALLIANCE_WALLET_SCREENSHOTS").map(PathBuf::from);
+    if let Some(d) = &shots {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let mut st = Story {
+        work: work.clone(),
+        shots,
+        passed: vec![],
+        failed: None,
+    };
+
+    // The consortium and the agency (not steps: if these fail, nothing can run).
+    let net = work.join("net");
+    let (_devnet, info) = start_devnet(&net);
+    let api0 = info["nodes"][0]["api"].as_str().unwrap().to_owned();
+    let registrar = info["registrarKey"].as_str().unwrap().to_owned();
+    let mut issuer = Issuer::init(
+        &[
+            "--registry",
+            &api0,
+            "--registrar-key",
+            &registrar,
+            "--name",
+            "Transport Agency",
+        ],
+        |_| {},
+    );
+    let did = issuer.init["did"].as_str().unwrap().to_owned();
+    run(Command::new(bin("alliance-registry")).args([
+        "issuer",
+        "accredit",
+        &did,
+        "--api",
+        &api0,
+        "--authority-key",
+        net.join("authority-0.key").to_str().unwrap(),
+        "--type",
+        "DriverLicense",
+        "--type",
+        "urn:alliance:vct:residence-permit",
+    ]));
+    issuer.serve();
+    let admin = issuer.api.clone();
+    admin
+        .define(&[
+            json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
+            json!({"id": "ResidencePermit", "format": "dc+sd-jwt", "credentialType": "urn:alliance:vct:residence-permit", "claims": ["name", "birthdate", "city"], "validityDays": 1825, "name": "Residence permit"}),
+        ])
+        .await;
+    let (driver_proc, driver) = start_driver(&work, &net.join("devnet.json"));
+    let genesis = net.join("genesis.json");
+    let genesis = genesis.to_str().unwrap().to_owned();
+    let wallet_dir = work.join("wallet");
+
+    let mut session = match new_session(&driver).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            st.failed = Some(("start the wallet".into(), e));
+            None
+        }
+    };
+    let (licence_link, licence_pin) = admin
+        .offer_with(
+            "DriverLicense",
+            json!({"name": "Ada Lovelace-Example", "licenseClass": "B"}),
+        )
+        .await;
+    let (permit_link, permit_pin) = admin
+        .offer_with("ResidencePermit", json!({"name": "Ada Lovelace-Example", "birthdate": "1990-12-10", "city": "Hangzhou-Example"}))
+        .await;
+    let qr = work.join("permit-offer.png");
+    offer_qr(&permit_link, &qr);
+
+    if let Some(s) = session.as_ref() {
+        step!(st, "first start: choose a PIN", async {
+            s.wait("[data-testid=pin-input]", LONG).await?;
+            shoot_both(&st, s, "01-first-start").await;
+            enter_pin(s, PIN, true).await?;
+            s.wait("[data-testid=empty-state]", LONG).await?;
+            shoot_both(&st, s, "02-home-empty").await;
+            Ok(())
+        });
+        step!(
+            st,
+            "receive a driving licence (Data Integrity) from an offer link, after seeing who issues",
+            async { receive(&st, s, &licence_link, &licence_pin, None, "03-licence").await }
+        );
+        step!(
+            st,
+            "receive a residence permit (SD-JWT VC, a batch of copies) from the QR image of its offer",
+            async {
+                receive(&st, s, &permit_link, &permit_pin, Some(&qr), "04-permit").await?;
+                let copies = s.text_of("[data-testid=copies-left]").await?;
+                if !copies.contains('5') {
+                    return Err(format!("expected 5 copies, the screen says {copies:?}"));
+                }
+                Ok(())
+            }
+        );
+        step!(st, "the home screen shows both cards, valid", async {
+            go_home(s).await?;
+            for t in ["Driver licence", "Residence permit"] {
+                let id = card_id(s, t).await?;
+                s.wait(&format!("[data-card-id=\"{id}\"][data-status=valid]"), LONG)
+                    .await?;
+            }
+            shoot_both(&st, s, "05-home").await;
+            Ok(())
+        });
+        step!(
+            st,
+            "present the licence: the saved file and the QR frames are ACCEPTED by alliance-verify",
+            async {
+                let (file, frames) = present(
+                    &st,
+                    s,
+                    "Driver licence",
+                    &[],
+                    "counter-7731",
+                    "shop.example",
+                    Some("06-present-licence"),
+                )
+                .await?;
+                for input in [
+                    vec![file.as_str()],
+                    vec!["--qr-frames", frames.to_str().unwrap()],
+                ] {
+                    let mut args = input.clone();
+                    args.extend([
+                        "--anchor",
+                        &genesis,
+                        "--challenge",
+                        "counter-7731",
+                        "--domain",
+                        "shop.example",
+                    ]);
+                    let (code, out) = verify(&args);
+                    if code != 0 {
+                        return Err(format!("alliance-verify {input:?} exited {code}: {out}"));
+                    }
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "present the permit disclosing only the city: ACCEPTED, and the name is not in it",
+            async {
+                let (file, _) = present(
+                    &st,
+                    s,
+                    "Residence permit",
+                    &["city"],
+                    "n-20261207",
+                    "bank.example",
+                    Some("07-present-permit"),
+                )
+                .await?;
+                let (code, out) = verify(&[
+                    &file,
+                    "--anchor",
+                    &genesis,
+                    "--nonce",
+                    "n-20261207",
+                    "--audience",
+                    "bank.example",
+                    "--json",
+                ]);
+                if code != 0 {
+                    return Err(format!("exited {code}: {out}"));
+                }
+                if !out.contains("Hangzhou-Example") || out.contains("Ada Lovelace-Example") {
+                    return Err(format!("wrong disclosure: {out}"));
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "the activity log says what was received and shared with whom",
+            async {
+                go_home(s).await?;
+                s.click("[data-testid=activity-button]").await?;
+                let list = s.wait("[data-testid=activity-list]", LONG).await?;
+                let text = s.text(&list).await?;
+                for want in ["bank.example", "shop.example", "Transport Agency"] {
+                    if !text.contains(want) {
+                        return Err(format!("the log does not mention {want}: {text}"));
+                    }
+                }
+                shoot_both(&st, s, "08-activity").await;
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "the agency revokes the licence: after a refresh the card says revoked",
+            async {
+                let issued = admin.get_admin("/admin/issued").await;
+                let id = issued_id(&issued, "ldp_vc");
+                let (code, v) = admin
+                    .admin(
+                        &format!("/admin/issued/{id}/revoke"),
+                        json!({"reason": "e2e"}),
+                    )
+                    .await;
+                if code != 200 {
+                    return Err(format!("revoke: {code} {v}"));
+                }
+                go_home(s).await?;
+                let card = card_id(s, "Driver licence").await?;
+                for _ in 0..20 {
+                    s.click("[data-testid=refresh-status]").await?;
+                    if s.wait(
+                        &format!("[data-card-id=\"{card}\"][data-status=revoked]"),
+                        Duration::from_secs(5),
+                    )
+                    .await
+                    .is_ok()
+                    {
+                        shoot_both(&st, s, "09-home-revoked").await;
+                        return Ok(());
+                    }
+                }
+                Err("the card never said revoked".into())
+            }
+        );
+        step!(
+            st,
+            "a new presentation of the revoked licence is REJECTED",
+            async {
+                let (file, _) = present(
+                    &st,
+                    s,
+                    "Driver licence",
+                    &[],
+                    "counter-7732",
+                    "shop.example",
+                    None,
+                )
+                .await?;
+                let (code, out) = verify(&[
+                    &file,
+                    "--anchor",
+                    &genesis,
+                    "--challenge",
+                    "counter-7732",
+                    "--domain",
+                    "shop.example",
+                ]);
+                if code != 1 || !out.contains("revoked") {
+                    return Err(format!(
+                        "expected a rejection for revocation, got {code}: {out}"
+                    ));
+                }
+                Ok(())
+            }
+        );
+        step!(st, "back up with a passphrase", async {
+            go_home(s).await?;
+            s.click("[data-testid=backup-button]").await?;
+            s.type_into("[data-testid=backup-passphrase]", BACKUP_PASSPHRASE)
+                .await?;
+            s.type_into("[data-testid=backup-passphrase-2]", BACKUP_PASSPHRASE)
+                .await?;
+            shoot_both(&st, s, "10-backup").await;
+            s.click("[data-testid=backup-create]").await?;
+            let p = s.wait("[data-testid=backup-path]", LONG).await?;
+            let text = s.text(&p).await?;
+            if !text.contains("alliance-wallet-backup-") {
+                return Err(format!("no backup path shown: {text}"));
+            }
+            Ok(())
+        });
+    }
+    let secrets = std::panic::catch_unwind(|| profile_secrets(&wallet_dir)).unwrap_or_default();
+    if let Some(s) = session.take() {
+        s.quit().await;
+    }
+    step!(st, "wipe the profile and its keyring entries", async {
+        std::fs::remove_dir_all(&wallet_dir).map_err(|e| e.to_string())?;
+        let out = Command::new("secret-tool")
+            .args(["clear", "service", wallet_vault::keyring::SERVICE])
+            .output()
+            .map_err(|e| format!("secret-tool: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(())
+    });
+    if st.failed.is_none() {
+        session = new_session(&driver).await.ok();
+    }
+    if let Some(s) = session.as_ref() {
+        step!(
+            st,
+            "restore the backup into the empty wallet and choose a new PIN",
+            async {
+                s.click("[data-testid=welcome-restore]").await?;
+                let backup = files_under(&work.join("Documents"))
+                    .into_iter()
+                    .find(|p| p.to_string_lossy().contains("alliance-wallet-backup-"))
+                    .ok_or("the backup file is gone")?;
+                s.choose_file("[data-testid=restore-file]", backup.to_str().unwrap())
+                    .await?;
+                s.type_into("[data-testid=restore-passphrase]", BACKUP_PASSPHRASE)
+                    .await?;
+                shoot_both(&st, s, "11-restore").await;
+                s.click("[data-testid=restore-submit]").await?;
+                s.wait("[data-testid=pin-input-2]", LONG).await?;
+                enter_pin(s, NEW_PIN, true).await?;
+                card_id(s, "Residence permit").await?;
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "after the restore, present the permit: ACCEPTED",
+            async {
+                let (file, _) = present(
+                    &st,
+                    s,
+                    "Residence permit",
+                    &["birthdate"],
+                    "n-after-restore",
+                    "bank.example",
+                    None,
+                )
+                .await?;
+                let (code, out) = verify(&[
+                    &file,
+                    "--anchor",
+                    &genesis,
+                    "--nonce",
+                    "n-after-restore",
+                    "--audience",
+                    "bank.example",
+                ]);
+                if code != 0 {
+                    return Err(format!("exited {code}: {out}"));
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "lock: the wallet asks for the new PIN, refuses a wrong one, opens with the right one",
+            async {
+                s.click("[data-testid=lock-button]").await?;
+                s.wait("[data-testid=pin-input]", LONG).await?;
+                enter_pin(s, "000000", false).await?;
+                let e = s.wait("[data-testid=error-message]", LONG).await?;
+                let text = s.text(&e).await?;
+                if !text.contains('2') {
+                    return Err(format!(
+                        "the wrong PIN message does not say the tries left: {text}"
+                    ));
+                }
+                shoot_both(&st, s, "12-lock-wrong-pin").await;
+                enter_pin(s, NEW_PIN, false).await?;
+                s.wait("[data-testid=add-button]", LONG).await.map(|_| ())
+            }
+        );
+    }
+    step!(
+        st,
+        "no file of the profile holds a key or a claim in plain text",
+        async {
+            let mut needles: Vec<Vec<u8>> = vec![
+                b"Ada Lovelace-Example".to_vec(),
+                b"Hangzhou-Example".to_vec(),
+            ];
+            for seed in secrets.iter().chain(profile_secrets(&wallet_dir).iter()) {
+                use base64::Engine;
+                needles.push(seed.clone());
+                needles.push(hex::encode(seed).into_bytes());
+                needles.push(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(seed)
+                        .into_bytes(),
+                );
+                needles.push(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(seed)
+                        .into_bytes(),
+                );
+            }
+            if needles.len() < 6 {
+                return Err("no keys were read back from the keyring".into());
+            }
+            for f in files_under(&wallet_dir) {
+                let bytes = std::fs::read(&f).map_err(|e| e.to_string())?;
+                for n in &needles {
+                    if bytes.windows(n.len()).any(|w| w == n.as_slice()) {
+                        return Err(format!(
+                            "{} holds a secret or a claim in plain text",
+                            f.display()
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+    );
+    if let Some(s) = session.take() {
+        s.quit().await;
+    }
+    drop(driver_proc);
+    st
+}
