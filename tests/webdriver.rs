@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 /// The key under which WebDriver names an element.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A WebDriver session: one running app.
 pub struct Session {

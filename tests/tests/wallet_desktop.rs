@@ -654,10 +654,12 @@ async fn story() -> Story {
             Ok(())
         });
     }
-    let secrets = std::panic::catch_unwind(|| profile_secrets(&wallet_dir)).unwrap_or_default();
     if let Some(s) = session.take() {
         s.quit().await;
     }
+    // The app has quit: its database can be read (the key names are not sealed).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let secrets = std::panic::catch_unwind(|| profile_secrets(&wallet_dir)).unwrap_or_default();
     step!(st, "wipe the profile and its keyring entries", async {
         std::fs::remove_dir_all(&wallet_dir).map_err(|e| e.to_string())?;
         let out = Command::new("secret-tool")
@@ -751,7 +753,11 @@ async fn story() -> Story {
                 b"Ada Lovelace-Example".to_vec(),
                 b"Hangzhou-Example".to_vec(),
             ];
-            for seed in secrets.iter().chain(profile_secrets(&wallet_dir).iter()) {
+            if let Some(s) = session.take() {
+            s.quit().await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for seed in secrets.iter().chain(profile_secrets(&wallet_dir).iter()) {
                 use base64::Engine;
                 needles.push(seed.clone());
                 needles.push(hex::encode(seed).into_bytes());

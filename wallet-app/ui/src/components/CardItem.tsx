@@ -13,6 +13,7 @@ export function CardItem({ card, now, onOpen }: { card: Card; now: number; onOpe
         class={`card card-${card.status}`}
         data-testid="card"
         data-card-id={card.id}
+        data-status={card.status}
         aria-labelledby={titleId}
       >
         <div class="card-head">
