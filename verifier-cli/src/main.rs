@@ -2,7 +2,10 @@
 //! credential) offline and says why it is accepted or rejected, check by check; or serves the
 //! W3C VC-API verification endpoints over HTTP.
 //!
-//! Exit status: 0 accepted, 1 rejected, 2 usage error (bad arguments, unreadable files).
+//! Exit status: 0 accepted, 1 rejected, 2 usage error (bad arguments, unreadable files, QR
+//! frames that do not join).
+
+mod frames;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,14 +30,18 @@ use verifier_lib::{Bundle, Outcome, Policy, Verdict, Verifier};
     version,
     about = "Verify Alliance ID presentations offline (exit 0 accepted, 1 rejected, 2 usage error)",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    group(clap::ArgGroup::new("input").required(true).args(["file", "qr_frames"]))
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// The presentation bundle, presentation or credential to verify (JSON; `-` for stdin).
-    #[arg(required = true)]
     file: Option<PathBuf>,
+    /// Read the bundle from a directory of images (PNG or JPEG) of its QR frames, in any
+    /// order, instead of a FILE; images holding no frame are skipped with a note.
+    #[arg(long, value_name = "DIR")]
+    qr_frames: Option<PathBuf>,
     #[command(flatten)]
     trust: Trust,
     /// Expected Data Integrity challenge.
@@ -125,7 +132,6 @@ fn run(cli: Cli) -> Result<bool> {
         serve(verifier, addr)?;
         return Ok(true);
     }
-    let file = cli.file.clone().context("a FILE to verify is required")?;
     let (challenge, domain) = (
         one_of(
             cli.challenge.clone(),
@@ -144,12 +150,19 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Ok(())
     })?;
-    let bytes = if file.as_os_str() == "-" {
-        let mut b = vec![];
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("reading stdin")?;
-        b
-    } else {
-        std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+    // The bundle's bytes, from a file, stdin or QR frames: what follows is the same for all
+    // three, so a bundle read from its frames is verified exactly as the file.
+    let bytes = match (&cli.qr_frames, &cli.file) {
+        (Some(dir), _) => frames::read_dir(dir)?,
+        (None, Some(file)) if file.as_os_str() == "-" => {
+            let mut b = vec![];
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("reading stdin")?;
+            b
+        }
+        (None, Some(file)) => {
+            std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
+        }
+        (None, None) => bail!("a FILE (or --qr-frames DIR) to verify is required"),
     };
     let now = match &cli.at {
         Some(t) => verifier_lib::verify::parse_time(t)

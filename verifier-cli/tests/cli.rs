@@ -260,3 +260,164 @@ fn serves_the_vc_api_verify_endpoints() {
         "a bare credential verifies on /credentials/verify"
     );
 }
+
+/// A frame drawn as a QR code (level M, as the wallet draws it), `module` pixels a module,
+/// encoded as PNG or JPEG.
+fn qr_image(text: &str, module: u32, format: image::ImageFormat) -> Vec<u8> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).unwrap();
+    let img = code
+        .render::<image::Luma<u8>>()
+        .module_dimensions(module, module)
+        .build();
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// A directory of images of `frames`, written out of order under names that do not give the
+/// order away, with a repeat of one frame (as a JPEG larger than the side the reader scales
+/// images down to, like a camera still) and files holding no frame: a picture with no QR
+/// code, a QR code of a link, a text file.
+fn frame_dir(frames: &[String]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let n = frames.len();
+    for (k, i) in (0..n).rev().enumerate() {
+        let png = qr_image(&frames[(i + 1) % n], 4, image::ImageFormat::Png);
+        std::fs::write(dir.path().join(format!("shot-{k:02}.png")), png).unwrap();
+    }
+    let again = qr_image(&frames[0], 24, image::ImageFormat::Jpeg);
+    std::fs::write(dir.path().join("again.jpg"), again).unwrap();
+    let plain = image::GrayImage::from_fn(300, 200, |x, y| image::Luma([((x + y) % 256) as u8]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(plain)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    std::fs::write(dir.path().join("holiday.png"), png.into_inner()).unwrap();
+    let link = qr_image("https://shop.example/menu", 4, image::ImageFormat::Png);
+    std::fs::write(dir.path().join("menu.png"), link).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not an image").unwrap();
+    dir
+}
+
+fn frames_of(file: &str) -> Vec<String> {
+    let bytes = std::fs::read(file).unwrap();
+    let frames = verifier_lib::qr_frames::encode(&bytes).unwrap();
+    assert!(
+        frames.len() >= 2,
+        "the test bundle should need several frames"
+    );
+    frames
+}
+
+#[test]
+fn a_bundle_read_from_qr_frames_gets_the_files_verdict() {
+    let (_d, file, policy) = setup();
+    let frames = frames_of(&file);
+    let dir = frame_dir(&frames);
+    let dir_arg = dir.path().to_string_lossy().into_owned();
+    for (challenge, expected) in [("c-1", 0), ("other", 1)] {
+        for json in [false, true] {
+            let mut common = vec![
+                "--policy",
+                &policy,
+                "--challenge",
+                challenge,
+                "--at",
+                "2026-01-01T00:00:00Z",
+            ];
+            if json {
+                common.push("--json");
+            }
+            let from_file = run(&[&[file.as_str()], common.as_slice()].concat());
+            let from_frames =
+                run(&[&["--qr-frames", dir_arg.as_str()], common.as_slice()].concat());
+            assert_eq!(from_file.0, expected, "{from_file:?}");
+            assert_eq!(from_frames.0, from_file.0, "{from_frames:?}");
+            assert_eq!(
+                from_frames.1, from_file.1,
+                "the same verdict, printed the same"
+            );
+            // What was skipped is said, and why.
+            let notes = &from_frames.2;
+            assert!(
+                notes.contains("holiday.png: skipped (no QR code found)"),
+                "{notes}"
+            );
+            assert!(
+                notes
+                    .contains("menu.png: skipped (its QR code is not a presentation bundle frame)"),
+                "{notes}"
+            );
+            assert!(
+                notes.contains("notes.txt: skipped (not a PNG or JPEG image)"),
+                "{notes}"
+            );
+            // Every frame image was read, the large JPEG too (scaled down first).
+            assert!(
+                !notes.contains("shot-") && !notes.contains("again.jpg"),
+                "{notes}"
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_or_mixed_qr_frames_are_usage_errors_naming_the_problem() {
+    let (d, file, policy) = setup();
+    let frames = frames_of(&file);
+    let total = frames.len();
+    let args = |dir: &tempfile::TempDir| {
+        run(&[
+            "--qr-frames",
+            &dir.path().to_string_lossy(),
+            "--policy",
+            &policy,
+            "--challenge",
+            "c-1",
+        ])
+    };
+
+    // Frame 2 never photographed.
+    let mut without_2 = frames.clone();
+    without_2.remove(1);
+    let dir = frame_dir(&without_2);
+    let (code, out, err) = args(&dir);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.is_empty(), "no verdict: {out}");
+    assert!(
+        err.contains(&format!("frames [2] are missing (of {total})")),
+        "{err}"
+    );
+
+    // A frame of another bundle among them.
+    let other = d.path().join("other.json");
+    std::fs::write(
+        &other,
+        serde_json::to_vec(&json!({"presentation": presentation("c-2")})).unwrap(),
+    )
+    .unwrap();
+    let other_frames = frames_of(&other.to_string_lossy());
+    let mut mixed = frames.clone();
+    mixed.push(other_frames[1].clone());
+    let dir = frame_dir(&mixed);
+    let (code, out, err) = args(&dir);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("frames of different bundles are mixed"),
+        "{err}"
+    );
+
+    // No frame at all, a directory that does not exist, or both a FILE and frames.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("notes.txt"), "not an image").unwrap();
+    let (code, _, err) = args(&empty);
+    assert_eq!(code, 2);
+    assert!(err.contains("no presentation bundle frame"), "{err}");
+    assert_eq!(run(&["--qr-frames", "/nonexistent/frames"]).0, 2);
+    let (code, _, err) = run(&[&file, "--qr-frames", &d.path().to_string_lossy()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
