@@ -19,5 +19,7 @@ echo "== cargo build --bins"
 cargo build --workspace --bins --quiet
 echo "== cargo test (with a real Secret Service for the wallet: scripts/with-keyring.sh)"
 scripts/with-keyring.sh cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/alliance-test.log"
+echo "== the desktop wallet end to end (scripts/wallet-e2e.sh)"
+scripts/wallet-e2e.sh
 # One summary line over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "${TMPDIR:-/tmp}/alliance-test.log"

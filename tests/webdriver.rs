@@ -196,6 +196,16 @@ impl Session {
             .map_err(|e| e.to_string())
     }
 
+    /// Scrolls so that `e` is in the middle of the window (as a person would before a camera).
+    pub async fn scroll_into_view(&self, e: &Element) -> Result<(), String> {
+        self.execute(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+            json!([{ ELEMENT: e.0 }]),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// One element's pixels as a PNG.
     pub async fn element_screenshot(&self, e: &Element) -> Result<Vec<u8>, String> {
         let b64 = self.get(&format!("/element/{}/screenshot", e.0)).await?;

@@ -119,12 +119,20 @@ async fn card_id(s: &Session, title: &str) -> Result<String, String> {
 }
 
 async fn go_home(s: &Session) -> Result<(), String> {
-    for _ in 0..5 {
+    for _ in 0..10 {
         if s.find("[data-testid=add-button]").await.is_some() {
             return Ok(());
         }
-        s.click("[data-testid=back-button]").await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Whatever leaves the current screen: "Done" after presenting or a backup, or back.
+        for exit in ["present-done", "backup-done-button", "back-button"] {
+            if let Some(e) = s.find(&format!("[data-testid={exit}]")).await
+                && s.displayed(&e).await
+            {
+                s.click(&format!("[data-testid={exit}]")).await?;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     s.wait("[data-testid=add-button]", LONG).await.map(|_| ())
 }
@@ -218,6 +226,8 @@ async fn present(
     std::fs::create_dir_all(&frames).unwrap();
     for i in 0..total {
         let f = s.wait("[data-testid=qr-frame]", LONG).await?;
+        s.scroll_into_view(&f).await?;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let png = s.element_screenshot(&f).await?;
         std::fs::write(frames.join(format!("frame-{i:03}.png")), png).unwrap();
         s.click("[data-testid=qr-next]").await?;
@@ -543,15 +553,22 @@ async fn story() -> Story {
                     &genesis,
                     "--nonce",
                     "n-20261207",
-                    "--audience",
+                    "--aud",
                     "bank.example",
                     "--json",
                 ]);
                 if code != 0 {
                     return Err(format!("exited {code}: {out}"));
                 }
-                if !out.contains("Hangzhou-Example") || out.contains("Ada Lovelace-Example") {
-                    return Err(format!("wrong disclosure: {out}"));
+                // What the business received: the disclosed claims of the presentation.
+                let bundle: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                let sd = bundle["presentation"].as_str().unwrap_or_default();
+                let shown = verifier_lib::sdjwt::disclosed_claims(sd).map_err(|e| e.to_string())?;
+                if shown.get("city").and_then(Value::as_str) != Some("Hangzhou-Example")
+                    || shown.contains_key("name")
+                    || shown.contains_key("birthdate")
+                {
+                    return Err(format!("wrong disclosure: {shown:?}"));
                 }
                 Ok(())
             }
@@ -716,7 +733,7 @@ async fn story() -> Story {
                     &genesis,
                     "--nonce",
                     "n-after-restore",
-                    "--audience",
+                    "--aud",
                     "bank.example",
                 ]);
                 if code != 0 {
@@ -754,10 +771,10 @@ async fn story() -> Story {
                 b"Hangzhou-Example".to_vec(),
             ];
             if let Some(s) = session.take() {
-            s.quit().await;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        for seed in secrets.iter().chain(profile_secrets(&wallet_dir).iter()) {
+                s.quit().await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            for seed in secrets.iter().chain(profile_secrets(&wallet_dir).iter()) {
                 use base64::Engine;
                 needles.push(seed.clone());
                 needles.push(hex::encode(seed).into_bytes());
