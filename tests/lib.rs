@@ -335,6 +335,11 @@ impl Issuer {
         drop(self.serving.take());
     }
 
+    /// The serving process's id (to pause it with SIGSTOP, as a hung server).
+    pub fn pid(&self) -> Option<u32> {
+        self.serving.as_ref().map(|p| p.0.id())
+    }
+
     /// Kills the server (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(p) = self.serving.take() {

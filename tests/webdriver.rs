@@ -222,6 +222,8 @@ impl Session {
 
     /// Ends the session (the app quits).
     pub async fn quit(self) {
-        let _ = self.call(reqwest::Method::DELETE, "", None).await;
+        if let Err(e) = self.call(reqwest::Method::DELETE, "", None).await {
+            eprintln!("webdriver: ending the session: {e}");
+        }
     }
 }

@@ -291,10 +291,18 @@ fn start_driver(work: &Path, network: &Path) -> (Proc, String) {
     (Proc(child), format!("http://127.0.0.1:{port}"))
 }
 
+/// Starts the app in a fresh tauri-driver (one per app run: WebKitWebDriver keeps one
+/// session, and a killed app can leave it waiting).
+async fn launch(work: &Path, network: &Path, drivers: &mut Vec<Proc>) -> Result<Session, String> {
+    let (p, url) = start_driver(work, network);
+    drivers.push(p);
+    new_session(&url).await
+}
+
 async fn new_session(driver: &str) -> Result<Session, String> {
     let app = bin("alliance-wallet-desktop");
     let mut last = String::new();
-    for _ in 0..50 {
+    for _ in 0..150 {
         match Session::start(driver, app.to_str().unwrap(), &[]).await {
             Ok(s) => {
                 s.set_window_size(1000, 760).await.ok();
@@ -305,6 +313,35 @@ async fn new_session(driver: &str) -> Result<Session, String> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(format!("no WebDriver session: {last}"))
+}
+
+/// How many entries the wallet has in the Secret Service.
+fn keyring_entries() -> Result<usize, String> {
+    let out = Command::new("secret-tool")
+        .args(["search", "--all", "service", wallet_vault::keyring::SERVICE])
+        .output()
+        .map_err(|e| format!("secret-tool: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(text.lines().filter(|l| l.starts_with("[/")).count())
+}
+
+fn signal(sig: &str, pid: &str) {
+    let _ = Command::new("kill").args([sig, pid]).status();
+}
+
+/// The wallet's command with the environment tauri-driver gives it.
+fn wallet_command(work: &Path, network: &Path) -> Command {
+    let mut c = Command::new(bin("alliance-wallet-desktop"));
+    c.env("ALLIANCE_WALLET_DIR", work.join("wallet"))
+        .env("ALLIANCE_WALLET_DOCUMENTS", work.join("Documents"))
+        .env("ALLIANCE_WALLET_NETWORK", network)
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1");
+    c
 }
 
 /// The QR image of an offer link, as an agency's desk would print it.
@@ -376,7 +413,7 @@ fn main() {
         .build()
         .unwrap();
     let story = rt.block_on(story());
-    let total = 15;
+    let total = 17;
     let failed = total - story.passed.len();
     if let Some((step, why)) = &story.failed {
         eprintln!("wallet-e2e: the step that failed: {step}: {why}");
@@ -436,14 +473,16 @@ async fn story() -> Story {
         .define(&[
             json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
             json!({"id": "ResidencePermit", "format": "dc+sd-jwt", "credentialType": "urn:alliance:vct:residence-permit", "claims": ["name", "birthdate", "city"], "validityDays": 1825, "name": "Residence permit"}),
+            json!({"id": "LibraryCard", "format": "ldp_vc", "credentialType": "LibraryCard", "claims": ["name", "cardNumber"], "validityDays": 365, "name": "Library card"}),
         ])
         .await;
-    let (driver_proc, driver) = start_driver(&work, &net.join("devnet.json"));
+    let network = net.join("devnet.json");
+    let mut drivers: Vec<Proc> = vec![];
     let genesis = net.join("genesis.json");
     let genesis = genesis.to_str().unwrap().to_owned();
     let wallet_dir = work.join("wallet");
 
-    let mut session = match new_session(&driver).await {
+    let mut session = match launch(&work, &network, &mut drivers).await {
         Ok(s) => Some(s),
         Err(e) => {
             st.failed = Some(("start the wallet".into(), e));
@@ -498,6 +537,37 @@ async fn story() -> Story {
             shoot_both(&st, s, "05-home").await;
             Ok(())
         });
+        step!(
+            st,
+            "an offer link opened from outside reaches the running wallet (a second launch hands it over)",
+            async {
+                let (link, pin) = admin
+                    .offer_with(
+                        "LibraryCard",
+                        json!({"name": "Ada Lovelace-Example", "cardNumber": "L-1815"}),
+                    )
+                    .await;
+                go_home(s).await?;
+                // What a desktop runs when the citizen clicks the link in a browser or an e-mail.
+                let second = wallet_command(&work, &net.join("devnet.json"))
+                    .arg(&link)
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                if !second.status.success() {
+                    return Err(format!(
+                        "the second launch failed: {}",
+                        String::from_utf8_lossy(&second.stderr)
+                    ));
+                }
+                s.wait("[data-testid=issuer-block]", LONG).await?;
+                s.wait("[data-testid=issuer-accredited]", LONG).await?;
+                s.type_into("[data-testid=tx-code-input]", &pin).await?;
+                s.click("[data-testid=offer-accept]").await?;
+                s.wait("[data-testid=claims]", LONG).await?;
+                go_home(s).await?;
+                card_id(s, "Library card").await.map(|_| ())
+            }
+        );
         step!(
             st,
             "present the licence: the saved file and the QR frames are ACCEPTED by alliance-verify",
@@ -674,6 +744,59 @@ async fn story() -> Story {
     if let Some(s) = session.take() {
         s.quit().await;
     }
+    step!(
+        st,
+        "a receive killed half-way (the issuer hung, the app killed) leaves no card and no key",
+        async {
+            let s = launch(&work, &network, &mut drivers).await?;
+            s.wait("[data-testid=pin-input]", LONG).await?;
+            enter_pin(&s, PIN, false).await?;
+            go_home(&s).await?;
+            let cards_before = s.find_all("[data-testid=card]").await.len();
+            let keys_before = keyring_entries()?;
+            let (link, pin) = admin
+                .offer_with(
+                    "LibraryCard",
+                    json!({"name": "Ada Lovelace-Example", "cardNumber": "L-2024"}),
+                )
+                .await;
+            s.click("[data-testid=add-button]").await?;
+            s.type_into("[data-testid=offer-link-input]", &link).await?;
+            s.click("[data-testid=offer-inspect]").await?;
+            s.wait("[data-testid=issuer-block]", LONG).await?;
+            s.type_into("[data-testid=tx-code-input]", &pin).await?;
+            // The issuer stops answering; the wallet has made its keys and waits on it.
+            let issuer_pid = issuer.pid().ok_or("the issuer is not serving")?.to_string();
+            signal("-STOP", &issuer_pid);
+            s.click("[data-testid=offer-accept]").await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let during = keyring_entries()?;
+            let _ = Command::new("pkill")
+                .args(["-9", "-f", "alliance-wallet-desktop"])
+                .status();
+            signal("-CONT", &issuer_pid);
+            drop(s);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let s = launch(&work, &network, &mut drivers).await?;
+            s.wait("[data-testid=pin-input]", LONG).await?;
+            enter_pin(&s, PIN, false).await?;
+            go_home(&s).await?;
+            let cards_after = s.find_all("[data-testid=card]").await.len();
+            let keys_after = keyring_entries()?;
+            s.quit().await;
+            if during <= keys_before {
+                return Err(format!(
+                    "the receive had not made its keys when the app was killed ({during} entries, {keys_before} before)"
+                ));
+            }
+            if cards_after != cards_before || keys_after != keys_before {
+                return Err(format!(
+                    "after the crash: {cards_after} cards (was {cards_before}), {keys_after} keyring entries (was {keys_before})"
+                ));
+            }
+            Ok(())
+        }
+    );
     // The app has quit: its database can be read (the key names are not sealed).
     tokio::time::sleep(Duration::from_secs(1)).await;
     let secrets = std::panic::catch_unwind(|| profile_secrets(&wallet_dir)).unwrap_or_default();
@@ -689,7 +812,7 @@ async fn story() -> Story {
         Ok(())
     });
     if st.failed.is_none() {
-        session = new_session(&driver).await.ok();
+        session = launch(&work, &network, &mut drivers).await.ok();
     }
     if let Some(s) = session.as_ref() {
         step!(
@@ -809,6 +932,6 @@ async fn story() -> Story {
     if let Some(s) = session.take() {
         s.quit().await;
     }
-    drop(driver_proc);
+    drop(drivers);
     st
 }
