@@ -120,7 +120,8 @@ PIN=$(python3 -c "import json; print(json.load(open('$WORK/offer.json'))['txCode
 echo "offer: $LINK   PIN: $PIN   (QR code: $WORK/offer-qr.svg)"
 
 echo
-echo "== the citizen's wallet receives the credential over OpenID4VCI"
+echo "== a holder receives the credential over OpenID4VCI (the command-line holder, alliance-wallet:"
+echo "   plain key files, for desks and scripts; the citizen's app is the desktop wallet, below)"
 "$WALLET" new-key --out "$WORK/holder.key"
 "$WALLET" receive "$LINK" --tx-code "$PIN" --key "$WORK/holder.key" --out "$WORK/license.json"
 
@@ -141,6 +142,34 @@ CRED_ID=$(python3 -c "import json; print(json.load(open('$WORK/license.json'))['
     --registry "$API2" --out "$WORK/bundle-after.json"
 if "$VERIFY" "$WORK/bundle-after.json" --anchor "$WORK/net/genesis.json" --challenge c-456 --domain shop.example; then
   echo "a revoked credential was accepted"; exit 1
+fi
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${ALLIANCE_DEMO_CLI:-0}" != 1 ]; then
+  echo
+  echo "=================== the citizen's desktop wallet ==================="
+  echo "== building Alliance Wallet (Tauri; its interface needs Node.js and npm)"
+  scripts/build-wallet-ui.sh > /dev/null
+  cargo build --quiet -p wallet-desktop
+  "$ISSUER" offer --type DriverLicense --claims '{"name": "Grace Hopper", "licenseClass": "A"}' \
+      --json > "$WORK/offer-2.json"
+  LINK2=$(python3 -c "import json; print(json.load(open('$WORK/offer-2.json'))['offerByReferenceUri'])")
+  PIN2=$(python3 -c "import json; print(json.load(open('$WORK/offer-2.json'))['txCode'])")
+  echo "The wallet opens with the agency's offer (as when a citizen clicks the link):"
+  echo "  1. choose your wallet PIN;"
+  echo "  2. look at who issues (proven by the registry), then type the agency's PIN: $PIN2"
+  echo "  3. open the licence, Share, with code d-789 and domain shop.example; Save as file;"
+  echo "  4. close the wallet. The demo then verifies the saved file offline."
+  mkdir -p "$WORK/Documents"
+  ALLIANCE_WALLET_NETWORK="$WORK/net/devnet.json" ALLIANCE_WALLET_DIR="$WORK/wallet" \
+    ALLIANCE_WALLET_DOCUMENTS="$WORK/Documents" "$TARGET/alliance-wallet-desktop" "$LINK2" \
+    2> "$WORK/wallet.log" || echo "(the wallet ended with an error: $WORK/wallet.log)"
+  SAVED=$(ls -t "$WORK"/Documents/alliance-presentation-*.json 2>/dev/null | head -1 || true)
+  if [ -n "$SAVED" ]; then
+    echo "== offline, the shop verifies the desktop wallet's presentation ($SAVED)"
+    "$VERIFY" "$SAVED" --anchor "$WORK/net/genesis.json" --challenge d-789 --domain shop.example || true
+  else
+    echo "(no presentation was saved from the desktop wallet)"
+  fi
 fi
 
 echo

@@ -15,6 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
 
+pub mod wallet;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Read};

@@ -20,17 +20,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use e2e::wallet::{
+    LONG, card_id, enter_pin, go_home, home_cards, launch, set_language, wallet_command,
+};
 use e2e::webdriver::Session;
-use e2e::{Issuer, Proc, bin, free_port, run, start_devnet};
+use e2e::{Issuer, Proc, bin, run, start_devnet};
 use serde_json::{Value, json};
 
 const PIN: &str = "482915";
 const NEW_PIN: &str = "864200";
 const BACKUP_PASSPHRASE: &str = "river lantern copper 42";
-const LONG: Duration = Duration::from_secs(60);
 
 /// Where the story stands, and what it has recorded.
 struct Story {
@@ -69,24 +71,6 @@ async fn shoot_both(story: &Story, s: &Session, name: &str) {
     }
 }
 
-async fn set_language(s: &Session, lang: &str) -> Result<(), String> {
-    s.click(&format!(
-        "[data-testid=language-select] option[value=\"{lang}\"]"
-    ))
-    .await?;
-    let want = lang.to_owned();
-    for _ in 0..50 {
-        let v = s
-            .execute("return document.documentElement.lang;", json!([]))
-            .await?;
-        if v.as_str() == Some(&want) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("the page did not switch to {lang}"))
-}
-
 /// `alliance-verify` on `args`; its exit code and output.
 fn verify(args: &[&str]) -> (i32, String) {
     let out = Command::new(bin("alliance-verify"))
@@ -101,48 +85,6 @@ fn verify(args: &[&str]) -> (i32, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-/// The id of the card whose text contains `title`.
-async fn card_id(s: &Session, title: &str) -> Result<String, String> {
-    for _ in 0..100 {
-        for c in s.find_all("[data-testid=card]").await {
-            if s.text(&c).await?.contains(title)
-                && let Some(id) = s.attribute(&c, "data-card-id").await?
-            {
-                return Ok(id);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("no card titled {title}"))
-}
-
-async fn go_home(s: &Session) -> Result<(), String> {
-    for _ in 0..10 {
-        if s.find("[data-testid=add-button]").await.is_some() {
-            return Ok(());
-        }
-        // Whatever leaves the current screen: "Done" after presenting or a backup, or back.
-        for exit in ["present-done", "backup-done-button", "back-button"] {
-            if let Some(e) = s.find(&format!("[data-testid={exit}]")).await
-                && s.displayed(&e).await
-            {
-                s.click(&format!("[data-testid={exit}]")).await?;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    s.wait("[data-testid=add-button]", LONG).await.map(|_| ())
-}
-
-async fn enter_pin(s: &Session, pin: &str, twice: bool) -> Result<(), String> {
-    s.type_into("[data-testid=pin-input]", pin).await?;
-    if twice {
-        s.type_into("[data-testid=pin-input-2]", pin).await?;
-    }
-    s.click("[data-testid=pin-submit]").await
 }
 
 /// Receives an offer: by its link, or (`qr`) by the QR image of it.
@@ -266,55 +208,6 @@ macro_rules! step {
     }};
 }
 
-/// tauri-driver on free ports, with the wallet's environment (inherited by the app).
-fn start_driver(work: &Path, network: &Path) -> (Proc, String) {
-    let port = free_port();
-    let native = free_port();
-    let child =
-        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("ALLIANCE_WALLET_DIR", work.join("wallet"))
-            .env("ALLIANCE_WALLET_DOCUMENTS", work.join("Documents"))
-            .env("ALLIANCE_WALLET_NETWORK", network)
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            .env("NO_AT_BRIDGE", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tauri-driver (cargo install tauri-driver) must be on PATH");
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
-
-/// Starts the app in a fresh tauri-driver (one per app run: WebKitWebDriver keeps one
-/// session, and a killed app can leave it waiting).
-async fn launch(work: &Path, network: &Path, drivers: &mut Vec<Proc>) -> Result<Session, String> {
-    let (p, url) = start_driver(work, network);
-    drivers.push(p);
-    new_session(&url).await
-}
-
-async fn new_session(driver: &str) -> Result<Session, String> {
-    let app = bin("alliance-wallet-desktop");
-    let mut last = String::new();
-    for _ in 0..150 {
-        match Session::start(driver, app.to_str().unwrap(), &[]).await {
-            Ok(s) => {
-                s.set_window_size(1000, 760).await.ok();
-                return Ok(s);
-            }
-            Err(e) => last = e,
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(format!("no WebDriver session: {last}"))
-}
-
 /// How many entries the wallet has in the Secret Service.
 fn keyring_entries() -> Result<usize, String> {
     let out = Command::new("secret-tool")
@@ -331,17 +224,6 @@ fn keyring_entries() -> Result<usize, String> {
 
 fn signal(sig: &str, pid: &str) {
     let _ = Command::new("kill").args([sig, pid]).status();
-}
-
-/// The wallet's command with the environment tauri-driver gives it.
-fn wallet_command(work: &Path, network: &Path) -> Command {
-    let mut c = Command::new(bin("alliance-wallet-desktop"));
-    c.env("ALLIANCE_WALLET_DIR", work.join("wallet"))
-        .env("ALLIANCE_WALLET_DOCUMENTS", work.join("Documents"))
-        .env("ALLIANCE_WALLET_NETWORK", network)
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .env("NO_AT_BRIDGE", "1");
-    c
 }
 
 /// The QR image of an offer link, as an agency's desk would print it.
@@ -485,7 +367,7 @@ async fn story() -> Story {
     let mut session = match launch(&work, &network, &mut drivers).await {
         Ok(s) => Some(s),
         Err(e) => {
-            st.failed = Some(("start the wallet".into(), e));
+            st.failed = Some(("start the wallet".into(), e.into()));
             None
         }
     };
@@ -565,7 +447,10 @@ async fn story() -> Story {
                 s.click("[data-testid=offer-accept]").await?;
                 s.wait("[data-testid=claims]", LONG).await?;
                 go_home(s).await?;
-                card_id(s, "Library card").await.map(|_| ())
+                card_id(s, "Library card")
+                    .await
+                    .map(|_| ())
+                    .map_err(String::from)
             }
         );
         step!(
@@ -752,7 +637,7 @@ async fn story() -> Story {
             s.wait("[data-testid=pin-input]", LONG).await?;
             enter_pin(&s, PIN, false).await?;
             go_home(&s).await?;
-            let cards_before = s.find_all("[data-testid=card]").await.len();
+            let cards_before = home_cards(&s).await?;
             let keys_before = keyring_entries()?;
             let (link, pin) = admin
                 .offer_with(
@@ -781,7 +666,7 @@ async fn story() -> Story {
             s.wait("[data-testid=pin-input]", LONG).await?;
             enter_pin(&s, PIN, false).await?;
             go_home(&s).await?;
-            let cards_after = s.find_all("[data-testid=card]").await.len();
+            let cards_after = home_cards(&s).await?;
             let keys_after = keyring_entries()?;
             s.quit().await;
             if during <= keys_before {
@@ -881,7 +766,10 @@ async fn story() -> Story {
                 }
                 shoot_both(&st, s, "12-lock-wrong-pin").await;
                 enter_pin(s, NEW_PIN, false).await?;
-                s.wait("[data-testid=add-button]", LONG).await.map(|_| ())
+                s.wait("[data-testid=add-button]", LONG)
+                    .await
+                    .map(|_| ())
+                    .map_err(String::from)
             }
         );
     }

@@ -13,6 +13,7 @@ fn main() {
     println!("cargo::rerun-if-changed=../ui/dist");
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_state",
+        "ui_ready",
         "set_language",
         "setup_pin",
         "unlock",

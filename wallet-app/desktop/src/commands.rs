@@ -61,6 +61,19 @@ pub fn app_state(wallet: State<'_, Wallet>) -> AppState {
     app_state_of(&wallet)
 }
 
+/// When the process started (set first thing in `run`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The interface painted its first screen: how long the start took, logged once (the
+/// benchmark reads it: `first screen painted in N ms`).
+#[tauri::command]
+pub fn ui_ready() -> u64 {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis() as u64);
+    ONCE.call_once(|| tracing::info!("first screen painted in {ms} ms"));
+    ms
+}
+
 #[tauri::command]
 pub fn set_language(wallet: State<'_, Wallet>, language: String) -> Result<()> {
     if !["en", "zh-CN"].contains(&language.as_str()) {

@@ -51,6 +51,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
 {
     tauri::generate_handler![
         commands::app_state,
+        commands::ui_ready,
         commands::set_language,
         commands::setup_pin,
         commands::unlock,
@@ -132,6 +133,7 @@ fn offer_link<R: Runtime>(app: &tauri::AppHandle<R>, url: &str) {
 
 /// Runs the desktop app.
 pub fn run() {
+    let _ = commands::STARTED.set(std::time::Instant::now());
     let builder = tauri::Builder::default()
         // First: a second launch (e.g. a clicked offer link) hands its link to this one.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {

@@ -37,14 +37,15 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
-        Self::with_store(store())
+        Self::with_keyring(Ok(store()))
     }
 
-    fn with_store(store: Arc<CredentialStore>) -> Self {
+    /// A wallet whose keyring is `store` (or is missing, and why).
+    fn with_keyring(store: Result<Arc<CredentialStore>, crate::Failure>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let setup = Setup {
             dir: dir.path().join("wallet"),
-            store: Ok(store),
+            store,
             network: None,
             net: wallet_core::Net::new(&registry_client::Trust::system()).unwrap(),
             documents: dir.path().join("Documents"),
@@ -331,27 +332,10 @@ fn language_and_offer_links_and_bad_offers() {
 
 #[test]
 fn without_a_keyring_nothing_is_stored_and_the_reason_is_given() {
-    let dir = tempfile::tempdir().unwrap();
-    let setup = Setup {
-        dir: dir.path().join("wallet"),
-        store: Err(crate::Failure::new(
-            "no_keyring",
-            "no keyring service is available",
-        )),
-        network: None,
-        net: wallet_core::Net::new(&registry_client::Trust::system()).unwrap(),
-        documents: dir.path().join("Documents"),
-    };
-    let app = mock_builder()
-        .manage(Wallet::open(setup))
-        .manage(PendingLinks::default())
-        .invoke_handler(crate::invoke_handler())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    let h = Harness { app, window, dir };
+    let h = Harness::with_keyring(Err(crate::Failure::new(
+        "no_keyring",
+        "no keyring service is available",
+    )));
     assert_eq!(
         h.ok("app_state", json!({}))["keyringProblem"]["code"],
         "no_keyring"

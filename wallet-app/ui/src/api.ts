@@ -160,6 +160,8 @@ export interface ActivityEntry {
 
 export const api = {
   state: () => invoke<AppState>("app_state"),
+  /** The first screen has been painted (the app logs how long its start took). */
+  uiReady: () => invoke<number>("ui_ready"),
   setLanguage: (language: Lang) => invoke<void>("set_language", { language }),
   setupPin: (pin: string) => invoke<void>("setup_pin", { pin }),
   unlock: (pin: string) => invoke<void>("unlock", { pin }),

@@ -23,6 +23,14 @@ import { Settings } from "./screens/Settings";
 
 const POLL_MS = 20_000;
 let offerNonce = 0;
+let reportedPaint = false;
+
+/** Tells the app when its first real screen has been painted (after two frames), once. */
+function reportFirstPaint() {
+  if (reportedPaint || !getStore().backend) return;
+  reportedPaint = true;
+  requestAnimationFrame(() => requestAnimationFrame(() => void api.uiReady().catch(() => undefined)));
+}
 
 function offerOpened(link: string | null | undefined) {
   if (typeof link === "string" && link.trim()) update({ pendingOffer: link.trim() });
@@ -61,6 +69,10 @@ export function App() {
       update({ pendingOffer: null, route: { name: "add", link: pendingOffer, nonce: offerNonce }, flash: null });
     }
   }, [open, pendingOffer]);
+
+  useEffect(() => {
+    if (app) reportFirstPaint();
+  }, [app]);
 
   let screen;
   if (!app) {

@@ -113,7 +113,7 @@ pub fn export(vault: &Vault, passphrase: &str, now_ms: u64) -> Result<Vec<u8>, V
     let key = header
         .kdf_params
         .derive(passphrase.as_bytes(), &s)
-        .map_err(VaultError::Storage)?;
+        .map_err(|e| VaultError::Storage(e.to_string()))?;
     let aad = serde_json::to_vec(&header).map_err(|e| VaultError::Storage(e.to_string()))?;
     let sealed = DataKey::from_bytes(&*key)
         .ok_or_else(|| VaultError::Storage("key derivation".into()))?

@@ -40,7 +40,7 @@ impl PinVerifier {
         let kdf = KdfParams::PIN;
         let hash = kdf
             .derive(pin.as_bytes(), &s)
-            .map_err(VaultError::Storage)?;
+            .map_err(|e| VaultError::Storage(e.to_string()))?;
         Ok(Self {
             kdf,
             salt: URL_SAFE_NO_PAD.encode(s),

@@ -71,6 +71,17 @@ impl DataKey {
     }
 }
 
+/// Why a key could not be derived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KdfError {
+    #[error("memory {0} KiB is out of range")]
+    Memory(u32),
+    #[error("passes or lanes out of range")]
+    Cost,
+    #[error("Argon2id: {0}")]
+    Argon2(String),
+}
+
 /// Argon2id parameters, stored with what they protect so a file stays readable when the
 /// defaults change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,25 +111,25 @@ impl KdfParams {
     };
 
     /// Refuses parameters a file could use to make opening it take forever or too little.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), KdfError> {
         if !(8 * 1024..=1024 * 1024).contains(&self.m_kib) {
-            return Err(format!("memory {} KiB is out of range", self.m_kib));
+            return Err(KdfError::Memory(self.m_kib));
         }
         if !(1..=16).contains(&self.t) || !(1..=8).contains(&self.p) {
-            return Err("passes or lanes out of range".into());
+            return Err(KdfError::Cost);
         }
         Ok(())
     }
 
     /// A 32-byte key from `secret` and `salt`.
-    pub fn derive(&self, secret: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, String> {
+    pub fn derive(&self, secret: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, KdfError> {
         self.check()?;
-        let params =
-            Params::new(self.m_kib, self.t, self.p, Some(32)).map_err(|e| e.to_string())?;
+        let params = Params::new(self.m_kib, self.t, self.p, Some(32))
+            .map_err(|e| KdfError::Argon2(e.to_string()))?;
         let mut out = Zeroizing::new([0u8; 32]);
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(secret, salt, &mut *out)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| KdfError::Argon2(e.to_string()))?;
         Ok(out)
     }
 }

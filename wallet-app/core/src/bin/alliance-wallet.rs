@@ -1,5 +1,5 @@
 //! `alliance-wallet`: a command-line holder on `wallet-core`, for agencies' desks, scripts and
-//! the demo (the citizen's wallet is the desktop app). Keys and credentials are plain files
+//! the demo (the citizen's wallet is the desktop app, `wallet-app/desktop`). Keys and credentials are plain files
 //! here; the desktop wallet keeps them in the OS keyring and an encrypted store.
 
 use std::path::PathBuf;
