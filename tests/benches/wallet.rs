@@ -15,11 +15,14 @@
 //! - `present_ms`: from "share now" to the first QR frame shown, proofs fresh; 5
 //!   presentations;
 //! - `pss_mb`: the total proportional set size of the app's processes (the app,
-//!   WebKitWebProcess, WebKitNetworkProcess) on the home screen holding 50 credentials.
+//!   WebKitWebProcess, WebKitNetworkProcess) on the home screen, the app opened (unlocked)
+//!   holding 50 credentials; the figure right after receiving 45 of them in the same run is
+//!   printed beside it.
 //!
 //! `scripts/wallet-bench.sh` builds everything and runs it under Xvfb with a Secret Service.
-//! Rendering: `LIBGL_ALWAYS_SOFTWARE=1` as in the end-to-end test, unless the environment sets
-//! `WEBKIT_DISABLE_COMPOSITING_MODE=1` (then WebKit draws without its GL compositor).
+//! Rendering: `LIBGL_ALWAYS_SOFTWARE=1` (Mesa's llvmpipe: Xvfb has no GPU), as in the
+//! end-to-end test; the app draws without GPU compositing (`src/webview.rs`) unless
+//! `ALLIANCE_WALLET_GPU=1`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches may panic on failure
 
@@ -92,15 +95,26 @@ fn wallet_pss() -> (f64, Vec<String>) {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };
-        let pss: u64 = rollup
-            .lines()
-            .find(|l| l.starts_with("Pss:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let field = |key: &str| -> u64 {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let pss = field("Pss:");
         kib += pss;
         let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-        names.push(format!("{} {:.0} MiB", name.trim(), pss as f64 / 1024.0));
+        let mib = |k: u64| k as f64 / 1024.0;
+        names.push(format!(
+            "{} {:.0} MiB: heap {:.0}, libraries {:.0}, shared {:.0}",
+            name.trim(),
+            mib(pss),
+            mib(field("Pss_Anon:")),
+            mib(field("Pss_File:")),
+            mib(field("Pss_Shmem:"))
+        ));
     }
     (kib as f64 / 1024.0, names)
 }
@@ -183,6 +197,18 @@ async fn present_timed(s: &Session, n: usize) -> u64 {
     s.click("[data-testid=present-confirm]").await.unwrap();
     s.wait("[data-testid=qr-frame]", LONG).await.unwrap();
     t.elapsed().as_millis() as u64
+}
+
+/// Waits until the home screen shows every credential held, and returns how many it shows.
+async fn cards_shown(s: &Session) -> usize {
+    let started = Instant::now();
+    loop {
+        let n = s.find_all("[data-testid=card]").await.len();
+        if n >= CREDENTIALS || started.elapsed() > LONG {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -287,25 +313,32 @@ async fn main() {
     );
     go_home(&s).await.unwrap();
     s.click("[data-testid=refresh-status]").await.ok();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    s.execute("location.reload();", json!([])).await.ok();
-    s.wait("[data-testid=pin-input], [data-testid=add-button]", LONG)
-        .await
-        .unwrap();
-    if s.find("[data-testid=pin-input]").await.is_some() {
-        enter_pin(&s, PIN, false).await.unwrap();
-    }
-    let cards = loop {
-        let n = s.find_all("[data-testid=card]").await.len();
-        if n >= CREDENTIALS {
-            break n;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let cards = cards_shown(&s).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (busy, parts) = wallet_pss();
+    println!(
+        "memory right after receiving them, {cards} cards shown: {busy:.0} MiB PSS ({})",
+        parts.join(", ")
+    );
+    s.quit().await;
+    drop(drivers);
+
+    // The figure: the wallet as a citizen opens it, holding 50 credentials.
+    let mut drivers = vec![];
+    let s = launch(&work, &network, &mut drivers).await.unwrap();
+    s.wait("[data-testid=pin-input]", LONG).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (locked, parts) = wallet_pss();
+    println!(
+        "memory when opened, locked: {locked:.0} MiB PSS ({})",
+        parts.join(", ")
+    );
+    enter_pin(&s, PIN, false).await.unwrap();
+    let cards = cards_shown(&s).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (pss, parts) = wallet_pss();
     println!(
-        "memory with {cards} credentials: {pss:.0} MiB PSS ({})",
+        "memory when opened holding {cards} credentials: {pss:.0} MiB PSS ({})",
         parts.join(", ")
     );
     s.quit().await;

@@ -30,6 +30,7 @@ pub mod state;
 pub mod status;
 #[cfg(test)]
 mod tests;
+pub mod webview;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -146,6 +147,7 @@ pub fn run() {
         .invoke_handler(invoke_handler())
         .setup(|app| {
             let handle = app.handle().clone();
+            webview::lighten(&handle);
             app.manage(Wallet::open(setup_from_env(&handle)));
             {
                 use tauri_plugin_deep_link::DeepLinkExt;

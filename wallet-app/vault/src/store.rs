@@ -37,6 +37,16 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const DATA_KEY: &str = "data-key";
 const RESERVED: &str = "";
 const DELETING: &str = "-";
+/// redb's page cache. Its default (1 GiB) would keep every page read in memory; a wallet reads
+/// its records once per unlock, and a few MiB holds the working set (docs/benchmarks.md).
+const CACHE_BYTES: usize = 4 << 20;
+
+/// Opens (creating if need be) a profile's database with the wallet's cache size.
+pub(crate) fn open_db(path: &Path) -> Result<Database, redb::DatabaseError> {
+    redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+}
 
 /// What the wallet keeps of one credential: its id, the names of its holder keys in the
 /// keyring, and the app's record (opaque here).
@@ -104,7 +114,7 @@ impl Vault {
         store: Arc<CredentialStore>,
     ) -> Result<Self, VaultError> {
         let keyring = Keyring::new(store, id);
-        let db = Database::create(db_path(dir, id))?;
+        let db = open_db(&db_path(dir, id))?;
         let tx = db.begin_write()?;
         let fresh = {
             tx.open_table(ITEMS)?;
