@@ -154,6 +154,67 @@ pub fn start_devnet(dir: &Path) -> (Proc, Value) {
     (devnet, info)
 }
 
+/// A local consortium: a devnet of 4 validators in `dir` ([`start_devnet`]), stopped when
+/// dropped, and its agencies.
+pub struct Consortium {
+    pub devnet: Proc,
+    /// `devnet.json`: the nodes' API URLs, the registrar key file.
+    pub info: Value,
+    pub dir: PathBuf,
+}
+
+impl Consortium {
+    pub fn start(dir: &Path) -> Self {
+        let (devnet, info) = start_devnet(dir);
+        Self {
+            devnet,
+            info,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Node `n`'s API URL.
+    pub fn api(&self, n: usize) -> String {
+        self.info["nodes"][n]["api"].as_str().unwrap().to_owned()
+    }
+
+    /// An agency's issuer named `name`: its `did:alliance` DID registered through node 0 by the
+    /// devnet's registrar, accredited by the root authority for `types`, and serving.
+    pub fn agency(&self, name: &str, types: &[&str]) -> Issuer {
+        let api0 = self.api(0);
+        let registrar = self.info["registrarKey"].as_str().unwrap().to_owned();
+        let mut issuer = Issuer::init(
+            &[
+                "--registry",
+                &api0,
+                "--registrar-key",
+                &registrar,
+                "--name",
+                name,
+            ],
+            |_| {},
+        );
+        let did = issuer.init["did"].as_str().unwrap().to_owned();
+        let authority = self.dir.join("authority-0.key");
+        let mut accredit = Command::new(bin("alliance-registry"));
+        accredit.args([
+            "issuer",
+            "accredit",
+            &did,
+            "--api",
+            &api0,
+            "--authority-key",
+            authority.to_str().unwrap(),
+        ]);
+        for t in types {
+            accredit.args(["--type", t]);
+        }
+        run(&mut accredit);
+        issuer.serve();
+        issuer
+    }
+}
+
 /// `alliance-issuer serve --dir DIR`, once it listens.
 pub fn serve_issuer(dir: &Path) -> Proc {
     let mut child = Command::new(bin("alliance-issuer"))

@@ -30,9 +30,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use e2e::Consortium;
 use e2e::wallet::{LONG, card_id, enter_pin, go_home, launch, wallet_command};
 use e2e::webdriver::Session;
-use e2e::{Issuer, bin, run, start_devnet};
 use serde_json::json;
 
 const PIN: &str = "482915";
@@ -222,33 +222,8 @@ async fn main() {
     let launches: usize = arg("--launches").and_then(|v| v.parse().ok()).unwrap_or(5);
     let work = tempfile::tempdir().unwrap().keep();
     let net = work.join("net");
-    let (_devnet, info) = start_devnet(&net);
-    let api0 = info["nodes"][0]["api"].as_str().unwrap().to_owned();
-    let registrar = info["registrarKey"].as_str().unwrap().to_owned();
-    let mut issuer = Issuer::init(
-        &[
-            "--registry",
-            &api0,
-            "--registrar-key",
-            &registrar,
-            "--name",
-            "Transport Agency",
-        ],
-        |_| {},
-    );
-    let did = issuer.init["did"].as_str().unwrap().to_owned();
-    run(Command::new(bin("alliance-registry")).args([
-        "issuer",
-        "accredit",
-        &did,
-        "--api",
-        &api0,
-        "--authority-key",
-        net.join("authority-0.key").to_str().unwrap(),
-        "--type",
-        "DriverLicense",
-    ]));
-    issuer.serve();
+    let consortium = Consortium::start(&net);
+    let issuer = consortium.agency("Transport Agency", &["DriverLicense"]);
     let admin = issuer.api.clone();
     admin
         .define(&[json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense", "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"})])

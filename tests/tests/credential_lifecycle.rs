@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use did_method::{Genesis, SecretKey};
-use e2e::{Issuer, PASSPHRASE, bin, holder_net, now_ms, run, start_devnet};
+use e2e::{Consortium, PASSPHRASE, bin, holder_net, now_ms, run};
 use serde_json::{Value, json};
 use verifier_lib::contexts::PinnedContexts;
 use verifier_lib::rdfc::Rdfc2022;
@@ -20,36 +20,21 @@ use wallet_core::{present, staple};
 async fn agency_issues_citizen_presents_business_verifies_offline() {
     let work = tempfile::tempdir().unwrap();
     let net = work.path().join("net");
-    let (_devnet, info) = start_devnet(&net);
-    let api0 = info["nodes"][0]["api"].as_str().unwrap().to_owned();
-    let api2 = info["nodes"][2]["api"].as_str().unwrap().to_owned();
-    let registrar = info["registrarKey"].as_str().unwrap().to_owned();
+    let consortium = Consortium::start(&net);
+    let api0 = consortium.api(0);
+    let api2 = consortium.api(2);
     let genesis: Genesis =
         serde_json::from_slice(&std::fs::read(net.join("genesis.json")).unwrap()).unwrap();
 
     // The agency's issuer, registered on chain and accredited for both of its types.
-    let mut issuer = Issuer::init(
-        &["--registry", &api0, "--registrar-key", &registrar],
-        |_| {},
+    let mut issuer = consortium.agency(
+        "Test Agency",
+        &["DriverLicense", "urn:alliance:vct:driver-license"],
     );
     let (admin, issuer_dir) = (issuer.api.clone(), issuer.path().to_owned());
     let url = admin.url.clone();
     let did = issuer.init["did"].as_str().unwrap().to_owned();
     assert!(did.starts_with("did:alliance:"));
-    run(Command::new(bin("alliance-registry")).args([
-        "issuer",
-        "accredit",
-        &did,
-        "--api",
-        &api0,
-        "--authority-key",
-        net.join("authority-0.key").to_str().unwrap(),
-        "--type",
-        "DriverLicense",
-        "--type",
-        "urn:alliance:vct:driver-license",
-    ]));
-    issuer.serve();
 
     admin
         .define(&[

@@ -27,7 +27,7 @@ use e2e::wallet::{
     LONG, card_id, enter_pin, go_home, home_cards, launch, set_language, wallet_command,
 };
 use e2e::webdriver::Session;
-use e2e::{Issuer, Proc, bin, run, start_devnet};
+use e2e::{Consortium, Proc, bin};
 use serde_json::{Value, json};
 
 const PIN: &str = "482915";
@@ -321,35 +321,11 @@ async fn story() -> Story {
 
     // The consortium and the agency (not steps: if these fail, nothing can run).
     let net = work.join("net");
-    let (_devnet, info) = start_devnet(&net);
-    let api0 = info["nodes"][0]["api"].as_str().unwrap().to_owned();
-    let registrar = info["registrarKey"].as_str().unwrap().to_owned();
-    let mut issuer = Issuer::init(
-        &[
-            "--registry",
-            &api0,
-            "--registrar-key",
-            &registrar,
-            "--name",
-            "Transport Agency",
-        ],
-        |_| {},
+    let consortium = Consortium::start(&net);
+    let issuer = consortium.agency(
+        "Transport Agency",
+        &["DriverLicense", "urn:alliance:vct:residence-permit"],
     );
-    let did = issuer.init["did"].as_str().unwrap().to_owned();
-    run(Command::new(bin("alliance-registry")).args([
-        "issuer",
-        "accredit",
-        &did,
-        "--api",
-        &api0,
-        "--authority-key",
-        net.join("authority-0.key").to_str().unwrap(),
-        "--type",
-        "DriverLicense",
-        "--type",
-        "urn:alliance:vct:residence-permit",
-    ]));
-    issuer.serve();
     let admin = issuer.api.clone();
     admin
         .define(&[
