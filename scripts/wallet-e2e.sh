@@ -15,6 +15,10 @@ if [ "${1:-}" = "--screenshots" ]; then
   mkdir -p "$2"
   ALLIANCE_WALLET_SCREENSHOTS="$(cd "$2" && pwd)"
   export ALLIANCE_WALLET_SCREENSHOTS
+  # WebKitWebDriver's screenshot waits for a repaint, which a still page drawn without GPU
+  # compositing (the wallet's default, src/webview.rs) never asks for: the pictures are taken
+  # with WebKit's default drawing (they look the same). The plain run keeps the default.
+  export ALLIANCE_WALLET_GPU=1
 fi
 
 # The display, the WebDriver of WebKitGTK, the keyring's command-line tool, a CJK font.

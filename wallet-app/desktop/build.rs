@@ -30,6 +30,7 @@ fn main() {
         "activity",
         "create_backup",
         "restore_backup",
+        "start_over",
         "take_offer_link",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {

@@ -1,6 +1,7 @@
 //! Backing up and restoring the whole wallet (`wallet_vault::backup`): the holder chooses a
 //! passphrase; the file goes to the documents folder. Restoring replaces the wallet only
-//! once the file has opened with its passphrase and checked whole.
+//! once the file has opened with its passphrase and checked whole. A wallet whose key is gone
+//! from the keyring can be restored over, or replaced by an empty one.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -59,7 +60,8 @@ pub async fn restore(
     drop(snap);
     let store = wallet.store()?;
     let _writer = wallet.writer.lock().await;
-    if !replace && !wallet.vault_any()?.is_empty()? {
+    // An unreadable wallet (its key lost) may hold anything: replacing it needs consent too.
+    if !replace && (wallet.unreadable().is_some() || !wallet.vault_any()?.is_empty()?) {
         return Err(wallet_vault::VaultError::NotEmpty.into());
     }
     // The vault's database must be closed while its directory switches profiles.
@@ -93,4 +95,29 @@ pub async fn restore(
             Err(e.into())
         }
     }
+}
+
+/// Replaces a wallet whose records cannot be read (its data key is gone from the keyring) by
+/// an empty one: its unreadable records and whatever keys of it the keyring still holds are
+/// removed. A readable wallet is never removed this way.
+pub async fn start_over(wallet: &Wallet) -> Result<(), Failure> {
+    if wallet.unreadable().is_none() {
+        return Err(Failure::new(
+            "wallet_readable",
+            "this wallet can be read, so it was not replaced",
+        ));
+    }
+    let store = wallet.store()?;
+    let _writer = wallet.writer.lock().await;
+    let dir = wallet.dir().to_owned();
+    let fresh = tokio::task::spawn_blocking(move || {
+        wallet_vault::profile::wipe(&dir, &store)?;
+        Vault::open(&dir, store)
+    })
+    .await
+    .map_err(Failure::internal)??;
+    wallet.set_vault(Some(std::sync::Arc::new(fresh)));
+    wallet.set_unlocked(false);
+    tracing::info!("an unreadable wallet was replaced by an empty one");
+    Ok(())
 }

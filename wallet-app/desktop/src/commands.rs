@@ -23,6 +23,8 @@ pub struct AppState {
     pub has_pin: bool,
     pub locked: bool,
     pub keyring_problem: Option<Failure>,
+    /// The wallet's records cannot be read: its key is gone from the keyring.
+    pub wallet_unreadable: Option<Failure>,
     pub network: Option<serde_json::Value>,
     pub network_problem: Option<Failure>,
     pub backup_reminder: bool,
@@ -39,6 +41,7 @@ pub fn app_state_of(wallet: &Wallet) -> AppState {
         has_pin: vault.as_ref().is_some_and(|v| v.has_pin().unwrap_or(false)),
         locked,
         keyring_problem: wallet.keyring_problem().cloned(),
+        wallet_unreadable: wallet.unreadable(),
         network: wallet
             .network()
             .ok()
@@ -261,6 +264,13 @@ pub async fn restore_backup(
     replace: bool,
 ) -> Result<usize> {
     backup::restore(&wallet, file_base64, passphrase, replace).await
+}
+
+/// Replaces a wallet whose records can no longer be read (its key is gone from the keyring)
+/// by an empty one. Refused for a readable wallet.
+#[tauri::command]
+pub async fn start_over(wallet: State<'_, Wallet>) -> Result<()> {
+    backup::start_over(&wallet).await
 }
 
 /// The offer link the app was opened with, if the interface has not taken it yet.

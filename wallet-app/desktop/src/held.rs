@@ -159,6 +159,38 @@ fn rfc3339_ms(v: &Value) -> Option<u64> {
         .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
 }
 
+/// A claim's path as words, for an issuer whose metadata gives it no label:
+/// `licenseClass` → "License class", `address.street_address` → "Address › street address".
+fn readable(path: &str) -> String {
+    let words: Vec<String> = path
+        .split('.')
+        .map(|segment| {
+            let mut out = String::new();
+            let mut prev_lower = false;
+            for ch in segment.chars() {
+                if ch == '_' || ch == '-' {
+                    out.push(' ');
+                    prev_lower = false;
+                } else if ch.is_uppercase() && prev_lower {
+                    out.push(' ');
+                    out.extend(ch.to_lowercase());
+                    prev_lower = false;
+                } else {
+                    out.push(ch);
+                    prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+                }
+            }
+            out
+        })
+        .collect();
+    let joined = words.join(" › ");
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => joined,
+    }
+}
+
 impl Held {
     /// The claims about the holder, with what the card needs: validity dates.
     pub fn claims(&self) -> (Vec<Claim>, Option<u64>, Option<u64>) {
@@ -198,11 +230,13 @@ impl Held {
             .map(|(name, v)| {
                 let top = name.split('.').next().unwrap_or_default();
                 Claim {
+                    // An issuer whose metadata labels a claim by its own name said nothing.
                     label: self
                         .labels
                         .get(&name)
+                        .filter(|l| **l != name)
                         .cloned()
-                        .unwrap_or_else(|| name.clone()),
+                        .unwrap_or_else(|| readable(&name)),
                     selective: selective.iter().any(|s| s == top),
                     value: text(&v),
                     name,
@@ -277,6 +311,19 @@ mod tests {
     }
 
     #[test]
+    fn claims_without_a_label_read_as_words() {
+        assert_eq!(readable("licenseClass"), "License class");
+        assert_eq!(readable("birthdate"), "Birthdate");
+        assert_eq!(readable("given_name"), "Given name");
+        assert_eq!(
+            readable("address.street_address"),
+            "Address › street address"
+        );
+        assert_eq!(readable("age_over_18"), "Age over 18");
+        assert_eq!(readable("ID"), "ID");
+    }
+
+    #[test]
     fn a_data_integrity_card_shows_its_subject_and_dates() {
         let h = Held {
             format: FORMAT_DI.into(),
@@ -307,6 +354,7 @@ mod tests {
         let jan_2026 = 1_767_225_600_000;
         let card = h.card("c", jan_2026 + 1);
         assert_eq!(card.main_claims[0].name, "licence.class");
+        assert_eq!(card.main_claims[0].label, "Licence › class");
         assert_eq!(card.main_claims[1].label, "Name");
         assert_eq!(card.status, "valid");
         assert_eq!(card.copies_left, None);

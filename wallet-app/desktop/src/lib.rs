@@ -69,6 +69,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::activity,
         commands::create_backup,
         commands::restore_backup,
+        commands::start_over,
         commands::take_offer_link,
     ]
 }

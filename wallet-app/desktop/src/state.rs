@@ -51,6 +51,9 @@ pub struct Wallet {
     dir: PathBuf,
     store: Result<Arc<CredentialStore>, Failure>,
     vault: Mutex<Option<Arc<Vault>>>,
+    /// Why the wallet's records cannot be read (its data key is gone from the keyring),
+    /// until a backup is restored or the holder starts again.
+    unreadable: Mutex<Option<Failure>>,
     session: Mutex<Session>,
     pub(crate) net: Net,
     pub(crate) network: Option<Result<Network, Failure>>,
@@ -71,9 +74,17 @@ impl Wallet {
     /// interrupted), locked.
     pub fn open(setup: Setup) -> Self {
         let mut store = setup.store;
+        let mut unreadable = None;
         let vault = match &store {
             Ok(s) => match Vault::open(&setup.dir, s.clone()) {
                 Ok(v) => Some(Arc::new(v)),
+                // The keyring works but no longer holds this wallet's key: a backup can
+                // still bring the credentials back, so the keyring stays usable.
+                Err(e @ wallet_vault::VaultError::DataKeyLost) => {
+                    tracing::error!("cannot read the wallet: {e}");
+                    unreadable = Some(e.into());
+                    None
+                }
                 Err(e) => {
                     tracing::error!("cannot open the wallet: {e}");
                     store = Err(e.into());
@@ -86,6 +97,7 @@ impl Wallet {
             dir: setup.dir,
             store,
             vault: Mutex::new(vault),
+            unreadable: Mutex::new(unreadable),
             session: Mutex::new(Session {
                 unlocked: false,
                 last_active: Instant::now(),
@@ -123,8 +135,17 @@ impl Wallet {
             .ok_or_else(|| Failure::new("no_wallet", "the wallet is not open"))
     }
 
-    /// Replaces the vault (after a restore), or closes it (`None`, before one).
+    /// Why the wallet's records cannot be read, if they cannot (its key is gone).
+    pub fn unreadable(&self) -> Option<Failure> {
+        lock(&self.unreadable).clone()
+    }
+
+    /// Replaces the vault (after a restore, or a new start; the wallet is readable again),
+    /// or closes it (`None`, before one).
     pub(crate) fn set_vault(&self, v: Option<Arc<Vault>>) {
+        if v.is_some() {
+            *lock(&self.unreadable) = None;
+        }
         *lock(&self.vault) = v;
     }
 

@@ -42,7 +42,11 @@ impl Harness {
 
     /// A wallet whose keyring is `store` (or is missing, and why).
     fn with_keyring(store: Result<Arc<CredentialStore>, crate::Failure>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::at(tempfile::tempdir().unwrap(), store)
+    }
+
+    /// The wallet in `dir` (as a restart of the app finds it).
+    fn at(dir: tempfile::TempDir, store: Result<Arc<CredentialStore>, crate::Failure>) -> Self {
         let setup = Setup {
             dir: dir.path().join("wallet"),
             store,
@@ -255,6 +259,85 @@ fn a_backup_restores_into_another_wallet_which_then_asks_for_a_new_pin() {
         ),
         "wallet_not_empty"
     );
+}
+
+/// The app restarted after the keyring lost the wallet's data key (a reset keyring, the
+/// profile copied to another computer).
+fn with_data_key_lost(h: Harness, store: &Arc<CredentialStore>) -> Harness {
+    let profile = h.wallet().vault_any().unwrap().profile().to_owned();
+    // The first app's database closes (a restart is a new process; the mock app may outlive
+    // its handle here).
+    h.wallet().set_vault(None);
+    let Harness { app, window, dir } = h;
+    drop(window);
+    drop(app);
+    wallet_vault::Keyring::new(store.clone(), &profile)
+        .delete("data-key")
+        .unwrap();
+    Harness::at(dir, Ok(store.clone()))
+}
+
+#[test]
+fn a_wallet_whose_key_left_the_keyring_says_so_and_its_backup_brings_it_back() {
+    let s = store();
+    let h = Harness::with_keyring(Ok(s.clone()));
+    h.ok("setup_pin", json!({"pin": "482915"}));
+    h.hold("Library card", "Bo Example");
+    let path = h.ok(
+        "create_backup",
+        json!({"passphrase": "correct horse battery"}),
+    );
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(path.as_str().unwrap()).unwrap());
+
+    let h = with_data_key_lost(h, &s);
+    let st = h.ok("app_state", json!({}));
+    assert_eq!(st["walletUnreadable"]["code"], "key_lost");
+    assert!(
+        st["walletUnreadable"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("restore it from a backup")
+    );
+    assert_eq!(st["keyringProblem"], Value::Null);
+    // Replacing what cannot be read needs the holder's consent, as over a full wallet.
+    let args = |replace: bool| json!({"fileBase64": b64, "passphrase": "correct horse battery", "replace": replace});
+    assert_eq!(h.code("restore_backup", args(false)), "wallet_not_empty");
+    assert_eq!(h.ok("restore_backup", args(true)), 1);
+    let st = h.ok("app_state", json!({}));
+    assert_eq!(st["walletUnreadable"], Value::Null);
+    assert_eq!(st["hasPin"], false);
+    h.ok("setup_pin", json!({"pin": "135790"}));
+    assert_eq!(h.ok("list_cards", json!({}))[0]["title"], "Library card");
+    // A readable wallet is never thrown away by "start again".
+    assert_eq!(h.code("start_over", json!({})), "wallet_readable");
+    assert_eq!(h.ok("list_cards", json!({})).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_wallet_whose_key_left_the_keyring_can_start_again_empty() {
+    let s = store();
+    let h = Harness::with_keyring(Ok(s.clone()));
+    h.ok("setup_pin", json!({"pin": "482915"}));
+    h.hold("Library card", "Bo Example");
+    let h = with_data_key_lost(h, &s);
+    assert_eq!(h.code("setup_pin", json!({"pin": "135790"})), "no_wallet");
+    h.ok("start_over", json!({}));
+    let st = h.ok("app_state", json!({}));
+    assert_eq!(
+        (st["walletUnreadable"].clone(), st["hasPin"].clone()),
+        (Value::Null, json!(false))
+    );
+    h.ok("setup_pin", json!({"pin": "135790"}));
+    assert_eq!(h.ok("list_cards", json!({})), json!([]));
+    // The old wallet's files are gone; one profile remains.
+    let files: Vec<_> = std::fs::read_dir(h.dir.path().join("wallet"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".redb"))
+        .collect();
+    assert_eq!(files.len(), 1);
 }
 
 #[test]

@@ -53,6 +53,8 @@ export interface AppState {
   locked: boolean;
   /** Set when the OS keyring cannot be used: the wallet then stores nothing. */
   keyringProblem: WalletFailure | null;
+  /** Set when the wallet's records cannot be read: its key is gone from the keyring. */
+  walletUnreadable: WalletFailure | null;
   /** The consortium this wallet trusts (from its network file), or null when none is set. */
   network: { chainId: string; registries: string[] } | null;
   /** Why there is no usable network file, when there is none. */
@@ -187,6 +189,8 @@ export const api = {
    * a wallet that holds credentials. Returns the number of credentials restored. */
   restoreBackup: (fileBase64: string, passphrase: string, replace: boolean) =>
     invoke<number>("restore_backup", { fileBase64, passphrase, replace }),
+  /** Replaces a wallet that can no longer be read (its key lost) by an empty one. */
+  startOver: () => invoke<void>("start_over"),
   /** The offer link the app was opened with (a clicked link), once. */
   takeOfferLink: () => invoke<string | null>("take_offer_link"),
   /** Links opened while the app runs (deep links) are announced by this event. */

@@ -1,5 +1,6 @@
 // The app: the top bar, then the one screen that applies. Before anything else come the
-// gates: no keyring (nothing can be stored), no PIN yet (first start or after a restore),
+// gates: no keyring (nothing can be stored), the wallet's key lost (restore or start again),
+// no PIN yet (first start or after a restore),
 // locked. The wallet's state is asked every 20 s and when the window gets focus, so an idle
 // lock shows at once; offer links opened from outside wait for the unlock.
 
@@ -19,6 +20,7 @@ import { Present } from "./screens/Present";
 import { Activity } from "./screens/Activity";
 import { Backup } from "./screens/Backup";
 import { Restore } from "./screens/Restore";
+import { KeyLost } from "./screens/KeyLost";
 import { Settings } from "./screens/Settings";
 
 const POLL_MS = 20_000;
@@ -85,6 +87,8 @@ export function App() {
     screen = <NoKeyring />;
   } else if (route.name === "restore" && (app.locked || !app.hasPin)) {
     screen = <Restore />;
+  } else if (app.walletUnreadable) {
+    screen = <KeyLost />;
   } else if (!app.hasPin) {
     screen = <FirstStart />;
   } else if (app.locked) {

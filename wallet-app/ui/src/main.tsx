@@ -4,6 +4,7 @@
 //   top bar:      language-select, lock-button, back-button
 //   first start:  pin-input, pin-input-2, pin-submit, welcome-restore, no-backend, network-notice
 //   no keyring:   keyring-problem
+//   key lost:     key-lost, key-lost-restore, key-lost-start-over, key-lost-confirm
 //   lock:         pin-input, pin-submit, throttle-countdown (data-seconds), forgot-pin,
 //                 forgot-restore, pending-offer
 //   home:         add-button, add-button-empty, refresh-status, backup-button, activity-button,

@@ -42,6 +42,7 @@ function offlineState(): AppState {
     hasPin: false,
     locked: true,
     keyringProblem: null,
+    walletUnreadable: null,
     network: null,
     networkProblem: null,
     backupReminder: false,

@@ -22,7 +22,10 @@ export function Restore() {
   const [notEmpty, setNotEmpty] = useState(false);
 
   // Locked, the wallet cannot say how much it holds: assume it holds something.
-  const mustConfirm = notEmpty || (app ? app.credentialCount > 0 || (app.locked && app.hasPin) : false);
+  // A wallet that cannot be read (its key lost) may hold anything too.
+  const lost = !!app?.walletUnreadable;
+  const mustConfirm =
+    notEmpty || lost || (app ? app.credentialCount > 0 || (app.locked && app.hasPin) : false);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -80,7 +83,7 @@ export function Restore() {
         {mustConfirm && (
           <div class="panel panel-warn">
             <p>
-              <strong>{t("restore.replaceWarning")}</strong>
+              <strong>{lost ? t("restore.replaceLostWarning") : t("restore.replaceWarning")}</strong>
             </p>
             <label class="choice">
               <input
