@@ -1,0 +1,118 @@
+//! The wallet's answer (§8): a `vp_token` keyed by the DCQL query's credential query ids,
+//! each a non-empty array of presentations (an SD-JWT with its key binding as a string; a
+//! Data Integrity presentation as an object), sent by `direct_post` as a form.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::Limits;
+use crate::error::MessageError;
+
+const WHAT: &str = "response";
+
+/// Presentations by credential query id.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct VpToken(pub BTreeMap<String, Vec<Value>>);
+
+impl VpToken {
+    /// Checks it against the query it answers: every id is one of the query's, each array is
+    /// non-empty and holds one presentation unless the query allows `multiple`, each
+    /// presentation is a string or an object, and there are not too many.
+    pub fn check_shape(&self, query: &dcql::Query, limits: &Limits) -> Result<(), MessageError> {
+        let total: usize = self.0.values().map(Vec::len).sum();
+        MessageError::bound("vp_token (presentations)", total, limits.max_presentations)?;
+        for (id, presentations) in &self.0 {
+            let q = query.credential(id).ok_or_else(|| {
+                MessageError::invalid(WHAT, format!("\"{id}\" is not an id of the query"))
+            })?;
+            if presentations.is_empty() {
+                return Err(MessageError::invalid(
+                    WHAT,
+                    format!("\"{id}\" holds no presentation"),
+                ));
+            }
+            if presentations.len() > 1 && !q.multiple {
+                return Err(MessageError::invalid(
+                    WHAT,
+                    format!(
+                        "\"{id}\" holds {} presentations; the query asks for one",
+                        presentations.len()
+                    ),
+                ));
+            }
+            if presentations
+                .iter()
+                .any(|p| !p.is_string() && !p.is_object())
+            {
+                return Err(MessageError::invalid(
+                    WHAT,
+                    format!("a presentation under \"{id}\" is neither a string nor an object"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a `vp_token` (its JSON text).
+    pub fn parse(json: &str) -> Result<Self, MessageError> {
+        let map: BTreeMap<String, Value> = serde_json::from_str(json)
+            .map_err(|_| MessageError::malformed(WHAT, "vp_token is not a JSON object"))?;
+        let mut out = BTreeMap::new();
+        for (id, v) in map {
+            match v {
+                Value::Array(a) => {
+                    out.insert(id, a);
+                }
+                _ => {
+                    return Err(MessageError::malformed(
+                        WHAT,
+                        format!("vp_token's \"{id}\" is not an array of presentations"),
+                    ));
+                }
+            }
+        }
+        Ok(Self(out))
+    }
+}
+
+/// A `direct_post` body: `vp_token` and the request's `state`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectPost {
+    pub vp_token: VpToken,
+    pub state: Option<String>,
+}
+
+impl DirectPost {
+    /// The form body (`application/x-www-form-urlencoded`).
+    pub fn to_form(&self) -> String {
+        let token = serde_json::to_string(&self.vp_token.0).unwrap_or_else(|_| "{}".into());
+        let mut f = url::form_urlencoded::Serializer::new(String::new());
+        f.append_pair("vp_token", &token);
+        if let Some(s) = &self.state {
+            f.append_pair("state", s);
+        }
+        f.finish()
+    }
+
+    /// Reads a form body, bounded; `vp_token` once, `state` at most once.
+    pub fn parse(body: &[u8], limits: &Limits) -> Result<Self, MessageError> {
+        MessageError::bound(WHAT, body.len(), limits.max_response_bytes)?;
+        let (mut token, mut state) = (None, None);
+        for (k, v) in url::form_urlencoded::parse(body) {
+            let slot = match k.as_ref() {
+                "vp_token" => &mut token,
+                "state" => &mut state,
+                _ => continue,
+            };
+            if slot.replace(v.into_owned()).is_some() {
+                return Err(MessageError::invalid(WHAT, format!("it holds {k} twice")));
+            }
+        }
+        let token = token.ok_or_else(|| MessageError::invalid(WHAT, "it holds no vp_token"))?;
+        Ok(Self {
+            vp_token: VpToken::parse(&token)?,
+            state,
+        })
+    }
+}
