@@ -222,6 +222,31 @@ fn keyring_entries() -> Result<usize, String> {
     Ok(text.lines().filter(|l| l.starts_with("[/")).count())
 }
 
+/// Removes every entry the wallet has in the Secret Service (as a reset keyring does).
+fn clear_keyring() -> Result<(), String> {
+    let out = Command::new("secret-tool")
+        .args(["clear", "service", wallet_vault::keyring::SERVICE])
+        .output()
+        .map_err(|e| format!("secret-tool: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(())
+}
+
+/// On the restore screen: the backup file made earlier, and its passphrase.
+async fn fill_restore_form(s: &Session, work: &Path) -> Result<(), String> {
+    let backup = files_under(&work.join("Documents"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("alliance-wallet-backup-"))
+        .ok_or("the backup file is gone")?;
+    s.choose_file("[data-testid=restore-file]", backup.to_str().unwrap())
+        .await?;
+    s.type_into("[data-testid=restore-passphrase]", BACKUP_PASSPHRASE)
+        .await?;
+    Ok(())
+}
+
 fn signal(sig: &str, pid: &str) {
     let _ = Command::new("kill").args([sig, pid]).status();
 }
@@ -664,25 +689,12 @@ async fn story() -> Story {
         "the keyring loses the wallet's key: the app says so, and the backup brings every credential back",
         async {
             // A reset keyring: the wallet's folder is intact, its keys are not.
-            let out = Command::new("secret-tool")
-                .args(["clear", "service", wallet_vault::keyring::SERVICE])
-                .output()
-                .map_err(|e| format!("secret-tool: {e}"))?;
-            if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-            }
+            clear_keyring()?;
             let s = launch(&work, &network, &mut drivers).await?;
             s.wait("[data-testid=key-lost]", LONG).await?;
             shoot_both(&st, &s, "10-key-lost").await;
             s.click("[data-testid=key-lost-restore]").await?;
-            let backup = files_under(&work.join("Documents"))
-                .into_iter()
-                .find(|p| p.to_string_lossy().contains("alliance-wallet-backup-"))
-                .ok_or("the backup file is gone")?;
-            s.choose_file("[data-testid=restore-file]", backup.to_str().unwrap())
-                .await?;
-            s.type_into("[data-testid=restore-passphrase]", BACKUP_PASSPHRASE)
-                .await?;
+            fill_restore_form(&s, &work).await?;
             // What cannot be read is replaced only with the holder's consent.
             s.click("[data-testid=restore-replace]").await?;
             s.click("[data-testid=restore-submit]").await?;
@@ -704,14 +716,7 @@ async fn story() -> Story {
     let secrets = std::panic::catch_unwind(|| profile_secrets(&wallet_dir)).unwrap_or_default();
     step!(st, "wipe the profile and its keyring entries", async {
         std::fs::remove_dir_all(&wallet_dir).map_err(|e| e.to_string())?;
-        let out = Command::new("secret-tool")
-            .args(["clear", "service", wallet_vault::keyring::SERVICE])
-            .output()
-            .map_err(|e| format!("secret-tool: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        Ok(())
+        clear_keyring()
     });
     if st.failed.is_none() {
         session = launch(&work, &network, &mut drivers).await.ok();
@@ -722,14 +727,7 @@ async fn story() -> Story {
             "restore the backup into the empty wallet and choose a new PIN",
             async {
                 s.click("[data-testid=welcome-restore]").await?;
-                let backup = files_under(&work.join("Documents"))
-                    .into_iter()
-                    .find(|p| p.to_string_lossy().contains("alliance-wallet-backup-"))
-                    .ok_or("the backup file is gone")?;
-                s.choose_file("[data-testid=restore-file]", backup.to_str().unwrap())
-                    .await?;
-                s.type_into("[data-testid=restore-passphrase]", BACKUP_PASSPHRASE)
-                    .await?;
+                fill_restore_form(s, &work).await?;
                 shoot_both(&st, s, "11-restore").await;
                 s.click("[data-testid=restore-submit]").await?;
                 s.wait("[data-testid=pin-input-2]", LONG).await?;
