@@ -279,11 +279,11 @@ impl SignedRequest {
             && now_s >= exp
         {
             return Err(MessageError::Time {
-                why: format!("expired {} s ago", now_s - exp),
+                why: format!("expired {} s ago", now_s.saturating_sub(exp)),
             });
         }
         if let Some(iat) = self.request.iat
-            && iat > now_s + CLOCK_SKEW_S
+            && iat > now_s.saturating_add(CLOCK_SKEW_S)
         {
             return Err(MessageError::Time {
                 why: "is dated in the future".into(),

@@ -111,6 +111,24 @@ fn expired_and_future_requests_are_refused() {
         r.check_time(NOW - 3600).unwrap_err().kind(),
         ErrorKind::Time
     );
+    // Times at the ends of the range (a hostile request's, a broken clock's) are compared,
+    // not overflowed (found by the fuzz target).
+    let extreme = parse(&resigned(
+        |c| {
+            c["exp"] = json!(i64::MIN);
+            c["iat"] = json!(i64::MAX);
+        },
+        |_| {},
+    ))
+    .unwrap();
+    assert_eq!(
+        extreme.check_time(i64::MAX).unwrap_err().kind(),
+        ErrorKind::Time
+    );
+    assert_eq!(
+        extreme.check_time(i64::MIN).unwrap_err().kind(),
+        ErrorKind::Time
+    );
 }
 
 #[test]
