@@ -116,6 +116,15 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A bench's option: the value after `--name` on its command line, if given.
+pub fn bench_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 /// `alliance-registry devnet` of 4 validators in `dir`, once it says it is ready; with its
 /// `devnet.json` (nodes' API URLs, the registrar key file).
 pub fn start_devnet(dir: &Path) -> (Proc, Value) {

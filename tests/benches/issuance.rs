@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use did_method::SecretKey;
-use e2e::{Issuer, holder_net};
+use e2e::{Issuer, bench_arg as arg, holder_net};
 use serde_json::json;
 use wallet_core::oid4vci::{self, Offer};
 
@@ -28,15 +28,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Concurrent wallets.
 const WALLETS: u8 = 32;
-
-/// The value after `--name`, if given.
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn main() {
     let secs: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(3.0);

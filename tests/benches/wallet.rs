@@ -30,21 +30,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::Consortium;
 use e2e::wallet::{LONG, card_id, enter_pin, go_home, launch, wallet_command};
 use e2e::webdriver::Session;
+use e2e::{Consortium, bench_arg as arg};
 use serde_json::json;
 
 const PIN: &str = "482915";
 const CREDENTIALS: usize = 50;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn median(mut v: Vec<u64>) -> u64 {
     v.sort_unstable();
