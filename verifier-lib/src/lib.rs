@@ -32,6 +32,7 @@ mod sd_compact;
 pub mod sdjwt;
 mod shapes;
 pub mod token_status;
+pub mod types;
 pub mod verdict;
 pub mod verify;
 

@@ -99,10 +99,10 @@ pub struct Rdfc2022 {
 }
 
 /// A processed top-level `@context`.
-struct Scope {
+pub(crate) struct Scope {
     /// The `@context` value as JSON text: the cache key, and the templates' scope.
     key: String,
-    active: ActiveContext,
+    pub(crate) active: ActiveContext,
     /// Contexts named by URL only (pinned): documents under them may use templates.
     by_url: bool,
 }
@@ -447,7 +447,7 @@ impl Rdfc2022 {
         canonical_nquads(&all).map(Some)
     }
 
-    fn active_context(&self, context: &Value) -> Result<Arc<Scope>, RdfcError> {
+    pub(crate) fn active_context(&self, context: &Value) -> Result<Arc<Scope>, RdfcError> {
         let key = context.to_string();
         if let Some(c) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(c);
@@ -507,7 +507,7 @@ impl Rdfc2022 {
             .map_err(|e| RdfcError::Rdf(e.to_string()))
     }
 
-    fn expand(
+    pub(crate) fn expand(
         &self,
         active: &ActiveContext,
         body: &Value,
