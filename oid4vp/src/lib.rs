@@ -35,7 +35,7 @@ pub use request::{
     AuthorizationRequest, CLIENT_ID_PREFIX, REQUEST_TYP, ResponseMode, SELF_ISSUED_AUDIENCE,
     SignedRequest,
 };
-pub use response::{DirectPost, VpToken};
+pub use response::{DirectPost, STAPLES_PARAM, VpToken};
 
 /// Bounds on what is read from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -76,11 +76,18 @@ impl VpToken {
     }
 }
 
-/// A `direct_post` body: `vp_token` and the request's `state`.
+/// The extension parameter that carries each presentation's registry proofs and status lists
+/// (ADR 0022).
+pub const STAPLES_PARAM: &str = "alliance_staples";
+
+/// A `direct_post` body: `vp_token`, the request's `state`, and Alliance ID's stapled
+/// material (`alliance_staples`: keyed like `vp_token`, each an array parallel to its
+/// presentations of `{"registryProofs": […], "statusLists": {…}}`; ADR 0022).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DirectPost {
     pub vp_token: VpToken,
     pub state: Option<String>,
+    pub staples: Option<Value>,
 }
 
 impl DirectPost {
@@ -92,17 +99,21 @@ impl DirectPost {
         if let Some(s) = &self.state {
             f.append_pair("state", s);
         }
+        if let Some(s) = &self.staples {
+            f.append_pair(STAPLES_PARAM, &s.to_string());
+        }
         f.finish()
     }
 
     /// Reads a form body, bounded; `vp_token` once, `state` at most once.
     pub fn parse(body: &[u8], limits: &Limits) -> Result<Self, MessageError> {
         MessageError::bound(WHAT, body.len(), limits.max_response_bytes)?;
-        let (mut token, mut state) = (None, None);
+        let (mut token, mut state, mut staples) = (None, None, None);
         for (k, v) in url::form_urlencoded::parse(body) {
             let slot = match k.as_ref() {
                 "vp_token" => &mut token,
                 "state" => &mut state,
+                STAPLES_PARAM => &mut staples,
                 _ => continue,
             };
             if slot.replace(v.into_owned()).is_some() {
@@ -110,9 +121,22 @@ impl DirectPost {
             }
         }
         let token = token.ok_or_else(|| MessageError::invalid(WHAT, "it holds no vp_token"))?;
+        let staples = match staples {
+            None => None,
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(v @ Value::Object(_)) => Some(v),
+                _ => {
+                    return Err(MessageError::malformed(
+                        WHAT,
+                        format!("{STAPLES_PARAM} is not a JSON object"),
+                    ));
+                }
+            },
+        };
         Ok(Self {
             vp_token: VpToken::parse(&token)?,
             state,
+            staples,
         })
     }
 }

@@ -265,6 +265,7 @@ fn a_response_goes_back_as_a_form_and_is_checked_against_the_query() {
     let post = DirectPost {
         vp_token: token.clone(),
         state: Some("r1".into()),
+        staples: Some(json!({"permit": [{"registryProofs": [], "statusLists": {}}]})),
     };
     let body = post.to_form();
     let back = DirectPost::parse(body.as_bytes(), &Limits::default()).unwrap();
@@ -314,6 +315,10 @@ fn a_response_goes_back_as_a_form_and_is_checked_against_the_query() {
     assert!(parse("vp_token=%7B%7D&vp_token=%7B%7D").contains("vp_token twice"));
     assert!(parse("vp_token=%5B%5D").contains("not a JSON object"));
     assert!(parse("vp_token=%7B%22permit%22%3A%22x%22%7D").contains("not an array"));
+    assert!(
+        parse("vp_token=%7B%7D&alliance_staples=%5B%5D")
+            .contains("alliance_staples is not a JSON object")
+    );
     let limits = Limits {
         max_response_bytes: 16,
         ..Limits::default()

@@ -9,14 +9,22 @@
 //!   number pending, and the life of a request from created to fetched to answered, so that a
 //!   response for an unknown request, a second response (a replay), or one after expiry is
 //!   refused with no change of state.
+//! - [`verify_answer`]: a wallet's `direct_post` answer verified: its shape against the query,
+//!   every presentation with `verifier-lib` (the request's nonce as challenge, its client
+//!   identifier as audience, the stapled proofs beside it; ADR 0022), then whether what was
+//!   presented answers the DCQL query; the business sees only the disclosed claims, and
+//!   nothing of a refused answer.
 //!
-//! It is **not** a verifier of presentations (that is `verifier-lib`, which the service calls
-//! with the request's nonce and client identifier as the expected challenge and audience), and
-//! the ledger holds no key and does no I/O.
+//! It is **not** a verifier of presentations (that is `verifier-lib`), and holds no key and
+//! does no I/O yet: the HTTP endpoints (create a request, serve its signed request object,
+//! take the answer, show the state) come next.
 
 #![forbid(unsafe_code)]
 
+mod answer;
 mod ledger;
+
+pub use answer::verify_answer;
 
 pub use ledger::{
     Answering, Ledger, LedgerConfig, LedgerError, Outcome, RequestState, RequestView,
