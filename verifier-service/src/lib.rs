@@ -22,9 +22,11 @@
 #![forbid(unsafe_code)]
 
 mod answer;
+pub mod http;
 mod ledger;
 
 pub use answer::verify_answer;
+pub use http::{Service, ServiceConfig, router};
 
 pub use ledger::{
     Answering, Ledger, LedgerConfig, LedgerError, Outcome, RequestState, RequestView,
