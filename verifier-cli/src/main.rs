@@ -1,6 +1,7 @@
 //! `alliance-verify`: verifies an Alliance ID presentation bundle (or a bare presentation or
 //! credential) offline and says why it is accepted or rejected, check by check; or serves the
-//! W3C VC-API verification endpoints over HTTP.
+//! W3C VC-API verification endpoints over HTTP, and with `--oid4vp-did` a business's OpenID4VP
+//! verifier service (`verifier-service`).
 //!
 //! Exit status: 0 accepted, 1 rejected, 2 usage error (bad arguments, unreadable files, QR
 //! frames that do not join).
@@ -90,7 +91,35 @@ enum Command {
         listen: Option<std::net::SocketAddr>,
         #[command(flatten)]
         trust: Trust,
+        #[command(flatten)]
+        oid4vp: Oid4vpArgs,
     },
+}
+
+/// A business asking wallets over OpenID4VP (the endpoints are served when `--oid4vp-did` is
+/// given; docs/verifier.md).
+#[derive(Args)]
+struct Oid4vpArgs {
+    /// The business's DID, its OpenID4VP client identifier (with `decentralized_identifier:`).
+    #[arg(long, value_name = "DID", requires_all = ["oid4vp_key", "public_url", "api_key_file"])]
+    oid4vp_did: Option<String>,
+    /// The private key file (as `alliance-registry` writes them) of a key in that DID's
+    /// document: it signs the request objects.
+    #[arg(long, value_name = "FILE")]
+    oid4vp_key: Option<PathBuf>,
+    /// The key's verification method (default `<DID>#key-1`).
+    #[arg(long, value_name = "DID_URL")]
+    oid4vp_kid: Option<String>,
+    /// The base URL wallets reach this service at (https, or http on loopback).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// A file holding the API key the business's own software presents to create requests
+    /// and read their verdicts (`Authorization: Bearer …`).
+    #[arg(long, value_name = "FILE")]
+    api_key_file: Option<PathBuf>,
+    /// How long a request waits for its answer, in seconds.
+    #[arg(long, default_value_t = 300)]
+    request_ttl_s: u64,
 }
 
 /// JSON-LD processing allocates heavily; mimalloc verifies Data Integrity presentations about
@@ -125,11 +154,20 @@ fn run(cli: Cli) -> Result<bool> {
         port,
         listen,
         trust,
+        oid4vp,
     }) = cli.command
     {
         let verifier = verifier(&trust, |_| Ok(()))?;
+        let oid4vp = match oid4vp.oid4vp_did.clone() {
+            None => None,
+            Some(did) => Some(oid4vp_service(
+                did,
+                &oid4vp,
+                self::verifier(&trust, |_| Ok(()))?,
+            )?),
+        };
         let addr = listen.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-        serve(verifier, addr)?;
+        serve(verifier, oid4vp, addr)?;
         return Ok(true);
     }
     let (challenge, domain) = (
@@ -213,6 +251,51 @@ fn verifier(trust: &Trust, adjust: impl FnOnce(&mut Policy) -> Result<()>) -> Re
     Ok(Verifier::new(policy, anchor))
 }
 
+/// The OpenID4VP verifier service of `serve`, from its flags.
+fn oid4vp_service(
+    did: String,
+    args: &Oid4vpArgs,
+    verifier: Verifier,
+) -> Result<Arc<verifier_service::Service>> {
+    let (Some(key_file), Some(public_url), Some(api_key_file)) =
+        (&args.oid4vp_key, &args.public_url, &args.api_key_file)
+    else {
+        bail!("--oid4vp-did needs --oid4vp-key, --public-url and --api-key-file");
+    };
+    let key = registry_client::files::read_secret_key(key_file)
+        .with_context(|| format!("reading the signing key {}", key_file.display()))?;
+    let api_key = std::fs::read_to_string(api_key_file)
+        .with_context(|| format!("reading {}", api_key_file.display()))?
+        .trim()
+        .to_owned();
+    if api_key.len() < 16 {
+        bail!(
+            "the API key in {} is shorter than 16 characters",
+            api_key_file.display()
+        );
+    }
+    registry_client::https::require_tls_or_loopback("--public-url", public_url)?;
+    let config = verifier_service::ServiceConfig {
+        kid: args
+            .oid4vp_kid
+            .clone()
+            .unwrap_or_else(|| format!("{did}#key-1")),
+        did,
+        key,
+        public_url: public_url.clone(),
+        api_key,
+        ledger: verifier_service::LedgerConfig {
+            ttl_ms: args.request_ttl_s.saturating_mul(1000),
+            ..Default::default()
+        },
+        limits: oid4vp::Limits::default(),
+        max_verifying: 2,
+    };
+    let rdfc =
+        verifier_lib::rdfc::Rdfc2022::new(verifier_lib::contexts::PinnedContexts::standard());
+    Ok(verifier_service::Service::new(config, verifier, rdfc))
+}
+
 fn checkpoint_anchor(genesis: &TrustAnchor, path: &PathBuf) -> Result<TrustAnchor> {
     let cp: Checkpoint = serde_json::from_slice(
         &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
@@ -277,7 +360,11 @@ fn result_json(v: &Verdict) -> Value {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn serve(verifier: Verifier, addr: std::net::SocketAddr) -> Result<()> {
+async fn serve(
+    verifier: Verifier,
+    oid4vp: Option<Arc<verifier_service::Service>>,
+    addr: std::net::SocketAddr,
+) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -285,11 +372,15 @@ async fn serve(verifier: Verifier, addr: std::net::SocketAddr) -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let limit = verifier.limits().max_bytes + 64 * 1024;
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/credentials/verify", post(verify_credential))
         .route("/presentations/verify", post(verify_presentation))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(Arc::new(verifier));
+    if let Some(service) = oid4vp {
+        app = app.merge(verifier_service::router(service));
+        tracing::info!("serving OpenID4VP requests at /oid4vp/requests");
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -421,3 +421,87 @@ fn missing_or_mixed_qr_frames_are_usage_errors_naming_the_problem() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+#[test]
+fn serves_openid4vp_requests_signed_with_the_businesss_key() {
+    let d = tempfile::tempdir().unwrap();
+    let key = SecretKey::from_seed(&[5; 32]);
+    let key_file = d.path().join("shop.key");
+    registry_client::files::write_secret_key(&key_file, &key).unwrap();
+    let api_key_file = d.path().join("api-key");
+    std::fs::write(&api_key_file, "shop-api-key-0123456789\n").unwrap();
+    let (k, a) = (key_file.to_str().unwrap(), api_key_file.to_str().unwrap());
+    let did = "did:alliance:z6MkShopExample";
+
+    // Flags that cannot work are usage errors, before anything is served.
+    let (code, _, err) = run(&["serve", "--oid4vp-did", did]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&[
+        "serve",
+        "--oid4vp-did",
+        did,
+        "--oid4vp-key",
+        k,
+        "--api-key-file",
+        a,
+        "--public-url",
+        "http://shop.example",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--public-url"), "{err}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--oid4vp-did",
+            did,
+            "--oid4vp-key",
+            k,
+        ])
+        .args(["--api-key-file", a, "--public-url", &public])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let created: Value = client
+            .post(format!("{public}/oid4vp/requests"))
+            .bearer_auth("shop-api-key-0123456789")
+            .json(&json!({"dcql_query": {"credentials": [{"id": "licence", "format": "ldp_vc",
+                "meta": {"type_values": [["https://w3id.org/alliance-id/credentials#DriverLicense"]]}}]}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let link = oid4vp::RequestLink::parse(created["link"].as_str().unwrap_or_default(), &oid4vp::Limits::default()).unwrap();
+        let object = client.get(&link.request_uri).send().await.unwrap().bytes().await.unwrap();
+        (link, object)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (link, object) = result;
+    assert_eq!(link.client_id, format!("decentralized_identifier:{did}"));
+    let signed = oid4vp::SignedRequest::parse(&object, &oid4vp::Limits::default()).unwrap();
+    signed.verify_signature(&key.public_key()).unwrap();
+    assert_eq!(signed.kid, format!("{did}#key-1"));
+    assert!(signed.request.response_uri.starts_with(&public));
+}
