@@ -103,8 +103,8 @@ struct Oid4vpArgs {
     /// The business's DID, its OpenID4VP client identifier (with `decentralized_identifier:`).
     #[arg(long, value_name = "DID", requires_all = ["oid4vp_key", "public_url", "api_key_file"])]
     oid4vp_did: Option<String>,
-    /// The private key file (as `alliance-registry` writes them) of a key in that DID's
-    /// document: it signs the request objects.
+    /// The private key file of a key in that DID's document (a plain key file, or the file
+    /// `alliance-registry did create --key-out` wrote): it signs the request objects.
     #[arg(long, value_name = "FILE")]
     oid4vp_key: Option<PathBuf>,
     /// The key's verification method (default `<DID>#key-1`).
@@ -262,8 +262,16 @@ fn oid4vp_service(
     else {
         bail!("--oid4vp-did needs --oid4vp-key, --public-url and --api-key-file");
     };
-    let key = registry_client::files::read_secret_key(key_file)
+    // A plain key file, or the key file `alliance-registry did create` wrote (its update key
+    // is the document's key-1).
+    let text = std::fs::read_to_string(key_file)
         .with_context(|| format!("reading the signing key {}", key_file.display()))?;
+    let multibase = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["updateKey"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.trim().to_owned());
+    let key = did_method::SecretKey::from_multibase(&multibase)
+        .map_err(|_| anyhow::anyhow!("{} holds no signing key", key_file.display()))?;
     let api_key = std::fs::read_to_string(api_key_file)
         .with_context(|| format!("reading {}", api_key_file.display()))?
         .trim()

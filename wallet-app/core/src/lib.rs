@@ -21,6 +21,7 @@ pub use registry_client::Trust;
 use registry_client::https;
 
 pub mod oid4vci;
+pub mod oid4vp;
 pub mod present;
 pub mod staple;
 

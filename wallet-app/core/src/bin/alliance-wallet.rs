@@ -49,25 +49,33 @@ enum Command {
         out: PathBuf,
     },
     /// Present a stored credential for a verifier, with stapled registry proofs and status
-    /// lists, as a bundle file that verifies offline.
+    /// lists: as a bundle file that verifies offline, or (`--request`) as the answer to a
+    /// business's OpenID4VP request.
     Present {
         credential: PathBuf,
         #[arg(long)]
         key: PathBuf,
         /// The verifier's challenge (Data Integrity) or nonce (SD-JWT).
-        #[arg(long)]
-        challenge: String,
+        #[arg(long, required_unless_present = "request")]
+        challenge: Option<String>,
         /// The verifier's domain (Data Integrity) or audience (SD-JWT).
-        #[arg(long)]
-        domain: String,
+        #[arg(long, required_unless_present = "request")]
+        domain: Option<String>,
+        /// Answer a business's OpenID4VP request (its `openid4vp://` link): who asks is proven
+        /// from the registry, and only the claims its query asks for are disclosed.
+        #[arg(long, value_name = "LINK", requires = "anchor", conflicts_with_all = ["challenge", "domain", "out"])]
+        request: Option<String>,
+        /// The consortium's genesis file, to check the registry's proof of who asks.
+        #[arg(long, value_name = "GENESIS")]
+        anchor: Option<PathBuf>,
         /// Claims to disclose (SD-JWT; comma-separated; default all).
         #[arg(long, value_delimiter = ',')]
         reveal: Option<Vec<String>>,
         /// A registry node's API, to fetch the registry proofs.
         #[arg(long)]
         registry: String,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "request")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -76,6 +84,122 @@ fn read_key(path: &PathBuf) -> Result<SecretKey> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     SecretKey::from_multibase(text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a holder key: {e}", path.display()))
+}
+
+/// Answers a business's OpenID4VP request with the stored credential, if it answers the query.
+async fn answer_request(
+    net: &wallet_core::Net,
+    link: &str,
+    anchor: &PathBuf,
+    registry: &str,
+    stored: &Value,
+    key: &SecretKey,
+) -> Result<()> {
+    let genesis: did_method::Genesis = serde_json::from_slice(
+        &std::fs::read(anchor).with_context(|| format!("reading {}", anchor.display()))?,
+    )
+    .with_context(|| format!("{} is not a genesis file", anchor.display()))?;
+    let now = now_ms();
+    let request = wallet_core::oid4vp::fetch_request(
+        net,
+        link,
+        registry,
+        &genesis.trust_anchor(),
+        (now / 1000) as i64,
+    )
+    .await?;
+    let r = &request.signed.request;
+    println!(
+        "{} asks (its DID document proven by the registry at height {})",
+        r.client_did(),
+        request.height
+    );
+    if let Some(purpose) = r
+        .client_metadata
+        .as_ref()
+        .and_then(|m| m["client_name"].as_str())
+    {
+        println!("  why: {purpose}");
+    }
+    let rdfc = Rdfc2022::new(PinnedContexts::standard());
+    let credential = &stored["credential"];
+    let (format, vct, types, claims) = match stored["format"].as_str() {
+        Some("ldp_vc") => (
+            dcql::FORMAT_LDP_VC,
+            None,
+            rdfc.expanded_types(credential)?,
+            credential.clone(),
+        ),
+        Some("dc+sd-jwt") => {
+            let sd = credential
+                .as_str()
+                .context("the stored SD-JWT is not a string")?;
+            let claims = verifier_lib::sdjwt::disclosed_claims(sd)?;
+            let vct = claims.get("vct").and_then(Value::as_str).map(str::to_owned);
+            (dcql::FORMAT_SD_JWT_VC, vct, vec![], Value::Object(claims))
+        }
+        other => bail!("unknown credential format {other:?}"),
+    };
+    let held = [dcql::Candidate {
+        format,
+        vct: vct.as_deref(),
+        types: &types,
+        claims: &claims,
+        holder_binding: true,
+    }];
+    let selection = r.dcql_query.select(&held);
+    if !selection.satisfiable() {
+        let why: Vec<String> = selection.unmet.iter().map(ToString::to_string).collect();
+        bail!(
+            "this credential does not answer the request: {}",
+            why.join("; ")
+        );
+    }
+    let mut answers = vec![];
+    for (id, matches) in &selection.matches {
+        let Some(m) = matches.first() else { continue };
+        let presentation = if format == dcql::FORMAT_LDP_VC {
+            present::data_integrity(
+                &rdfc,
+                std::slice::from_ref(credential),
+                key,
+                &r.nonce,
+                &r.client_id,
+                now,
+            )?
+        } else {
+            let reveal = m.disclose.top_level();
+            println!(
+                "  shares for \"{id}\": {}",
+                if reveal.is_empty() {
+                    "no claim".into()
+                } else {
+                    reveal.join(", ")
+                }
+            );
+            let names: Vec<&str> = reveal.iter().map(String::as_str).collect();
+            let sd = credential
+                .as_str()
+                .context("the stored SD-JWT is not a string")?;
+            Value::String(present::sd_jwt(
+                sd,
+                Some(&names),
+                key,
+                &r.client_id,
+                &r.nonce,
+                now,
+            )?)
+        };
+        let bundle = staple::bundle(net, registry, &presentation, None).await?;
+        let mut staple = serde_json::to_value(&bundle)?;
+        if let Some(o) = staple.as_object_mut() {
+            o.remove(verifier_lib::Bundle::PRESENTATION);
+        }
+        answers.push((id.clone(), presentation, staple));
+    }
+    wallet_core::oid4vp::send_answer(net, &request, answers).await?;
+    println!("answered; {} has the presentation", r.client_did());
+    Ok(())
 }
 
 fn now_ms() -> u64 {
@@ -123,6 +247,8 @@ async fn main() -> Result<()> {
             key,
             challenge,
             domain,
+            request,
+            anchor,
             reveal,
             registry,
             out,
@@ -132,6 +258,12 @@ async fn main() -> Result<()> {
                 &std::fs::read(&credential)
                     .with_context(|| format!("reading {}", credential.display()))?,
             )?;
+            if let (Some(link), Some(anchor)) = (request, anchor) {
+                return answer_request(&net, &link, &anchor, &registry, &stored, &key).await;
+            }
+            let (Some(challenge), Some(domain), Some(out)) = (challenge, domain, out) else {
+                bail!("--challenge, --domain and --out are needed without --request");
+            };
             let bundle = match stored["format"].as_str() {
                 Some("ldp_vc") => {
                     let rdfc = Rdfc2022::new(PinnedContexts::standard());

@@ -1,0 +1,152 @@
+//! The holder's side of OpenID4VP 1.0 (ADR 0021, ADR 0022): read a business's request from its
+//! link, prove who asks from the registry and check the request's signature with a key of that
+//! DID document, find which held credentials answer its DCQL query, and send the answer
+//! (`direct_post`) with each presentation's registry proofs and status lists stapled.
+
+use did_method::state::{DidRecord, did_key};
+use did_method::{Did, DidDocument, TrustAnchor};
+use oid4vp::{DirectPost, Limits, RequestLink, SignedRequest, VpToken};
+use serde_json::{Map, Value};
+
+use crate::{Net, WalletError};
+
+/// A business's request, its signature checked against its registry-proven DID document.
+#[derive(Clone, Debug)]
+pub struct VerifiedRequest {
+    pub signed: SignedRequest,
+    /// The requester's DID document, as the registry proves it.
+    pub document: DidDocument,
+    /// The height the registry proved it at.
+    pub height: u64,
+}
+
+fn bad(why: impl std::fmt::Display) -> WalletError {
+    WalletError::BadResponse(format!("the presentation request: {why}"))
+}
+
+/// Fetches and checks the request a link (`openid4vp://…`) points to: the request object
+/// signed by a key of the DID its client identifier names, that DID's document proven by a
+/// registry node against `anchor`, the request not expired (`now_s`).
+pub async fn fetch_request(
+    net: &Net,
+    link: &str,
+    registry_api: &str,
+    anchor: &TrustAnchor,
+    now_s: i64,
+) -> Result<VerifiedRequest, WalletError> {
+    let limits = Limits::default();
+    let link = RequestLink::parse(link, &limits).map_err(bad)?;
+    let url = registry_client::https::require_tls_or_loopback("request_uri", &link.request_uri)?;
+    let resp = net
+        .http()
+        .get(url.clone())
+        .header("accept", "application/oauth-authz-req+jwt")
+        .send()
+        .await
+        .map_err(|e| WalletError::network(url.as_str(), &e))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        return Err(WalletError::Refused {
+            code: body["error"].as_str().unwrap_or("refused").to_owned(),
+            description: body["error_description"]
+                .as_str()
+                .map_or_else(|| format!("{url} answered {status}"), str::to_owned),
+        });
+    }
+    if resp
+        .content_length()
+        .is_some_and(|n| n > limits.max_request_bytes as u64)
+    {
+        return Err(bad("the request object is too large"));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| WalletError::network(url.as_str(), &e))?;
+    let signed = SignedRequest::parse(&body, &limits).map_err(bad)?;
+    if signed.request.client_id != link.client_id {
+        return Err(bad("the request names another client than its link"));
+    }
+    let did = Did::parse(signed.request.client_did()).map_err(bad)?;
+    let registry = net.registry(registry_api)?;
+    let proof = registry
+        .prove_key(&did_key(&did), None)
+        .await
+        .map_err(|e| WalletError::Other(format!("proving {did} on the registry: {e}")))?;
+    let entry = proof.verify(anchor).map_err(|e| {
+        bad(format!(
+            "the registry's proof of {did} does not verify: {e}"
+        ))
+    })?;
+    let record: DidRecord = entry
+        .record()
+        .map_err(bad)?
+        .filter(|r: &DidRecord| !r.deactivated)
+        .ok_or_else(|| bad(format!("{did} is not registered (or is deactivated)")))?;
+    let fragment = signed.kid.split_once('#').map_or("", |(_, f)| f);
+    let short = format!("#{fragment}");
+    let listed = |id: &str| id == signed.kid || id == short;
+    let document = record.document;
+    let key = document
+        .verification_method
+        .iter()
+        .find(|vm| listed(&vm.id))
+        .filter(|_| {
+            document.authentication.iter().any(|id| listed(id))
+                || document.assertion_method.iter().any(|id| listed(id))
+        })
+        .map(|vm| vm.public_key_multibase)
+        .ok_or_else(|| bad(format!("{} is not a key of {did}'s document", signed.kid)))?;
+    signed.verify_signature(&key).map_err(bad)?;
+    signed.check_time(now_s).map_err(bad)?;
+    Ok(VerifiedRequest {
+        signed,
+        document,
+        height: entry.height,
+    })
+}
+
+/// Sends the answer: `presentations` by credential query id, each with its stapled material
+/// (`{"registryProofs", "statusLists"}` of its bundle; ADR 0022).
+pub async fn send_answer(
+    net: &Net,
+    request: &VerifiedRequest,
+    presentations: Vec<(String, Value, Value)>,
+) -> Result<(), WalletError> {
+    let r = &request.signed.request;
+    let mut token = VpToken::default();
+    let mut staples: Map<String, Value> = Map::new();
+    for (id, presentation, staple) in presentations {
+        token.0.entry(id.clone()).or_default().push(presentation);
+        if let Value::Array(a) = staples.entry(id).or_insert_with(|| Value::Array(vec![])) {
+            a.push(staple);
+        }
+    }
+    let form = DirectPost {
+        vp_token: token,
+        state: r.state.clone(),
+        staples: Some(Value::Object(staples)),
+    }
+    .to_form();
+    let url = registry_client::https::require_tls_or_loopback("response_uri", &r.response_uri)?;
+    let resp = net
+        .http()
+        .post(url.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .map_err(|e| WalletError::network(url.as_str(), &e))?;
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    Err(WalletError::Refused {
+        code: body["error"].as_str().unwrap_or("refused").to_owned(),
+        description: body["error_description"]
+            .as_str()
+            .map_or_else(|| status.to_string(), str::to_owned),
+    })
+}
