@@ -13,6 +13,9 @@ export XDG_DATA_HOME="$data"
 # Tests that can use the real keyring look for this.
 export ALLIANCE_TEST_SECRET_SERVICE=1
 # A keyring left locked would put up an (invisible) unlock prompt and wait forever.
-exec dbus-run-session -- bash -c '
+# Not exec: the trap above removes the keyring's data when the command ends.
+status=0
+dbus-run-session -- bash -c '
   printf %s "alliance-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-  exec "$@"' with-keyring "$@"
+  exec "$@"' with-keyring "$@" || status=$?
+exit "$status"
