@@ -17,16 +17,25 @@ use serde_json::{Value, json};
 const VCT: &str = "urn:alliance:vct:residence-permit";
 const API_KEY: &str = "shop-api-key-0123456789abcdef";
 
+/// A request for the residence permit's `claims`.
 async fn create_request(base: &str, claims: Value) -> String {
+    create_query(
+        base,
+        json!({"credentials": [
+            {"id": "permit", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}, "claims": claims}
+        ]}),
+    )
+    .await
+}
+
+async fn create_query(base: &str, query: Value) -> String {
     let r = reqwest::Client::builder()
         .no_proxy()
         .build()
         .unwrap()
         .post(format!("{base}/oid4vp/requests"))
         .bearer_auth(API_KEY)
-        .json(&json!({"purpose": "Proof of residence for delivery", "dcql_query": {"credentials": [
-            {"id": "permit", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}, "claims": claims}
-        ]}}))
+        .json(&json!({"purpose": "Proof of residence for delivery", "dcql_query": query}))
         .send()
         .await
         .unwrap();
@@ -65,10 +74,14 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     let consortium = Consortium::start(&net);
     let api0 = consortium.api(0);
     let genesis = net.join("genesis.json");
-    let agency = consortium.agency("Residence Office", &[VCT]);
+    let agency = consortium.agency("Residence Office", &[VCT, "DriverLicense"]);
     agency
-        .define(&[json!({"id": "ResidencePermit", "format": "dc+sd-jwt", "credentialType": VCT,
-            "claims": ["name", "birthdate", "city"], "validityDays": 1825, "name": "Residence permit"})])
+        .define(&[
+            json!({"id": "ResidencePermit", "format": "dc+sd-jwt", "credentialType": VCT,
+                "claims": ["name", "birthdate", "city"], "validityDays": 1825, "name": "Residence permit"}),
+            json!({"id": "DriverLicense", "format": "ldp_vc", "credentialType": "DriverLicense",
+                "claims": ["name", "licenseClass"], "validityDays": 1825, "name": "Driver licence"}),
+        ])
         .await;
 
     // The citizen receives a permit into the command-line holder.
@@ -198,6 +211,60 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{err}"
     );
     assert_eq!(outcome(&base, &link).await["outcome"]["accepted"], true);
+
+    // A W3C (Data Integrity) credential: asked by its expanded types, shown whole (it has no
+    // selective disclosure).
+    let licence = work.path().join("licence.json");
+    let (offer, pin) = agency
+        .offer_with(
+            "DriverLicense",
+            json!({"name": "Ada Example", "licenseClass": "B"}),
+        )
+        .await;
+    run(Command::new(&wallet)
+        .args(["receive", &offer, "--tx-code", &pin])
+        .args([
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            licence.to_str().unwrap(),
+        ]));
+    let link = create_query(
+        &base,
+        json!({"credentials": [{"id": "licence", "format": "ldp_vc",
+        "meta": {"type_values": [["https://www.w3.org/2018/credentials#VerifiableCredential",
+                                  "https://w3id.org/alliance-id/credentials#DriverLicense"]]},
+        "claims": [{"path": ["credentialSubject", "licenseClass"], "values": ["A", "B"]}]}]}),
+    )
+    .await;
+    let out = Command::new(&wallet)
+        .args([
+            "present",
+            licence.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .args([
+            "--request",
+            &link,
+            "--anchor",
+            genesis.to_str().unwrap(),
+            "--registry",
+            &api0,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = outcome(&base, &link).await;
+    assert_eq!(o["outcome"]["accepted"], true, "{o}");
+    assert_eq!(
+        o["outcome"]["claims"]["licence"][0]["claims"]["licenseClass"],
+        "B"
+    );
 
     // A request the permit cannot answer: the holder says so and sends nothing.
     let link = create_request(&base, json!([{"path": ["passport_number"]}])).await;
