@@ -2,8 +2,9 @@
 # The Alliance ID demo: a local 4-validator consortium; a DID registered, resolved on another
 # member's node, proven, and the proof verified offline against the genesis alone; then an
 # agency's issuer registers its DID, is accredited, issues a credential over OpenID4VCI into a
-# holder's wallet, the holder presents it, and a business verifies it offline: accepted, then
-# refused after the agency revokes it.
+# holder's wallet, the holder presents it, and a business verifies it offline: accepted; a car
+# rental asks for it over OpenID4VP and the holder answers; then it is refused after the agency
+# revokes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-toolchain.sh
@@ -20,10 +21,13 @@ VERIFY="$TARGET/alliance-verify"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/alliance-demo.XXXXXX")"
 DEVNET_PID=""
 ISSUER_PID=""
+RENTAL_PID=""
 cleanup() {
-  if [ -n "$ISSUER_PID" ] && kill -0 "$ISSUER_PID" 2>/dev/null; then
-    kill -TERM "$ISSUER_PID"; wait "$ISSUER_PID" || true
-  fi
+  for pid in "$RENTAL_PID" "$ISSUER_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"; wait "$pid" || true
+    fi
+  done
   if [ -n "$DEVNET_PID" ] && kill -0 "$DEVNET_PID" 2>/dev/null; then
     kill -TERM "$DEVNET_PID"; wait "$DEVNET_PID" || true
   fi
@@ -133,6 +137,49 @@ echo "== the citizen presents it to a shop (challenge c-123); the wallet staples
 echo
 echo "== offline, the shop verifies: signatures, issuer binding, accreditation, revocation, proofs"
 "$VERIFY" "$WORK/bundle.json" --anchor "$WORK/net/genesis.json" --challenge c-123 --domain shop.example
+
+echo
+echo "== a car rental asks for the licence over OpenID4VP: its DID on the registry, its verifier service"
+"$BIN" did create --api "$API0" --registrar-key "$REGISTRAR" --key-out "$WORK/rental-keys.json" \
+    --json > "$WORK/rental-did.json"
+RENTAL_DID=$(python3 -c "import json; print(json.load(open('$WORK/rental-did.json'))['did'])")
+python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$WORK/rental-api-key"
+RENTAL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RENTAL="http://127.0.0.1:$RENTAL_PORT"
+"$VERIFY" serve --port "$RENTAL_PORT" --anchor "$WORK/net/genesis.json" --oid4vp-did "$RENTAL_DID" \
+    --oid4vp-key "$WORK/rental-keys.json" --public-url "$RENTAL" --api-key-file "$WORK/rental-api-key" \
+    > "$WORK/rental.out" 2> "$WORK/rental.log" &
+RENTAL_PID=$!
+for _ in $(seq 1 300); do
+  grep -q "listening on" "$WORK/rental.out" 2>/dev/null && break
+  kill -0 "$RENTAL_PID" 2>/dev/null || { cat "$WORK/rental.log"; exit 1; }
+  sleep 0.1
+done
+# The rental's own software asks for a licence of class A or B (DCQL), and reads the verdict.
+rental_api() { python3 - "$@" <<'PY'
+import json, sys, urllib.request
+method, url, key = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().strip()
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+req = urllib.request.Request(url, data=body, method=method,
+                             headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+print(urllib.request.urlopen(req).read().decode())
+PY
+}
+QUERY='{"purpose": "Car rental: a driving licence of class A or B", "dcql_query": {"credentials": [{"id": "licence",
+  "format": "ldp_vc", "meta": {"type_values": [["https://w3id.org/alliance-id/credentials#DriverLicense"]]},
+  "claims": [{"path": ["credentialSubject", "licenseClass"], "values": ["A", "B"]}]}]}}'
+rental_api POST "$RENTAL/oid4vp/requests" "$WORK/rental-api-key" "$QUERY" > "$WORK/rental-request.json"
+OID4VP_LINK=$(python3 -c "import json; print(json.load(open('$WORK/rental-request.json'))['link'])")
+REQ_ID=$(python3 -c "import json; print(json.load(open('$WORK/rental-request.json'))['id'])")
+echo "request link (also a QR code for another device): $OID4VP_LINK"
+echo "== the holder answers: who asks is proven from the registry; only what the query selects is shared"
+"$WALLET" present "$WORK/license.json" --key "$WORK/holder.key" --request "$OID4VP_LINK" \
+    --anchor "$WORK/net/genesis.json" --registry "$API2"
+echo "== the rental reads the verdict"
+rental_api GET "$RENTAL/oid4vp/requests/$REQ_ID" "$WORK/rental-api-key" > "$WORK/rental-verdict.json"
+python3 -m json.tool "$WORK/rental-verdict.json"
+python3 -c "import json,sys; sys.exit(0 if json.load(open('$WORK/rental-verdict.json'))['outcome']['accepted'] else 1)" \
+  || { echo "the rental did not accept the licence"; exit 1; }
 
 echo
 echo "== the agency revokes the licence; the next presentation is refused"

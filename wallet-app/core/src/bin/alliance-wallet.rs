@@ -159,6 +159,9 @@ async fn answer_request(
     for (id, matches) in &selection.matches {
         let Some(m) = matches.first() else { continue };
         let presentation = if format == dcql::FORMAT_LDP_VC {
+            println!(
+                "  shares for \"{id}\": the whole credential (it has no selective disclosure)"
+            );
             present::data_integrity(
                 &rdfc,
                 std::slice::from_ref(credential),
