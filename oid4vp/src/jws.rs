@@ -47,6 +47,11 @@ impl Compact {
             }
         };
         let header = object(h, "header")?;
+        // RFC 7515 §4.1.11: extensions marked critical that we do not understand (we understand
+        // none) make the JWS invalid.
+        if header.contains_key("crit") {
+            return Err("its header marks extensions critical (crit)".into());
+        }
         let payload = object(p, "payload")?;
         let signature = Signature::from_base64url(s)
             .map_err(|_| "its signature is not a base64url Ed25519 signature".to_owned())?;

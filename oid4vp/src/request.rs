@@ -144,7 +144,12 @@ impl SignedRequest {
             .map_err(|_| MessageError::malformed(WHAT, "it is not text"))?;
         let jws = Compact::parse(text).map_err(|why| MessageError::malformed(WHAT, why))?;
         let h = &jws.header;
-        if h.get("typ").and_then(Value::as_str) != Some(REQUEST_TYP) {
+        // Media types compare without regard to case.
+        if !h
+            .get("typ")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case(REQUEST_TYP))
+        {
             return Err(MessageError::invalid(
                 WHAT,
                 format!("its typ is not {REQUEST_TYP}"),

@@ -206,6 +206,11 @@ fn requests_that_break_the_profile_are_refused_with_the_reason() {
     ))
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Query, "{e}");
+    let crit = resigned(|_| {}, |h| h["crit"] = json!(["b64"]));
+    let e = parse(&crit).unwrap_err();
+    assert!(e.to_string().contains("crit"), "{e}");
+    let upper = resigned(|_| {}, |h| h["typ"] = json!("OAUTH-AUTHZ-REQ+JWT"));
+    parse(&upper).unwrap();
     for bad in ["", "a.b", "a.b.c.d", "e30.e30.AAAA", "bm90IGpzb24.e30.AAAA"] {
         assert_eq!(
             parse(bad).unwrap_err().kind(),

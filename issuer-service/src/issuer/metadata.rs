@@ -10,9 +10,6 @@
 //! the issuer signs credentials with at that moment, so a live key rotation changes it at
 //! once.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use did_method::SecretKey;
 use serde_json::{Map, Value, json};
 use verifier_lib::contexts::ALLIANCE_CREDENTIALS_V1;
 
@@ -21,17 +18,6 @@ use crate::store::now_ms;
 
 /// The JOSE `typ` of signed Credential Issuer Metadata (OpenID4VCI 1.0 §12.2.3).
 pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
-
-/// A compact JWS of `header` and `payload`, signed with Ed25519 (`EdDSA`).
-fn compact_jws(header: &Value, payload: &Value, key: &SecretKey) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    );
-    let sig = key.sign(input.as_bytes());
-    format!("{input}.{}", sig.to_base64url())
-}
 
 impl Issuer {
     /// The credential issuer metadata (`/.well-known/openid-credential-issuer`).
@@ -59,7 +45,7 @@ impl Issuer {
             "typ": SIGNED_METADATA_TYP,
             "kid": signer.verification_method,
         });
-        compact_jws(&header, &Value::Object(claims), &signer.key)
+        oid4vp::jws::sign(&header, &Value::Object(claims), &signer.key)
     }
 
     /// The metadata parameters (OpenID4VCI 1.0 §12.2.4): endpoints, batch size, display, and

@@ -4,8 +4,6 @@
 //! signed metadata ([`issuer_metadata`]), bound to its registry-proven DID document
 //! ([`IssuerMetadata::check_binding`]).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use did_method::SecretKey;
 use serde_json::{Value, json};
 use verifier_lib::dids;
@@ -138,13 +136,7 @@ pub fn proof_jwt(key: &SecretKey, issuer: &str, nonce: &str, iat_s: u64) -> Stri
     let (_, kid) = dids::did_key(&key.public_key());
     let header = json!({"typ": "openid4vci-proof+jwt", "alg": "EdDSA", "kid": kid});
     let claims = json!({"aud": issuer, "iat": iat_s, "nonce": nonce});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let sig = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    oid4vp::jws::sign(&header, &claims, key)
 }
 
 fn now_s() -> u64 {
@@ -332,9 +324,8 @@ pub struct SignedMetadata {
     pub iss: Option<String>,
     /// When it was signed (seconds since the Unix epoch).
     pub iat: i64,
-    /// `<header>.<payload>`, what the signature covers.
-    signing_input: String,
-    signature: did_method::Signature,
+    /// The JWS as sent: what the signature covers, and the signature.
+    jws: oid4vp::jws::Compact,
 }
 
 impl SignedMetadata {
@@ -345,8 +336,7 @@ impl SignedMetadata {
 
     /// Whether `key` made the signature (Ed25519 over the JWS signing input).
     pub fn verify_signature(&self, key: &did_method::PublicKey) -> bool {
-        key.verify(self.signing_input.as_bytes(), &self.signature)
-            .is_ok()
+        self.jws.verify(key)
     }
 }
 
@@ -374,26 +364,10 @@ impl IssuerMetadata {
     /// past, and `iss` (if any) the DID of `kid`.
     pub fn from_jwt(jwt: &str, credential_issuer: &str) -> Result<Self, WalletError> {
         let bad = |m: String| WalletError::BadResponse(format!("signed metadata: {m}"));
-        let jwt = jwt.trim();
-        let mut parts = jwt.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("not a compact JWS (three dot-separated parts)".into()));
-        };
-        let decode = |part: &str, what: &str| {
-            URL_SAFE_NO_PAD
-                .decode(part)
-                .map_err(|_| bad(format!("its {what} is not base64url")))
-        };
-        let json =
-            |part: &str, what: &str| -> Result<serde_json::Map<String, Value>, WalletError> {
-                match serde_json::from_slice(&decode(part, what)?) {
-                    Ok(Value::Object(m)) => Ok(m),
-                    _ => Err(bad(format!("its {what} is not a JSON object"))),
-                }
-            };
-        let header = json(h, "header")?;
+        // Three base64url parts, header and payload JSON objects, a 64-byte signature, no
+        // `crit` (oid4vp's reader, shared with the presentation request's).
+        let jws = oid4vp::jws::Compact::parse(jwt).map_err(bad)?;
+        let header = &jws.header;
         match header.get("alg").and_then(Value::as_str) {
             Some("EdDSA") => {}
             Some(a) if a.eq_ignore_ascii_case("none") => {
@@ -408,16 +382,13 @@ impl IssuerMetadata {
                 return Err(bad(format!("typ {t:?}, expected {SIGNED_METADATA_TYP:?}")));
             }
         }
-        if header.contains_key("crit") {
-            return Err(bad("its header marks extensions critical (crit)".into()));
-        }
         let kid = header
             .get("kid")
             .and_then(Value::as_str)
             .filter(|k| k.starts_with("did:") && k.contains('#'))
             .ok_or_else(|| bad("its kid must name the signing key by a DID URL".into()))?
             .to_owned();
-        let mut claims = json(p, "payload")?;
+        let mut claims = jws.payload.clone();
         let sub = claims.remove("sub");
         if sub.as_ref().and_then(Value::as_str) != Some(credential_issuer) {
             return Err(bad(format!(
@@ -441,15 +412,7 @@ impl IssuerMetadata {
             Some(Value::String(iss)) => Some(iss),
             Some(_) => return Err(bad("iss is not a string".into())),
         };
-        let signature = did_method::Signature::from_slice(&decode(s, "signature")?)
-            .map_err(|_| bad("its signature is not an Ed25519 signature".into()))?;
-        let signed = SignedMetadata {
-            kid,
-            iss,
-            iat,
-            signing_input: format!("{h}.{p}"),
-            signature,
-        };
+        let signed = SignedMetadata { kid, iss, iat, jws };
         if let Some(iss) = &signed.iss
             && iss != signed.did()
         {

@@ -8,6 +8,8 @@ use did_method::{ChainId, Did, DidDocument, SecretKey};
 use serde_json::{Value, json};
 
 use super::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 const URL: &str = "https://issuer.agency.example";
 
