@@ -13,25 +13,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches may panic on failure
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use did_method::SecretKey;
-use serde_json::{Map, Value, json};
-use verifier_lib::contexts::PinnedContexts;
-use verifier_lib::dids::{did_key, jwk_of};
-use verifier_lib::rdfc::Rdfc2022;
-use verifier_lib::{Policy, Verifier, sdjwt};
+use serde_json::{Value, json};
+use support::{KEY, VCT, holder, now_s, permit, shop_key};
+use verifier_lib::sdjwt;
 use verifier_service::LedgerConfig;
-use verifier_service::http::{Service, ServiceConfig, router};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const DID: &str = "did:alliance:z6MkShopBench";
-const VCT: &str = "urn:alliance:vct:residence-permit";
-const KEY: &str = "bench-api-key-0123456789";
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -39,27 +35,6 @@ fn arg(name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn permit(holder: &SecretKey) -> String {
-    let issuer_key = SecretKey::from_seed(&[1; 32]);
-    let (did, kid) = did_key(&issuer_key.public_key());
-    let now = now_s();
-    let claims: Map<String, Value> = json!({
-        "iss": did, "vct": VCT, "iat": now - 100, "exp": now + 86_400,
-        "cnf": {"jwk": jwk_of(&holder.public_key())}, "name": "Ada", "city": "Hangzhou"
-    })
-    .as_object()
-    .cloned()
-    .unwrap();
-    sdjwt::issue(&claims, &["/name", "/city"], &kid, &issuer_key).unwrap()
 }
 
 async fn cycle(
@@ -142,37 +117,14 @@ async fn cycle(
 async fn main() {
     let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let clients: usize = arg("--clients").and_then(|s| s.parse().ok()).unwrap_or(4);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shop = SecretKey::from_seed(&[5; 32]);
-    let config = ServiceConfig {
-        did: DID.into(),
-        kid: format!("{DID}#key-1"),
-        key: shop.clone(),
-        public_url: base.clone(),
-        api_key: KEY.into(),
-        ledger: LedgerConfig {
-            capacity: 1_000_000,
-            ..LedgerConfig::default()
-        },
-        limits: oid4vp::Limits::default(),
-        max_verifying: 2,
-    };
-    let policy = Policy {
-        require_accreditation: false,
-        require_status_anchor: false,
-        ..Policy::default()
-    };
-    let service = Service::new(
-        config,
-        Verifier::new(policy, None),
-        Rdfc2022::new(PinnedContexts::standard()),
-    );
-    tokio::spawn(async move { axum::serve(listener, router(service)).await });
-
-    let holder = SecretKey::from_seed(&[2; 32]);
-    let permit = Arc::new(permit(&holder));
-    let shop_pk = shop.public_key();
+    let base = support::start(LedgerConfig {
+        capacity: 1_000_000,
+        ..LedgerConfig::default()
+    })
+    .await;
+    let holder = holder();
+    let permit = Arc::new(permit());
+    let shop_pk = shop_key().public_key();
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(clients)

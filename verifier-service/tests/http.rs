@@ -4,81 +4,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
+mod support;
+
 use std::time::Duration;
 
-use did_method::SecretKey;
-use serde_json::{Map, Value, json};
-use verifier_lib::contexts::PinnedContexts;
-use verifier_lib::dids::{did_key, jwk_of};
-use verifier_lib::rdfc::Rdfc2022;
-use verifier_lib::{Policy, Verifier, sdjwt};
+use serde_json::{Value, json};
+use support::{KEY, VCT, holder, now_s, permit, shop_key};
+use verifier_lib::sdjwt;
 use verifier_service::LedgerConfig;
-use verifier_service::http::{Service, ServiceConfig, router};
 
-const DID: &str = "did:alliance:z6MkShopExample";
-const VCT: &str = "urn:alliance:vct:residence-permit";
-const KEY: &str = "business-api-key-0123456789";
+const DID: &str = support::DID;
 
-fn shop_key() -> SecretKey {
-    SecretKey::from_seed(&[5; 32])
-}
-
-fn holder() -> SecretKey {
-    SecretKey::from_seed(&[2; 32])
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn permit() -> String {
-    let issuer_key = SecretKey::from_seed(&[1; 32]);
-    let (did, kid) = did_key(&issuer_key.public_key());
-    let now = now_s();
-    let claims: Map<String, Value> = json!({
-        "iss": did, "vct": VCT, "iat": now - 100, "exp": now + 86_400,
-        "cnf": {"jwk": jwk_of(&holder().public_key())},
-        "name": "Ada", "city": "Hangzhou"
-    })
-    .as_object()
-    .cloned()
-    .unwrap();
-    sdjwt::issue(&claims, &["/name", "/city"], &kid, &issuer_key).unwrap()
-}
-
-/// The service on a free loopback port; its base URL.
+/// The service with requests living `ttl_ms`.
 async fn start(ttl_ms: u64) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = ServiceConfig {
-        did: DID.into(),
-        kid: format!("{DID}#key-1"),
-        key: shop_key(),
-        public_url: base.clone(),
-        api_key: KEY.into(),
-        ledger: LedgerConfig {
-            ttl_ms,
-            ..LedgerConfig::default()
-        },
-        limits: oid4vp::Limits::default(),
-        max_verifying: 2,
-    };
-    // A did:key issuer is not on the registry: this business asks for no registry evidence.
-    let policy = Policy {
-        require_accreditation: false,
-        require_status_anchor: false,
-        ..Policy::default()
-    };
-    let service = Service::new(
-        config,
-        Verifier::new(policy, None),
-        Rdfc2022::new(PinnedContexts::standard()),
-    );
-    tokio::spawn(async move { axum::serve(listener, router(service)).await });
-    base
+    support::start(LedgerConfig {
+        ttl_ms,
+        ..LedgerConfig::default()
+    })
+    .await
 }
 
 fn client() -> reqwest::Client {
