@@ -2,7 +2,8 @@
 //!
 //! | | |
 //! |---|---|
-//! | `POST /oid4vp/requests` | the business (its API key): a DCQL query and a purpose → the request's id, `openid4vp://` link, its QR code (SVG), expiry |
+//! | `POST /oid4vp/requests` | the business (its API key): a DCQL query and a purpose → the request's id, `openid4vp://` link, where its QR code is, expiry |
+//! | `GET /oid4vp/requests/{id}/qr` | a screen: the link as a QR code (SVG) for a wallet on another device |
 //! | `GET /oid4vp/requests/{id}/object` | the wallet: the request object, signed by the business's `did:alliance` key |
 //! | `POST /oid4vp/responses/{id}` | the wallet: its answer (`direct_post` form), taken once |
 //! | `GET /oid4vp/requests/{id}` | the business (its API key): the state and, once answered, the verdict with only the disclosed claims |
@@ -106,6 +107,15 @@ impl Service {
         format!("{}{path}", self.config.public_url.trim_end_matches('/'))
     }
 
+    /// The `openid4vp://` link of request `id`.
+    fn link(&self, id: &str) -> String {
+        oid4vp::RequestLink {
+            client_id: self.client_id(),
+            request_uri: self.url(&format!("/oid4vp/requests/{id}/object")),
+        }
+        .to_uri()
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -128,6 +138,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/oid4vp/requests", post(create))
         .route("/oid4vp/requests/{id}", get(status))
         .route("/oid4vp/requests/{id}/object", get(request_object))
+        .route("/oid4vp/requests/{id}/qr", get(qr))
         .route("/oid4vp/responses/{id}", post(respond))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(service)
@@ -185,24 +196,34 @@ async fn create(State(s): State<Arc<Service>>, headers: HeaderMap, body: Bytes) 
         Ok(c) => c,
         Err(e) => return ledger_error(&e),
     };
-    let link = oid4vp::RequestLink {
-        client_id: s.client_id(),
-        request_uri: s.url(&format!("/oid4vp/requests/{id}/object")),
+    let expires = now.saturating_add(s.config.ledger.ttl_ms);
+    let body = json!({
+        "id": id,
+        "link": s.link(&id),
+        "qrUri": s.url(&format!("/oid4vp/requests/{id}/qr")),
+        "expiresMs": expires,
+    });
+    (StatusCode::CREATED, axum::Json(body)).into_response()
+}
+
+/// The link as a QR code (SVG), for a wallet on another device. Drawn only when asked for:
+/// drawing it took more than half of a whole request-and-answer cycle (docs/benchmarks.md).
+/// No key is needed: the code holds only the link, which the request's id already gives.
+async fn qr(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Response {
+    let view = s.ledger().view(&id, now_ms());
+    if let Err(e) = view {
+        return ledger_error(&e);
     }
-    .to_uri();
-    let qr_svg = qrcode::QrCode::new(link.as_bytes())
-        .map(|q| {
+    match qrcode::QrCode::new(s.link(&id).as_bytes()) {
+        Ok(q) => (
+            [(header::CONTENT_TYPE, "image/svg+xml")],
             q.render::<qrcode::render::svg::Color>()
                 .min_dimensions(256, 256)
-                .build()
-        })
-        .unwrap_or_default();
-    let expires = now.saturating_add(s.config.ledger.ttl_ms);
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"id": id, "link": link, "qrSvg": qr_svg, "expiresMs": expires})),
-    )
-        .into_response()
+                .build(),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e),
+    }
 }
 
 async fn request_object(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Response {

@@ -48,7 +48,13 @@ async fn create(base: &str) -> (String, oid4vp::RequestLink) {
         .unwrap();
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
-    assert!(created["qrSvg"].as_str().unwrap().starts_with("<?xml"));
+    let qr = client()
+        .get(created["qrUri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+    assert!(qr.text().await.unwrap().starts_with("<?xml"));
     let link = oid4vp::RequestLink::parse(
         created["link"].as_str().unwrap(),
         &oid4vp::Limits::default(),
