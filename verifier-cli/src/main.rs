@@ -157,14 +157,11 @@ fn run(cli: Cli) -> Result<bool> {
         oid4vp,
     }) = cli.command
     {
-        let verifier = verifier(&trust, |_| Ok(()))?;
+        // One verifier (its policy, anchor and caches) for the VC-API and OpenID4VP.
+        let verifier = Arc::new(verifier(&trust, |_| Ok(()))?);
         let oid4vp = match oid4vp.oid4vp_did.clone() {
             None => None,
-            Some(did) => Some(oid4vp_service(
-                did,
-                &oid4vp,
-                self::verifier(&trust, |_| Ok(()))?,
-            )?),
+            Some(did) => Some(oid4vp_service(did, &oid4vp, verifier.clone())?),
         };
         let addr = listen.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], port)));
         serve(verifier, oid4vp, addr)?;
@@ -255,7 +252,7 @@ fn verifier(trust: &Trust, adjust: impl FnOnce(&mut Policy) -> Result<()>) -> Re
 fn oid4vp_service(
     did: String,
     args: &Oid4vpArgs,
-    verifier: Verifier,
+    verifier: Arc<Verifier>,
 ) -> Result<Arc<verifier_service::Service>> {
     let (Some(key_file), Some(public_url), Some(api_key_file)) =
         (&args.oid4vp_key, &args.public_url, &args.api_key_file)
@@ -369,7 +366,7 @@ fn result_json(v: &Verdict) -> Value {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn serve(
-    verifier: Verifier,
+    verifier: Arc<Verifier>,
     oid4vp: Option<Arc<verifier_service::Service>>,
     addr: std::net::SocketAddr,
 ) -> Result<()> {
@@ -384,7 +381,7 @@ async fn serve(
         .route("/credentials/verify", post(verify_credential))
         .route("/presentations/verify", post(verify_presentation))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(Arc::new(verifier));
+        .with_state(verifier);
     if let Some(service) = oid4vp {
         app = app.merge(verifier_service::router(service));
         tracing::info!("serving OpenID4VP requests at /oid4vp/requests");

@@ -85,12 +85,12 @@ fn ledger_error(e: &LedgerError) -> Response {
 }
 
 impl Service {
-    pub fn new(config: ServiceConfig, verifier: Verifier, rdfc: Rdfc2022) -> Arc<Self> {
+    pub fn new(config: ServiceConfig, verifier: Arc<Verifier>, rdfc: Rdfc2022) -> Arc<Self> {
         Arc::new(Self {
             ledger: Mutex::new(Ledger::new(config.ledger)),
             verifying: Semaphore::new(config.max_verifying.max(1)),
             config,
-            verifier: Arc::new(verifier),
+            verifier,
             rdfc: Arc::new(rdfc),
         })
     }
@@ -260,7 +260,12 @@ async fn request_object(State(s): State<Arc<Service>>, Path(id): Path<String>) -
 }
 
 async fn respond(State(s): State<Arc<Service>>, Path(id): Path<String>, body: Bytes) -> Response {
-    // Read (bounded) before the request is consumed: a malformed body changes nothing.
+    // An answer to no request that can take one is refused before its body is parsed.
+    let answerable = s.ledger().answerable(&id, now_ms());
+    if let Err(e) = answerable {
+        return ledger_error(&e);
+    }
+    // Parsed (bounded) before the request is consumed: a malformed body changes nothing.
     let post = match oid4vp::DirectPost::parse(&body, &s.config.limits) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", e),

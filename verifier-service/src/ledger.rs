@@ -209,24 +209,30 @@ impl Ledger {
         }
     }
 
-    /// A response arrived: the request is consumed now, whatever the verdict (a replay of the
-    /// same response, or another one, is refused).
-    pub fn begin_answer(&mut self, id: &str, now_ms: u64) -> Result<Answering, LedgerError> {
-        let e = self.live(id, now_ms)?;
-        match e.state {
-            RequestState::Created | RequestState::Fetched => {
-                e.state = RequestState::Verifying;
-                Ok(Answering {
-                    id: id.to_owned(),
-                    nonce: e.nonce.clone(),
-                    query: e.query.clone(),
-                })
-            }
+    /// Whether a response to `id` would be taken now (nothing changes): checked before an
+    /// answer's body is parsed, so a body sent to an unknown, ended or answered request costs
+    /// no parsing.
+    pub fn answerable(&mut self, id: &str, now_ms: u64) -> Result<(), LedgerError> {
+        match self.live(id, now_ms)?.state {
+            RequestState::Created | RequestState::Fetched => Ok(()),
             RequestState::Expired => Err(LedgerError::Expired),
             RequestState::Verifying | RequestState::Answered { .. } => {
                 Err(LedgerError::AlreadyAnswered)
             }
         }
+    }
+
+    /// A response arrived: the request is consumed now, whatever the verdict (a replay of the
+    /// same response, or another one, is refused).
+    pub fn begin_answer(&mut self, id: &str, now_ms: u64) -> Result<Answering, LedgerError> {
+        self.answerable(id, now_ms)?;
+        let e = self.live(id, now_ms)?;
+        e.state = RequestState::Verifying;
+        Ok(Answering {
+            id: id.to_owned(),
+            nonce: e.nonce.clone(),
+            query: e.query.clone(),
+        })
     }
 
     /// Records the verdict on the response [`Self::begin_answer`] took.

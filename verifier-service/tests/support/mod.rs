@@ -70,7 +70,7 @@ pub async fn start(ledger: LedgerConfig) -> String {
     };
     let service = Service::new(
         config,
-        Verifier::new(policy, None),
+        std::sync::Arc::new(Verifier::new(policy, None)),
         Rdfc2022::new(PinnedContexts::standard()),
     );
     tokio::spawn(async move { axum::serve(listener, router(service)).await });

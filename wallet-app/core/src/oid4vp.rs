@@ -8,7 +8,7 @@ use did_method::{Did, DidDocument, TrustAnchor};
 use oid4vp::{DirectPost, Limits, RequestLink, SignedRequest, VpToken};
 use serde_json::{Map, Value};
 
-use crate::{Net, WalletError};
+use crate::{Net, WalletError, read_bounded};
 
 /// A business's request, its signature checked against its registry-proven DID document.
 #[derive(Clone, Debug)]
@@ -45,25 +45,9 @@ pub async fn fetch_request(
         .await
         .map_err(|e| WalletError::network(url.as_str(), &e))?;
     if !resp.status().is_success() {
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        return Err(WalletError::Refused {
-            code: body["error"].as_str().unwrap_or("refused").to_owned(),
-            description: body["error_description"]
-                .as_str()
-                .map_or_else(|| format!("{url} answered {status}"), str::to_owned),
-        });
+        return Err(refusal(resp).await);
     }
-    if resp
-        .content_length()
-        .is_some_and(|n| n > limits.max_request_bytes as u64)
-    {
-        return Err(bad("the request object is too large"));
-    }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| WalletError::network(url.as_str(), &e))?;
+    let body = read_bounded(resp, limits.max_request_bytes).await?;
     let signed = SignedRequest::parse(&body, &limits).map_err(bad)?;
     if signed.request.client_id != link.client_id {
         return Err(bad("the request names another client than its link"));
@@ -141,12 +125,22 @@ pub async fn send_answer(
     if resp.status().is_success() {
         return Ok(());
     }
+    Err(refusal(resp).await)
+}
+
+/// What a refusing service said (`error`, `error_description`), read within 64 KiB.
+async fn refusal(resp: reqwest::Response) -> WalletError {
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    Err(WalletError::Refused {
+    let url = resp.url().to_string();
+    let body: Value = read_bounded(resp, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    WalletError::Refused {
         code: body["error"].as_str().unwrap_or("refused").to_owned(),
         description: body["error_description"]
             .as_str()
-            .map_or_else(|| status.to_string(), str::to_owned),
-    })
+            .map_or_else(|| format!("{url} answered {status}"), str::to_owned),
+    }
 }
