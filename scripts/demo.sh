@@ -143,6 +143,9 @@ echo "== a car rental asks for the licence over OpenID4VP: its DID on the regist
 "$BIN" did create --api "$API0" --registrar-key "$REGISTRAR" --key-out "$WORK/rental-keys.json" \
     --json > "$WORK/rental-did.json"
 RENTAL_DID=$(python3 -c "import json; print(json.load(open('$WORK/rental-did.json'))['did'])")
+echo "== the root authority registers the rental as a relying party: it may ask for driving licences (on chain)"
+"$BIN" relying-party accredit "$RENTAL_DID" --api "$API0" --authority-key "$WORK/net/authority-0.key" \
+    --scope 'DriverLicense=*'
 python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$WORK/rental-api-key"
 RENTAL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RENTAL="http://127.0.0.1:$RENTAL_PORT"

@@ -124,6 +124,16 @@ pub enum OperationBody {
     },
     /// A root authority withdraws an issuer's accreditation.
     WithdrawAccreditation { issuer: Did, reason: String },
+    /// A root authority registers a business as a relying party: the claims of the credential
+    /// types it may ask holders for (replaces any earlier registration).
+    AccreditRelyingParty {
+        relying_party: Did,
+        scopes: Vec<crate::state::RelyingPartyScope>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until_ms: Option<u64>,
+    },
+    /// A root authority withdraws a relying party's registration.
+    WithdrawRelyingParty { relying_party: Did, reason: String },
     /// An issuer anchors the hash of its latest status list.
     AnchorStatusList {
         issuer: Did,
@@ -149,6 +159,8 @@ impl OperationBody {
             Self::RecoverDid { .. } => "recoverDid",
             Self::AccreditIssuer { .. } => "accreditIssuer",
             Self::WithdrawAccreditation { .. } => "withdrawAccreditation",
+            Self::AccreditRelyingParty { .. } => "accreditRelyingParty",
+            Self::WithdrawRelyingParty { .. } => "withdrawRelyingParty",
             Self::AnchorStatusList { .. } => "anchorStatusList",
             Self::ChangeValidators { .. } => "changeValidators",
             Self::ChangeGovernance { .. } => "changeGovernance",
@@ -185,6 +197,10 @@ struct BodyFields {
     #[serde(default, deserialize_with = "present")]
     credential_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    relying_party: Option<Did>,
+    #[serde(default, deserialize_with = "present")]
+    scopes: Option<Vec<crate::state::RelyingPartyScope>>,
+    #[serde(default, deserialize_with = "present")]
     valid_until_ms: Option<Option<u64>>,
     #[serde(default, deserialize_with = "present")]
     reason: Option<String>,
@@ -214,6 +230,8 @@ const BODY_VARIANTS: &[&str] = &[
     "recoverDid",
     "accreditIssuer",
     "withdrawAccreditation",
+    "accreditRelyingParty",
+    "withdrawRelyingParty",
     "anchorStatusList",
     "changeValidators",
     "changeGovernance",
@@ -237,6 +255,8 @@ impl BodyFields {
             ),
             ("issuer", self.issuer.is_some()),
             ("credentialTypes", self.credential_types.is_some()),
+            ("relyingParty", self.relying_party.is_some()),
+            ("scopes", self.scopes.is_some()),
             ("validUntilMs", self.valid_until_ms.is_some()),
             ("reason", self.reason.is_some()),
             ("listId", self.list_id.is_some()),
@@ -252,6 +272,8 @@ impl BodyFields {
             "recoverDid" => &["did", "recoveryKey", "document", "nextRecoveryCommitment"],
             "accreditIssuer" => &["issuer", "credentialTypes", "validUntilMs"],
             "withdrawAccreditation" => &["issuer", "reason"],
+            "accreditRelyingParty" => &["relyingParty", "scopes", "validUntilMs"],
+            "withdrawRelyingParty" => &["relyingParty", "reason"],
             "anchorStatusList" => &["issuer", "listId", "listHash"],
             "changeValidators" => &["validators"],
             "changeGovernance" => &["authorities", "threshold"],
@@ -297,6 +319,15 @@ impl BodyFields {
             },
             "withdrawAccreditation" => OperationBody::WithdrawAccreditation {
                 issuer: need(self.issuer, "issuer")?,
+                reason: need(self.reason, "reason")?,
+            },
+            "accreditRelyingParty" => OperationBody::AccreditRelyingParty {
+                relying_party: need(self.relying_party, "relyingParty")?,
+                scopes: need(self.scopes, "scopes")?,
+                valid_until_ms: self.valid_until_ms.flatten(),
+            },
+            "withdrawRelyingParty" => OperationBody::WithdrawRelyingParty {
+                relying_party: need(self.relying_party, "relyingParty")?,
                 reason: need(self.reason, "reason")?,
             },
             "anchorStatusList" => OperationBody::AnchorStatusList {
@@ -648,7 +679,8 @@ impl SignedOperation {
         let too_big = |n: u64| n > MAX_SAFE_INTEGER;
         let numbers_ok = !too_big(self.operation.sequence)
             && match &self.operation.body {
-                OperationBody::AccreditIssuer { valid_until_ms, .. } => {
+                OperationBody::AccreditIssuer { valid_until_ms, .. }
+                | OperationBody::AccreditRelyingParty { valid_until_ms, .. } => {
                     !valid_until_ms.is_some_and(too_big)
                 }
                 _ => true,

@@ -16,6 +16,13 @@ use crate::document::DidDocument;
 use crate::encoding::jcs;
 use crate::operation::{CheckedOperation, OpError, OperationBody, RejectKind, SignedOperation};
 
+mod accreditation;
+
+pub use accreditation::{
+    ALL_CLAIMS, Accreditation, MAX_SCOPE_CLAIMS, RelyingPartyAccreditation, RelyingPartyScope,
+    Withdrawal,
+};
+
 pub const KEY_VALIDATORS: &str = "gov/validators";
 pub const KEY_GOVERNANCE: &str = "gov/authorities";
 pub const KEY_META: &str = "meta/height";
@@ -29,6 +36,10 @@ pub fn did_key(did: &Did) -> String {
 }
 pub fn issuer_key(did: &Did) -> String {
     key_of("issuer/", did, None)
+}
+/// A relying party's registration (`verifier/<did>`).
+pub fn relying_party_key(did: &Did) -> String {
+    key_of("verifier/", did, None)
 }
 pub fn status_key(did: &Did, list_id: &str) -> String {
     key_of("status/", did, Some(list_id))
@@ -70,50 +81,6 @@ pub struct DidRecord {
     pub updated_ms: u64,
     pub deactivated: bool,
     pub recovery_commitment: Hash,
-}
-
-/// An issuer's accreditation (`issuer/<did>`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Accreditation {
-    pub issuer: Did,
-    pub credential_types: Vec<String>,
-    /// Name and key of the root authority that accredited.
-    pub authority: String,
-    pub authority_key: PublicKey,
-    pub accredited_height: u64,
-    pub valid_from_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until_ms: Option<u64>,
-    /// Set when an authority withdrew the accreditation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub withdrawal: Option<Withdrawal>,
-    pub sequence: u64,
-}
-
-/// Who withdrew an accreditation, when, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Withdrawal {
-    pub authority: String,
-    pub authority_key: PublicKey,
-    pub height: u64,
-    pub time_ms: u64,
-    pub reason: String,
-}
-
-impl Accreditation {
-    pub fn withdrawn(&self) -> bool {
-        self.withdrawal.is_some()
-    }
-
-    /// Is the issuer accredited for `credential_type` at `time_ms`?
-    pub fn covers(&self, credential_type: &str, time_ms: u64) -> bool {
-        !self.withdrawn()
-            && time_ms >= self.valid_from_ms
-            && self.valid_until_ms.is_none_or(|u| time_ms < u)
-            && self.credential_types.iter().any(|t| t == credential_type)
-    }
 }
 
 /// The latest anchored status list of an issuer (`status/<did>/<listId>`).
@@ -470,6 +437,15 @@ pub fn footprint(body: &OperationBody) -> Footprint {
             ],
             vec![issuer_key(issuer)],
         ),
+        OperationBody::AccreditRelyingParty { relying_party, .. }
+        | OperationBody::WithdrawRelyingParty { relying_party, .. } => (
+            vec![
+                relying_party_key(relying_party),
+                did_key(relying_party),
+                KEY_GOVERNANCE.to_owned(),
+            ],
+            vec![relying_party_key(relying_party)],
+        ),
         OperationBody::AnchorStatusList {
             issuer, list_id, ..
         } => (
@@ -623,95 +599,33 @@ pub fn execute(
             issuer,
             credential_types,
             valid_until_ms,
-        } => {
-            let gov = governance(state)?;
-            let authority = signed
-                .signatures
-                .iter()
-                .find_map(|s| gov.authority(&s.key))
-                .ok_or_else(|| {
-                    OpError::new(
-                        RejectKind::Unauthorized,
-                        "accreditation must be signed by a root authority",
-                    )
-                })?;
-            live_did(state, issuer)?;
-            if credential_types.is_empty() || credential_types.len() > MAX_CREDENTIAL_TYPES {
-                return Err(OpError::new(
-                    RejectKind::Malformed,
-                    format!("between 1 and {MAX_CREDENTIAL_TYPES} credential types"),
-                ));
-            }
-            if credential_types
-                .iter()
-                .any(|t| t.is_empty() || t.len() > MAX_NAME_LEN)
-            {
-                return Err(OpError::new(
-                    RejectKind::Malformed,
-                    "credential type names must be 1-256 characters",
-                ));
-            }
-            if valid_until_ms.is_some_and(|u| u <= ctx.time_ms) {
-                return Err(OpError::new(
-                    RejectKind::Malformed,
-                    "validUntilMs is in the past",
-                ));
-            }
-            let key = issuer_key(issuer);
-            let prev: Option<Accreditation> = read(state, &key)?;
-            expect_sequence(prev.as_ref().map_or(0, |p| p.sequence + 1), seq)?;
-            let rec = Accreditation {
-                issuer: issuer.clone(),
-                credential_types: credential_types.clone(),
-                authority: authority.name.clone(),
-                authority_key: authority.public_key,
-                accredited_height: ctx.height,
-                valid_from_ms: ctx.time_ms,
-                valid_until_ms: *valid_until_ms,
-                withdrawal: None,
-                sequence: seq,
-            };
-            write(state, key, &rec);
-        }
+        } => accreditation::accredit_issuer(
+            state,
+            signed,
+            ctx,
+            issuer,
+            credential_types,
+            *valid_until_ms,
+        )?,
         OperationBody::WithdrawAccreditation { issuer, reason } => {
-            let gov = governance(state)?;
-            let authority = signed
-                .signatures
-                .iter()
-                .find_map(|s| gov.authority(&s.key))
-                .ok_or_else(|| {
-                    OpError::new(
-                        RejectKind::Unauthorized,
-                        "withdrawal must be signed by a root authority",
-                    )
-                })?;
-            if reason.len() > MAX_NAME_LEN {
-                return Err(OpError::new(
-                    RejectKind::Malformed,
-                    "reason is longer than 256 characters",
-                ));
-            }
-            let key = issuer_key(issuer);
-            let mut rec: Accreditation = read(state, &key)?.ok_or_else(|| {
-                OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited"))
-            })?;
-            expect_sequence(rec.sequence + 1, seq)?;
-            if rec.withdrawn() {
-                return Err(OpError::new(
-                    RejectKind::NotFound,
-                    format!("{issuer}'s accreditation is already withdrawn"),
-                ));
-            }
-            rec.withdrawal = Some(Withdrawal {
-                authority: authority.name.clone(),
-                authority_key: authority.public_key,
-                height: ctx.height,
-                time_ms: ctx.time_ms,
-                reason: reason.clone(),
-            });
-            rec.sequence = seq;
-            write(state, key, &rec);
+            accreditation::withdraw_issuer(state, signed, ctx, issuer, reason)?
         }
+        OperationBody::AccreditRelyingParty {
+            relying_party,
+            scopes,
+            valid_until_ms,
+        } => accreditation::accredit_relying_party(
+            state,
+            signed,
+            ctx,
+            relying_party,
+            scopes,
+            *valid_until_ms,
+        )?,
+        OperationBody::WithdrawRelyingParty {
+            relying_party,
+            reason,
+        } => accreditation::withdraw_relying_party(state, signed, ctx, relying_party, reason)?,
         OperationBody::AnchorStatusList {
             issuer,
             list_id,

@@ -519,6 +519,104 @@ fn accreditation_and_status_anchor() {
     assert_eq!(acc.withdrawal.as_ref().unwrap().reason, "audit");
 }
 
+fn rp_scope(t: &str, claims: &[&str]) -> state::RelyingPartyScope {
+    state::RelyingPartyScope {
+        credential_type: t.into(),
+        claims: claims.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_root_authority_registers_a_relying_party_for_claims_and_withdraws_it_provably() {
+    let mut c = TestChain::new();
+    let (shop, key, _) = c.create_did(10);
+    let body = |scopes| OperationBody::AccreditRelyingParty {
+        relying_party: shop.clone(),
+        scopes,
+        valid_until_ms: None,
+    };
+    let good = vec![rp_scope(
+        "DriverLicense",
+        &["birthdate", "address.locality"],
+    )];
+    // The business cannot register itself.
+    let op = c.op(0, body(good.clone())).sign(&[&key]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
+    // Malformed scopes are refused whoever signs.
+    let root = c.authorities[0].clone();
+    for bad in [
+        vec![],
+        vec![rp_scope("DriverLicense", &[])],
+        vec![rp_scope("", &["birthdate"])],
+        vec![rp_scope("DriverLicense", &["address..locality"])],
+        vec![rp_scope("DriverLicense", &["address.*"])],
+        vec![
+            rp_scope("DriverLicense", &["birthdate"]),
+            rp_scope("DriverLicense", &["*"]),
+        ],
+    ] {
+        let op = c.op(0, body(bad.clone())).sign(&[&root]);
+        assert_eq!(kind(&c.block(vec![op])), RejectKind::Malformed, "{bad:?}");
+    }
+    // A DID that is not registered cannot be a relying party.
+    let stranger = Did::derive(&c.chain, &sk(77).public_key(), &[1; 32]);
+    let op = c
+        .op(
+            0,
+            OperationBody::AccreditRelyingParty {
+                relying_party: stranger,
+                scopes: good.clone(),
+                valid_until_ms: None,
+            },
+        )
+        .sign(&[&root]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::NotFound);
+
+    let op = c.op(0, body(good)).sign(&[&root]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let key_rp = state::relying_party_key(&shop);
+    assert!(key_rp.starts_with("verifier/did:alliance:"));
+    let rec: state::RelyingPartyAccreditation =
+        serde_json::from_slice(&c.state.get(&key_rp).unwrap()).unwrap();
+    assert!(rec.in_force(u64::MAX - 1));
+    let scope = rec.scope("DriverLicense").unwrap();
+    assert!(scope.covers_claim("birthdate") && scope.covers_claim("address.locality"));
+    assert!(!scope.covers_claim("family_name") && !scope.covers_all());
+    assert!(rec.scope("Passport").is_none());
+    assert_eq!(rec.authority, "root-0");
+
+    // Provable like any record, against the genesis alone.
+    let proof = c.prove(&key_rp, c.height());
+    let entry = proof.verify(&c.genesis.trust_anchor()).unwrap();
+    let proven: state::RelyingPartyAccreditation = entry.record().unwrap().unwrap();
+    assert_eq!(proven, rec);
+
+    // Re-registering replaces the scopes (next sequence); withdrawing keeps the grant on record.
+    let wider = vec![rp_scope("DriverLicense", &["*"])];
+    let op = c.op(1, body(wider)).sign(&[&root]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let withdraw = |c: &TestChain, seq| {
+        c.op(
+            seq,
+            OperationBody::WithdrawRelyingParty {
+                relying_party: shop.clone(),
+                reason: "complaints".into(),
+            },
+        )
+    };
+    let op = withdraw(&c, 2).sign(&[&key]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::Unauthorized);
+    let op = withdraw(&c, 2).sign(&[&c.authorities[2].clone()]);
+    assert_eq!(c.block(vec![op]), vec![Ok(())]);
+    let rec: state::RelyingPartyAccreditation =
+        serde_json::from_slice(&c.state.get(&key_rp).unwrap()).unwrap();
+    assert!(rec.withdrawn() && !rec.in_force(u64::MAX - 1));
+    assert!(rec.scope("DriverLicense").unwrap().covers_all());
+    assert_eq!(rec.withdrawal.as_ref().unwrap().authority, "root-2");
+    let op = withdraw(&c, 3).sign(&[&root]);
+    assert_eq!(kind(&c.block(vec![op])), RejectKind::NotFound);
+}
+
 #[test]
 fn proof_verifies_and_every_tamper_fails() {
     let mut c = TestChain::new();

@@ -4,6 +4,9 @@
 //! one claim of a residence permit; the holder proves who asks from the registry, discloses
 //! only that claim with the registry proofs stapled; the business sees it verified, and only
 //! it. A second answer to the same request, and a credential that cannot answer, are refused.
+//! The holder also proves the business's registration as a relying party: before a root
+//! authority registers it, and when it asks beyond its registration, the holder warns and
+//! answers only when told to anyway.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
@@ -154,10 +157,8 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         .unwrap();
     let _service = Proc(child);
 
-    // The business asks for the city; the citizen answers.
-    let link = create_request(&base, json!([{"path": ["city"]}])).await;
     // The holder answers `link` with the credential in `file`.
-    let present = |file: &std::path::Path, link: &str| {
+    let present_with = |file: &std::path::Path, link: &str, extra: &[&str]| {
         Command::new(&wallet)
             .args([
                 "present",
@@ -173,10 +174,48 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
                 "--registry",
                 &api0,
             ])
+            .args(extra)
             .output()
             .unwrap()
     };
+    let present = |file: &std::path::Path, link: &str| present_with(file, link, &[]);
     let answer = |link: &str| present(&permit, link);
+
+    // Not yet registered as a relying party: the holder warns and sends nothing.
+    let link = create_request(&base, json!([{"path": ["city"]}])).await;
+    let out = answer(&link);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("warning: this business is not registered with the Alliance registry"),
+        "{said}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not answered"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(outcome(&base, &link).await["state"], "fetched");
+
+    // A root authority registers it for the permit's city and the whole driving licence.
+    let authority = net.join("authority-0.key");
+    run(Command::new(bin("alliance-registry")).args([
+        "relying-party",
+        "accredit",
+        &did,
+        "--api",
+        &api0,
+        "--authority-key",
+        authority.to_str().unwrap(),
+        "--scope",
+        &format!("{VCT}=city"),
+        "--scope",
+        "DriverLicense=*",
+    ]));
+
+    // The business asks for the city; the citizen answers.
+    let link = create_request(&base, json!([{"path": ["city"]}])).await;
     let out = answer(&link);
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -195,6 +234,10 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{said}"
     );
     assert!(said.contains("shares for \"permit\": city"), "{said}");
+    assert!(
+        said.contains("registered as a relying party by") && !said.contains("warning"),
+        "{said}"
+    );
     let o = outcome(&base, &link).await;
     assert_eq!(o["state"], "answered", "{o}");
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
@@ -213,6 +256,31 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{err}"
     );
     assert_eq!(outcome(&base, &link).await["outcome"]["accepted"], true);
+
+    // Asking beyond the registration (the birth date): a warning naming the claim, nothing
+    // sent; the citizen may answer anyway.
+    let link = create_request(&base, json!([{"path": ["city"]}, {"path": ["birthdate"]}])).await;
+    let out = answer(&link);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains(&format!(
+            "warning: this business is not registered to ask for birthdate of your {VCT}"
+        )),
+        "{said}"
+    );
+    let out = present_with(&permit, &link, &["--despite-warnings"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = outcome(&base, &link).await;
+    assert_eq!(o["outcome"]["accepted"], true, "{o}");
+    assert_eq!(
+        o["outcome"]["claims"]["permit"][0]["claims"]["birthdate"],
+        "1990-12-10"
+    );
 
     // A W3C (Data Integrity) credential: asked by its expanded types, shown whole (it has no
     // selective disclosure).

@@ -46,6 +46,16 @@ enum TaggedBody {
         issuer: Did,
         reason: String,
     },
+    AccreditRelyingParty {
+        relying_party: Did,
+        scopes: Vec<crate::state::RelyingPartyScope>,
+        #[serde(default)]
+        valid_until_ms: Option<u64>,
+    },
+    WithdrawRelyingParty {
+        relying_party: Did,
+        reason: String,
+    },
     AnchorStatusList {
         issuer: Did,
         list_id: String,
@@ -101,6 +111,22 @@ impl TaggedBody {
             Self::WithdrawAccreditation { issuer, reason } => {
                 OperationBody::WithdrawAccreditation { issuer, reason }
             }
+            Self::AccreditRelyingParty {
+                relying_party,
+                scopes,
+                valid_until_ms,
+            } => OperationBody::AccreditRelyingParty {
+                relying_party,
+                scopes,
+                valid_until_ms,
+            },
+            Self::WithdrawRelyingParty {
+                relying_party,
+                reason,
+            } => OperationBody::WithdrawRelyingParty {
+                relying_party,
+                reason,
+            },
             Self::AnchorStatusList {
                 issuer,
                 list_id,
@@ -212,6 +238,18 @@ fn bodies_are_read_as_the_internally_tagged_form_reads_them() {
         },
         OperationBody::WithdrawAccreditation {
             issuer: did.clone(),
+            reason: "r".into(),
+        },
+        OperationBody::AccreditRelyingParty {
+            relying_party: did.clone(),
+            scopes: vec![crate::state::RelyingPartyScope {
+                credential_type: "DriverLicense".into(),
+                claims: vec!["birthdate".into(), "*".into()],
+            }],
+            valid_until_ms: Some(9),
+        },
+        OperationBody::WithdrawRelyingParty {
+            relying_party: did.clone(),
             reason: "r".into(),
         },
         OperationBody::AnchorStatusList {

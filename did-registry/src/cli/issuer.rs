@@ -3,12 +3,10 @@
 
 use std::path::PathBuf;
 
+use super::{Api, MakeBody};
 use clap::Subcommand;
 use did_method::Did;
-use did_method::operation::{Operation, OperationBody};
-use did_registry::config;
-
-use super::{Api, COMMIT_WAIT, print_result};
+use did_method::operation::OperationBody;
 
 #[derive(Subcommand)]
 pub(super) enum IssuerCmd {
@@ -38,9 +36,6 @@ pub(super) enum IssuerCmd {
         json: bool,
     },
 }
-
-/// Builds an issuer operation for a DID.
-type MakeBody = Box<dyn FnOnce(Did) -> OperationBody>;
 
 pub(super) async fn run(cmd: IssuerCmd) -> anyhow::Result<()> {
     let (issuer, api, authority_key, json, body_of): (String, Api, PathBuf, bool, MakeBody) =
@@ -77,28 +72,6 @@ pub(super) async fn run(cmd: IssuerCmd) -> anyhow::Result<()> {
             ),
         };
     let did = Did::parse(&issuer)?;
-    let client = api.client()?;
-    let authority = config::read_secret_key(&authority_key)?;
     let key = did_method::state::issuer_key(&did);
-    let sequence = match client.record(&key).await {
-        Ok(v) => v["sequence"].as_u64().unwrap_or(0) + 1,
-        Err(registry_client::ClientError::Api { status: 404, .. }) => 0,
-        Err(e) => return Err(e.into()),
-    };
-    let op = Operation {
-        chain_id: did.network().clone(),
-        sequence,
-        body: body_of(did.clone()),
-    }
-    .sign(&[&authority]);
-    let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
-    print_result(
-        json,
-        serde_json::json!({"issuer": did, "height": height, "operationId": op.id()}),
-        format!(
-            "{} for {did} committed at height {height}",
-            op.operation.body.name()
-        ),
-    );
-    Ok(())
+    super::authority_op(&api, &authority_key, &key, did, body_of, json, "issuer").await
 }

@@ -2,7 +2,7 @@
 //! node's API (`--api`, `--ca-cert`), how long a submission waits for its commit, and how a
 //! result is printed (human text, or JSON with `--json`).
 //!
-//! One file per command group: `node` (init, node, devnet), `did`, `issuer`, `governance`,
+//! One file per command group: `node` (init, node, devnet), `did`, `issuer`, `relying_party`, `governance`,
 //! `proof` (offline proof checks and checkpoints).
 
 mod did;
@@ -10,6 +10,7 @@ mod governance;
 mod issuer;
 mod node;
 mod proof;
+mod relying_party;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use governance::GovernanceCmd;
 use issuer::IssuerCmd;
 use node::InitArgs;
 use proof::ProofCmd;
+use relying_party::RelyingPartyCmd;
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +62,10 @@ enum Cmd {
     /// Accredit issuers (root authorities).
     #[command(subcommand)]
     Issuer(IssuerCmd),
+    /// Register businesses as relying parties: the claims they may ask holders for (root
+    /// authorities).
+    #[command(subcommand, name = "relying-party")]
+    RelyingParty(RelyingPartyCmd),
     /// Change the validator set or the root authorities (needs the governance threshold).
     #[command(subcommand)]
     Governance(GovernanceCmd),
@@ -101,6 +107,46 @@ impl Api {
 
 const COMMIT_WAIT: Duration = Duration::from_secs(20);
 
+/// Builds an operation about a DID.
+type MakeBody = Box<dyn FnOnce(did_method::Did) -> did_method::operation::OperationBody>;
+
+/// Signs the operation `body_of` builds for `did` with a root authority's key, at the next
+/// sequence of the record at `key`, submits it and waits for its commit; prints the result
+/// with `did` under `label`.
+async fn authority_op(
+    api: &Api,
+    authority_key: &std::path::Path,
+    key: &str,
+    did: did_method::Did,
+    body_of: MakeBody,
+    json: bool,
+    label: &str,
+) -> anyhow::Result<()> {
+    let client = api.client()?;
+    let authority = did_registry::config::read_secret_key(authority_key)?;
+    let sequence = match client.record(key).await {
+        Ok(v) => v["sequence"].as_u64().unwrap_or(0) + 1,
+        Err(registry_client::ClientError::Api { status: 404, .. }) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    let op = did_method::operation::Operation {
+        chain_id: did.network().clone(),
+        sequence,
+        body: body_of(did.clone()),
+    }
+    .sign(&[&authority]);
+    let height = client.submit_and_commit(&op, COMMIT_WAIT).await?;
+    print_result(
+        json,
+        serde_json::json!({label: did, "height": height, "operationId": op.id()}),
+        format!(
+            "{} for {did} committed at height {height}",
+            op.operation.body.name()
+        ),
+    );
+    Ok(())
+}
+
 fn print_result(json: bool, value: serde_json::Value, human: String) {
     if json {
         println!(
@@ -126,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => node::devnet(validators, dir, chain_id).await?,
         Cmd::Did(c) => did::run(c).await?,
         Cmd::Issuer(c) => issuer::run(c).await?,
+        Cmd::RelyingParty(c) => relying_party::run(c).await?,
         Cmd::Governance(c) => governance::run(c).await?,
         Cmd::Proof(ProofCmd::Verify {
             file,

@@ -9,7 +9,7 @@
 //                 forgot-restore, pending-offer
 //   home:         add-button, add-button-empty, refresh-status, backup-button, activity-button,
 //                 settings-button, backup-reminder, backup-reminder-button, empty-state,
-//                 refresh-done, offline-notice,
+//                 refresh-done, offline-notice, more-cards (data-hidden),
 //                 card (data-card-id, data-status), card-open, card-status (data-status),
 //                 card-checked, card-copies
 //   add:          offer-link-input, offer-inspect, qr-file, offer-summary, issuer-block,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use verifier_lib::contexts::PinnedContexts;
 use verifier_lib::rdfc::Rdfc2022;
 use wallet_core::oid4vci::{self, Offer};
-use wallet_core::{present, staple};
+use wallet_core::{oid4vp, present, staple};
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +68,10 @@ enum Command {
         /// The consortium's genesis file, to check the registry's proof of who asks.
         #[arg(long, value_name = "GENESIS")]
         anchor: Option<PathBuf>,
+        /// Answer even when the registry says the business asks for more than it is registered
+        /// to (the warnings are printed either way).
+        #[arg(long, requires = "request")]
+        despite_warnings: bool,
         /// Claims to disclose (SD-JWT; comma-separated; default all).
         #[arg(long, value_delimiter = ',')]
         reveal: Option<Vec<String>>,
@@ -94,6 +98,7 @@ async fn answer_request(
     registry: &str,
     stored: &Value,
     key: &SecretKey,
+    despite_warnings: bool,
 ) -> Result<()> {
     let genesis: did_method::Genesis = serde_json::from_slice(
         &std::fs::read(anchor).with_context(|| format!("reading {}", anchor.display()))?,
@@ -153,6 +158,46 @@ async fn answer_request(
         bail!(
             "this credential does not answer the request: {}",
             why.join("; ")
+        );
+    }
+    let credential_types: Vec<String> = match &vct {
+        Some(v) => vec![v.clone()],
+        None => credential["type"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let sharing: Vec<oid4vp::Sharing> = selection
+        .matches
+        .iter()
+        .filter_map(|(_, m)| m.first())
+        .map(|m| oid4vp::Sharing {
+            credential_types: credential_types.clone(),
+            shares: if format == dcql::FORMAT_LDP_VC {
+                oid4vp::Shares::Whole
+            } else {
+                oid4vp::Shares::Claims(m.disclose.top_level())
+            },
+        })
+        .collect();
+    match &request.relying_party {
+        Some(rp) if rp.in_force(now) => println!(
+            "  registered as a relying party by {} (proven at height {})",
+            rp.authority, request.height
+        ),
+        _ => {}
+    }
+    let warnings = request.overreach(now, &sharing);
+    for w in &warnings {
+        println!("  warning: {w}");
+    }
+    if !warnings.is_empty() && !despite_warnings {
+        bail!(
+            "not answered: the business asks for more than the registry allows it to (answer anyway with --despite-warnings)"
         );
     }
     let mut answers = vec![];
@@ -252,6 +297,7 @@ async fn main() -> Result<()> {
             domain,
             request,
             anchor,
+            despite_warnings,
             reveal,
             registry,
             out,
@@ -262,7 +308,16 @@ async fn main() -> Result<()> {
                     .with_context(|| format!("reading {}", credential.display()))?,
             )?;
             if let (Some(link), Some(anchor)) = (request, anchor) {
-                return answer_request(&net, &link, &anchor, &registry, &stored, &key).await;
+                return answer_request(
+                    &net,
+                    &link,
+                    &anchor,
+                    &registry,
+                    &stored,
+                    &key,
+                    despite_warnings,
+                )
+                .await;
             }
             let (Some(challenge), Some(domain), Some(out)) = (challenge, domain, out) else {
                 bail!("--challenge, --domain and --out are needed without --request");

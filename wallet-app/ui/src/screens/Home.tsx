@@ -1,9 +1,9 @@
 // Home: the credentials held, as cards, and what the holder can do. The status is refreshed
 // in the background when it is old; offline, the cards say how old what they show is.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, isFailure, type Card } from "../api";
-import { t } from "../i18n";
+import { formatNumber, t } from "../i18n";
 import { formatAge } from "../i18n/format";
 import { navigate, useStore } from "../state";
 import { useNow } from "../hooks";
@@ -18,6 +18,10 @@ const OFFLINE = ["offline", "network", "bad_proof"];
 const UNCONFIGURED = ["no_network", "bad_network_file"];
 /** A status older than this is refreshed in the background when Home opens. */
 const STALE_MS = 30 * 60_000;
+/** Cards drawn at first, and how many more each time the list's end scrolls into view: a
+ * wallet of many credentials keeps only what the holder looks at in the page (each card drawn
+ * costs its web view about a quarter of a MiB). */
+const PAGE = 12;
 let lastAutoRefresh = 0;
 
 type Outcome = { kind: "done" } | { kind: "offline"; since: number | null } | { kind: "unconfigured" };
@@ -29,6 +33,18 @@ export function Home() {
   const [error, setError] = useState<unknown>(null);
   const [refreshing, setRefreshing] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [shown, setShown] = useState(PAGE);
+  const more = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    const button = more.current;
+    if (!button || typeof IntersectionObserver === "undefined") return;
+    const watch = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) setShown((n) => n + PAGE);
+    });
+    watch.observe(button);
+    return () => watch.disconnect();
+  }, [cards, shown]);
 
   const newestCheck = (list: Card[]) =>
     list.reduce<number | null>(
@@ -148,16 +164,30 @@ export function Home() {
           </button>
         </section>
       ) : (
-        <ul class="cards" aria-label={t("home.listLabel")}>
-          {cards.map((c) => (
-            <CardItem
-              key={c.id}
-              card={c}
-              now={now}
-              onOpen={() => navigate({ name: "details", id: c.id })}
-            />
-          ))}
-        </ul>
+        <>
+          <ul class="cards" aria-label={t("home.listLabel")}>
+            {cards.slice(0, shown).map((c) => (
+              <CardItem
+                key={c.id}
+                card={c}
+                now={now}
+                onOpen={() => navigate({ name: "details", id: c.id })}
+              />
+            ))}
+          </ul>
+          {cards.length > shown && (
+            <button
+              type="button"
+              class="more"
+              ref={more}
+              onClick={() => setShown((n) => n + PAGE)}
+              data-testid="more-cards"
+              data-hidden={cards.length - shown}
+            >
+              {t("home.more", { count: formatNumber(cards.length - shown) })}
+            </button>
+          )}
+        </>
       )}
     </Screen>
   );

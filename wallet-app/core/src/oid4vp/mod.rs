@@ -1,9 +1,15 @@
 //! The holder's side of OpenID4VP 1.0 (ADR 0021, ADR 0022): read a business's request from its
 //! link, prove who asks from the registry and check the request's signature with a key of that
 //! DID document, find which held credentials answer its DCQL query, and send the answer
-//! (`direct_post`) with each presentation's registry proofs and status lists stapled.
+//! (`direct_post`) with each presentation's registry proofs and status lists stapled. The
+//! business's registration as a relying party is proven with its DID document, and
+//! [`overreach`] says what a request asks beyond it.
 
-use did_method::state::{DidRecord, did_key};
+mod asking;
+
+pub use asking::{Overreach, Shares, Sharing, overreach};
+
+use did_method::state::{DidRecord, RelyingPartyAccreditation, did_key, relying_party_key};
 use did_method::{Did, DidDocument, TrustAnchor};
 use oid4vp::{DirectPost, Limits, RequestLink, SignedRequest, VpToken};
 use serde_json::{Map, Value};
@@ -18,6 +24,16 @@ pub struct VerifiedRequest {
     pub document: DidDocument,
     /// The height the registry proved it at.
     pub height: u64,
+    /// Its registration as a relying party, proven at the same height (`None`: proven to be
+    /// absent).
+    pub relying_party: Option<RelyingPartyAccreditation>,
+}
+
+impl VerifiedRequest {
+    /// What sharing `sharing` would give this business beyond its registration, at `at_ms`.
+    pub fn overreach(&self, at_ms: u64, sharing: &[Sharing]) -> Vec<Overreach> {
+        overreach(self.relying_party.as_ref(), at_ms, sharing)
+    }
 }
 
 fn bad(why: impl std::fmt::Display) -> WalletError {
@@ -63,6 +79,9 @@ pub async fn fetch_request(
             "the registry's proof of {did} does not verify: {e}"
         ))
     })?;
+    if entry.key != did_key(&did) {
+        return Err(bad("the registry proved another record than the one asked"));
+    }
     let record: DidRecord = entry
         .record()
         .map_err(bad)?
@@ -84,10 +103,28 @@ pub async fn fetch_request(
         .ok_or_else(|| bad(format!("{} is not a key of {did}'s document", signed.kid)))?;
     signed.verify_signature(&key).map_err(bad)?;
     signed.check_time(now_s).map_err(bad)?;
+    let proof = registry
+        .prove_key(&relying_party_key(&did), Some(entry.height))
+        .await
+        .map_err(|e| {
+            WalletError::Other(format!(
+                "proving {did}'s registration as a relying party: {e}"
+            ))
+        })?;
+    let registration = proof.verify(anchor).map_err(|e| {
+        bad(format!(
+            "the registry's proof of {did}'s registration does not verify: {e}"
+        ))
+    })?;
+    if registration.key != relying_party_key(&did) || registration.height != entry.height {
+        return Err(bad("the registry proved another record than the one asked"));
+    }
+    let relying_party = registration.record().map_err(bad)?;
     Ok(VerifiedRequest {
         signed,
         document,
         height: entry.height,
+        relying_party,
     })
 }
 
