@@ -224,6 +224,117 @@ impl Consortium {
     }
 }
 
+/// A business asking citizens for credentials over OpenID4VP: its DID registered through node
+/// 0, and `alliance-verify serve` running its OpenID4VP service under that DID (fetching the
+/// evidence of answers that come without it from node 0).
+pub struct Business {
+    pub did: String,
+    /// The service's base URL.
+    pub url: String,
+    pub api_key: String,
+    _service: Proc,
+}
+
+impl Consortium {
+    /// Starts a business in `dir` (its keys and API key file are written there).
+    pub fn business(&self, dir: &Path) -> Business {
+        std::fs::create_dir_all(dir).unwrap();
+        let registrar = self.info["registrarKey"].as_str().unwrap().to_owned();
+        let keys = dir.join("business.json");
+        let created: Value = serde_json::from_str(&run(Command::new(bin("alliance-registry"))
+            .args([
+                "did",
+                "create",
+                "--api",
+                &self.api(0),
+                "--registrar-key",
+                &registrar,
+            ])
+            .args(["--key-out", keys.to_str().unwrap(), "--json"])))
+        .unwrap();
+        let did = created["did"].as_str().unwrap().to_owned();
+        let api_key = "business-api-key-0123456789abcdef".to_owned();
+        let api_key_file = dir.join("api-key");
+        std::fs::write(&api_key_file, &api_key).unwrap();
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let genesis = self.dir.join("genesis.json");
+        let mut child = Command::new(bin("alliance-verify"))
+            .args(["serve", "--port", &port.to_string()])
+            .args(["--anchor", genesis.to_str().unwrap()])
+            .args(["--oid4vp-did", &did, "--oid4vp-key", keys.to_str().unwrap()])
+            .args(["--public-url", &url])
+            .args(["--api-key-file", api_key_file.to_str().unwrap()])
+            // For wallets that do not staple: the evidence is fetched from this node.
+            .args(["--registry", &self.api(0)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let service = Proc(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert!(line.contains("listening on"), "{line}");
+        Business {
+            did,
+            url,
+            api_key,
+            _service: service,
+        }
+    }
+
+    /// A root authority registers `did` as a relying party for `scopes` (`TYPE=CLAIM,…`).
+    pub fn register_relying_party(&self, did: &str, scopes: &[&str]) {
+        let authority = self.dir.join("authority-0.key");
+        let mut c = Command::new(bin("alliance-registry"));
+        c.args(["relying-party", "accredit", did, "--api", &self.api(0)])
+            .args(["--authority-key", authority.to_str().unwrap()]);
+        for s in scopes {
+            c.args(["--scope", s]);
+        }
+        run(&mut c);
+    }
+}
+
+impl Business {
+    /// Creates a request for the DCQL `query`: its `openid4vp://` link and id.
+    pub async fn request(&self, purpose: &str, query: Value) -> (String, String) {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{}/oid4vp/requests", self.url))
+            .bearer_auth(&self.api_key)
+            .json(&serde_json::json!({"purpose": purpose, "dcql_query": query}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        (
+            v["link"].as_str().unwrap().to_owned(),
+            v["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The request's state and, once answered, its verdict.
+    pub async fn outcome(&self, id: &str) -> Value {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("{}/oid4vp/requests/{id}", self.url))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
 /// `alliance-issuer serve --dir DIR`, once it listens.
 pub fn serve_issuer(dir: &Path) -> Proc {
     let mut child = Command::new(bin("alliance-issuer"))

@@ -28,6 +28,10 @@ pub enum ErrorKind {
     Config,
 }
 
+/// The largest answer read from a node (a proof that walks many validator-set changes is
+/// the largest thing a node sends; it is far below this).
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
 /// Why a request to a registry node failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -129,10 +133,12 @@ impl RegistryClient {
             .await
             .map_err(|e| ClientError::transport(url, &e))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
+        let bytes = https::read_bounded(resp, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| ClientError::transport(url, &e))?;
+            .map_err(|e| match e {
+                https::BodyError::Read { source, .. } => ClientError::transport(url, &source),
+                too_large => ClientError::Decode(too_large.to_string()),
+            })?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
             ClientError::Decode(format!(
                 "HTTP {status}: {}",

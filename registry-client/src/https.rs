@@ -297,3 +297,38 @@ mod tests {
         assert!(e.to_string().contains("junk.pem"), "{e}");
     }
 }
+
+/// Why a response's body was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("{url} answered more than {max} bytes")]
+    TooLarge { url: String, max: usize },
+    #[error("cannot read the answer of {url}: {source}")]
+    Read {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// A response's body, at most `max` bytes whatever the server says or does not say of its
+/// length: read chunk by chunk, refused as soon as it is larger.
+pub async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    let url = resp.url().to_string();
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge { url, max });
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(BodyError::TooLarge { url, max });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(source) => return Err(BodyError::Read { url, source }),
+        }
+    }
+}

@@ -10,64 +10,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Consortium, Proc, bin, free_port, run};
+use e2e::{Business, Consortium, bin, run};
 use serde_json::{Value, json};
 
 const VCT: &str = "urn:alliance:vct:residence-permit";
-const API_KEY: &str = "shop-api-key-0123456789abcdef";
-
-/// A request for the residence permit's `claims`.
-async fn create_request(base: &str, claims: Value) -> String {
-    create_query(
-        base,
+/// A request for the residence permit's `claims`: its link and id.
+async fn permit_request(shop: &Business, claims: Value) -> (String, String) {
+    shop.request(
+        "Proof of residence for delivery",
         json!({"credentials": [
             {"id": "permit", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}, "claims": claims}
         ]}),
     )
     .await
-}
-
-async fn create_query(base: &str, query: Value) -> String {
-    let r = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(format!("{base}/oid4vp/requests"))
-        .bearer_auth(API_KEY)
-        .json(&json!({"purpose": "Proof of residence for delivery", "dcql_query": query}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
-    v["link"].as_str().unwrap().to_owned()
-}
-
-async fn outcome(base: &str, link: &str) -> Value {
-    let link = oid4vp::RequestLink::parse(link, &oid4vp::Limits::default()).unwrap();
-    let id = link
-        .request_uri
-        .trim_end_matches("/object")
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{base}/oid4vp/requests/{id}"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,54 +66,8 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         ]));
 
     // The business: its DID on the registry, its service.
-    let registrar = consortium.info["registrarKey"].as_str().unwrap().to_owned();
-    let shop_keys = work.path().join("shop.json");
-    let created: Value = serde_json::from_str(&run(Command::new(bin("alliance-registry")).args([
-        "did",
-        "create",
-        "--api",
-        &api0,
-        "--registrar-key",
-        &registrar,
-        "--key-out",
-        shop_keys.to_str().unwrap(),
-        "--json",
-    ])))
-    .unwrap();
-    let did = created["did"].as_str().unwrap().to_owned();
-    let api_key_file = work.path().join("api-key");
-    std::fs::write(&api_key_file, API_KEY).unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(bin("alliance-verify"))
-        .args([
-            "serve",
-            "--port",
-            &port.to_string(),
-            "--anchor",
-            genesis.to_str().unwrap(),
-        ])
-        .args([
-            "--oid4vp-did",
-            &did,
-            "--oid4vp-key",
-            shop_keys.to_str().unwrap(),
-        ])
-        .args([
-            "--public-url",
-            &base,
-            "--api-key-file",
-            api_key_file.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _service = Proc(child);
+    let shop = consortium.business(&work.path().join("shop"));
+    let did = shop.did.clone();
 
     // The holder answers `link` with the credential in `file`.
     let present_with = |file: &std::path::Path, link: &str, extra: &[&str]| {
@@ -182,7 +94,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     let answer = |link: &str| present(&permit, link);
 
     // Not yet registered as a relying party: the holder warns and sends nothing.
-    let link = create_request(&base, json!([{"path": ["city"]}])).await;
+    let (link, id) = permit_request(&shop, json!([{"path": ["city"]}])).await;
     let out = answer(&link);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -196,26 +108,13 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         String::from_utf8_lossy(&out.stderr)
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(outcome(&base, &link).await["state"], "fetched");
+    assert_eq!(shop.outcome(&id).await["state"], "fetched");
 
     // A root authority registers it for the permit's city and the whole driving licence.
-    let authority = net.join("authority-0.key");
-    run(Command::new(bin("alliance-registry")).args([
-        "relying-party",
-        "accredit",
-        &did,
-        "--api",
-        &api0,
-        "--authority-key",
-        authority.to_str().unwrap(),
-        "--scope",
-        &format!("{VCT}=city"),
-        "--scope",
-        "DriverLicense=*",
-    ]));
+    consortium.register_relying_party(&did, &[&format!("{VCT}=city"), "DriverLicense=*"]);
 
     // The business asks for the city; the citizen answers.
-    let link = create_request(&base, json!([{"path": ["city"]}])).await;
+    let (link, id) = permit_request(&shop, json!([{"path": ["city"]}])).await;
     let out = answer(&link);
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -238,7 +137,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         said.contains("registered as a relying party by") && !said.contains("warning"),
         "{said}"
     );
-    let o = outcome(&base, &link).await;
+    let o = shop.outcome(&id).await;
     assert_eq!(o["state"], "answered", "{o}");
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
     assert_eq!(
@@ -255,11 +154,12 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         err.contains("this request has already been answered"),
         "{err}"
     );
-    assert_eq!(outcome(&base, &link).await["outcome"]["accepted"], true);
+    assert_eq!(shop.outcome(&id).await["outcome"]["accepted"], true);
 
     // Asking beyond the registration (the birth date): a warning naming the claim, nothing
     // sent; the citizen may answer anyway.
-    let link = create_request(&base, json!([{"path": ["city"]}, {"path": ["birthdate"]}])).await;
+    let (link, id) =
+        permit_request(&shop, json!([{"path": ["city"]}, {"path": ["birthdate"]}])).await;
     let out = answer(&link);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -275,11 +175,61 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let o = outcome(&base, &link).await;
+    let o = shop.outcome(&id).await;
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
     assert_eq!(
         o["outcome"]["claims"]["permit"][0]["claims"]["birthdate"],
         "1990-12-10"
+    );
+
+    // A wallet built elsewhere answers without stapling: the service fetches the issuer's
+    // proofs from the registry and the status list from the issuer's registered address.
+    let (link, id) = permit_request(&shop, json!([{"path": ["city"]}])).await;
+    let net = wallet_core::Net::new(&wallet_core::Trust::system()).unwrap();
+    let signed = wallet_core::oid4vp::fetch_signed(&net, &link)
+        .await
+        .unwrap();
+    let r = &signed.request;
+    let stored: Value = serde_json::from_slice(&std::fs::read(&permit).unwrap()).unwrap();
+    let holder =
+        did_method::SecretKey::from_multibase(std::fs::read_to_string(&key).unwrap().trim())
+            .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let sd = wallet_core::present::sd_jwt(
+        stored["credential"].as_str().unwrap(),
+        Some(&["city"]),
+        &holder,
+        &r.client_id,
+        &r.nonce,
+        now,
+    )
+    .unwrap();
+    let mut token = oid4vp::VpToken::default();
+    token.0.insert("permit".into(), vec![Value::String(sd)]);
+    let form = oid4vp::DirectPost {
+        vp_token: token,
+        state: r.state.clone(),
+        staples: None,
+    }
+    .to_form();
+    let sent = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(&r.response_uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let o = shop.outcome(&id).await;
+    assert_eq!(sent.status(), 200, "{o}");
+    assert_eq!(
+        o["outcome"]["claims"]["permit"][0]["claims"],
+        json!({"city": "Hangzhou"})
     );
 
     // A W3C (Data Integrity) credential: asked by its expanded types, shown whole (it has no
@@ -299,21 +249,22 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
             "--out",
             licence.to_str().unwrap(),
         ]));
-    let link = create_query(
-        &base,
-        json!({"credentials": [{"id": "licence", "format": "ldp_vc",
+    let (link, id) = shop
+        .request(
+            "Proof of residence for delivery",
+            json!({"credentials": [{"id": "licence", "format": "ldp_vc",
         "meta": {"type_values": [["https://www.w3.org/2018/credentials#VerifiableCredential",
                                   "https://w3id.org/alliance-id/credentials#DriverLicense"]]},
         "claims": [{"path": ["credentialSubject", "licenseClass"], "values": ["A", "B"]}]}]}),
-    )
-    .await;
+        )
+        .await;
     let out = present(&licence, &link);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let o = outcome(&base, &link).await;
+    let o = shop.outcome(&id).await;
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
     assert_eq!(
         o["outcome"]["claims"]["licence"][0]["claims"]["licenseClass"],
@@ -321,7 +272,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     );
 
     // A request the permit cannot answer: the holder says so and sends nothing.
-    let link = create_request(&base, json!([{"path": ["passport_number"]}])).await;
+    let (link, id) = permit_request(&shop, json!([{"path": ["passport_number"]}])).await;
     let out = answer(&link);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -330,5 +281,5 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{err}"
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(outcome(&base, &link).await["state"], "fetched");
+    assert_eq!(shop.outcome(&id).await["state"], "fetched");
 }

@@ -10,7 +10,10 @@
 //! offer link with the agency's PIN, after seeing who issues → receive a residence permit
 //! (SD-JWT VC, a batch of copies) from the QR image of its offer → present the licence:
 //! the saved file and the QR frames (screenshots of each frame, as a camera would see them)
-//! are ACCEPTED → present the permit disclosing one claim: ACCEPTED → the agency revokes
+//! are ACCEPTED → present the permit disclosing one claim: ACCEPTED → a business registered
+//! as a relying party asks for that claim over OpenID4VP: the consent screen shows who asks
+//! and what would be shared, and sharing gets it ACCEPTED → a request opened from outside
+//! that asks beyond the registration shows a warning, and declining sends nothing → the agency revokes
 //! the licence; after a refresh the card says revoked → a new presentation is REJECTED →
 //! back up → wipe the profile and its keyring entries → restore into the empty wallet, set
 //! a new PIN → present the permit: ACCEPTED → no file of the profile holds a key or a claim
@@ -251,8 +254,8 @@ fn signal(sig: &str, pid: &str) {
     let _ = Command::new("kill").args([sig, pid]).status();
 }
 
-/// The QR image of an offer link, as an agency's desk would print it.
-fn offer_qr(link: &str, path: &Path) {
+/// The QR image of a link (an offer, or a business's request), as a desk or a screen shows it.
+fn link_qr(link: &str, path: &Path) {
     let code = qrcode::QrCode::new(link.as_bytes()).unwrap();
     let img = code
         .render::<image::Luma<u8>>()
@@ -307,6 +310,16 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+const PERMIT_VCT: &str = "urn:alliance:vct:residence-permit";
+
+/// A DCQL query for the residence permit's `claims`.
+fn permit_query(claims: &[&str]) -> Value {
+    let claims: Vec<Value> = claims.iter().map(|c| json!({"path": [c]})).collect();
+    json!({"credentials": [
+        {"id": "permit", "format": "dc+sd-jwt", "meta": {"vct_values": [PERMIT_VCT]}, "claims": claims}
+    ]})
+}
+
 fn main() {
     if std::env::var_os("ALLIANCE_WALLET_E2E").is_none() {
         println!(
@@ -321,7 +334,7 @@ fn main() {
         .unwrap();
     let story = rt.block_on(story());
     // Steps after a failed one do not run; they count as failed.
-    let total = 18;
+    let total = 20;
     let failed = total.max(story.passed.len()) - story.passed.len();
     if let Some((step, why)) = &story.failed {
         eprintln!("wallet-e2e: the step that failed: {step}: {why}");
@@ -383,7 +396,10 @@ async fn story() -> Story {
         .offer_with("ResidencePermit", json!({"name": "Ada Lovelace-Example", "birthdate": "1990-12-10", "city": "Hangzhou-Example"}))
         .await;
     let qr = work.join("permit-offer.png");
-    offer_qr(&permit_link, &qr);
+    link_qr(&permit_link, &qr);
+    // A business registered to ask for the permit's city only.
+    let shop = consortium.business(&work.join("shop"));
+    consortium.register_relying_party(&shop.did, &[&format!("{PERMIT_VCT}=city")]);
 
     if let Some(s) = session.as_ref() {
         step!(st, "first start: choose a PIN", async {
@@ -526,6 +542,92 @@ async fn story() -> Story {
                     || shown.contains_key("birthdate")
                 {
                     return Err(format!("wrong disclosure: {shown:?}"));
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "a registered business asks for the permit's city (OpenID4VP, a picture of its QR code): the wallet shows who asks and what it would share; Share sends only the city",
+            async {
+                let (link, id) = shop
+                    .request("Delivery: proof of your city", permit_query(&["city"]))
+                    .await;
+                // Cross-device: the business's screen shows the request as a QR code, and the
+                // citizen gives the wallet a picture of it.
+                let qr = work.join("request.png");
+                link_qr(&link, &qr);
+                go_home(s).await?;
+                s.click("[data-testid=add-button]").await?;
+                s.choose_file("[data-testid=qr-file]", qr.to_str().unwrap())
+                    .await?;
+                s.wait("[data-testid=request-screen]", LONG).await?;
+                s.wait("[data-testid=requester-rp]", LONG).await?;
+                for absent in ["requester-warning", "option-warning"] {
+                    if s.find(&format!("[data-testid={absent}]")).await.is_some() {
+                        return Err(format!(
+                            "a warning ({absent}) for a request within the registration"
+                        ));
+                    }
+                }
+                let shares = s.text_of("[data-testid=request-shares]").await?;
+                if !shares.to_lowercase().contains("city")
+                    || shares.to_lowercase().contains("birth")
+                {
+                    return Err(format!("the screen says it would share: {shares}"));
+                }
+                let purpose = s.text_of("[data-testid=request-purpose]").await?;
+                if !purpose.contains("Delivery: proof of your city") {
+                    return Err(format!("the purpose shown: {purpose}"));
+                }
+                shoot_both(&st, s, "13-request-consent").await;
+                s.click("[data-testid=request-share]").await?;
+                s.wait("[data-testid=request-sent]", LONG).await?;
+                s.click("[data-testid=request-done]").await?;
+                let o = shop.outcome(&id).await;
+                if o["outcome"]["accepted"] != true
+                    || o["outcome"]["claims"]["permit"][0]["claims"]
+                        != json!({"city": "Hangzhou-Example"})
+                {
+                    return Err(format!("the business's verdict: {o}"));
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "a request opened from outside that asks beyond the business's registration is warned about in words; Decline sends nothing",
+            async {
+                let (link, id) = shop
+                    .request(
+                        "Delivery: proof of your city",
+                        permit_query(&["city", "birthdate"]),
+                    )
+                    .await;
+                go_home(s).await?;
+                let second = wallet_command(&work, &net.join("devnet.json"))
+                    .arg(&link)
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                if !second.status.success() {
+                    return Err(format!(
+                        "the second launch failed: {}",
+                        String::from_utf8_lossy(&second.stderr)
+                    ));
+                }
+                for at in ["requester-warning", "option-warning"] {
+                    let warning = s.wait(&format!("[data-testid={at}]"), LONG).await?;
+                    let text = s.text(&warning).await?.to_lowercase();
+                    if !text.contains("not registered to ask for") || !text.contains("birth") {
+                        return Err(format!("the warning ({at}) says: {text}"));
+                    }
+                }
+                shoot_both(&st, s, "14-request-warning").await;
+                s.click("[data-testid=request-decline]").await?;
+                s.wait("[data-testid=add-button]", LONG).await?;
+                let state = shop.outcome(&id).await["state"].clone();
+                if state != "fetched" {
+                    return Err(format!("after declining, the request is {state}"));
                 }
                 Ok(())
             }

@@ -120,6 +120,11 @@ struct Oid4vpArgs {
     /// How long a request waits for its answer, in seconds.
     #[arg(long, default_value_t = 300)]
     request_ttl_s: u64,
+    /// A registry node's API URL (repeatable, asked in order): for answers from wallets that
+    /// do not staple their evidence, it is fetched from these nodes, and the status lists from
+    /// their issuers' own registered addresses (ADR 0022). Without it such answers are refused.
+    #[arg(long = "registry", value_name = "URL")]
+    registries: Vec<String>,
 }
 
 /// JSON-LD processing allocates heavily; mimalloc verifies Data Integrity presentations about
@@ -295,10 +300,28 @@ fn oid4vp_service(
         },
         limits: oid4vp::Limits::default(),
         max_verifying: 2,
+        fetch: fetcher(&args.registries, &verifier)?,
     };
     let rdfc =
         verifier_lib::rdfc::Rdfc2022::new(verifier_lib::contexts::PinnedContexts::standard());
     Ok(verifier_service::Service::new(config, verifier, rdfc))
+}
+
+/// The fetcher of missing evidence, when registry nodes are given.
+fn fetcher(registries: &[String], verifier: &Verifier) -> Result<Option<evidence_fetch::Fetcher>> {
+    if registries.is_empty() {
+        return Ok(None);
+    }
+    let Some(anchor) = verifier.anchor() else {
+        bail!("--registry needs --anchor (the genesis the fetched proofs are checked against)");
+    };
+    for r in registries {
+        registry_client::https::require_tls_or_loopback("--registry", r)?;
+    }
+    let http = registry_client::Trust::from_env().client(std::time::Duration::from_secs(10))?;
+    Ok(Some(
+        evidence_fetch::Fetcher::new(http, registries.to_vec()).issuer_origins_only(anchor.clone()),
+    ))
 }
 
 fn checkpoint_anchor(genesis: &TrustAnchor, path: &PathBuf) -> Result<TrustAnchor> {

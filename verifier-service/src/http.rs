@@ -46,7 +46,15 @@ pub struct ServiceConfig {
     pub limits: oid4vp::Limits,
     /// Answers verified at once; more wait.
     pub max_verifying: usize,
+    /// Set: the registry evidence of a presentation that comes without its staple is fetched
+    /// with it (ADR 0022); unset, such a presentation is refused for what it lacks.
+    pub fetch: Option<evidence_fetch::Fetcher>,
 }
+
+/// Answers whose missing evidence is fetched at once; more wait.
+const MAX_FETCHING: usize = 8;
+/// How long fetching the evidence of one answer may take.
+const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub struct Service {
     config: ServiceConfig,
@@ -54,6 +62,7 @@ pub struct Service {
     verifier: Arc<Verifier>,
     rdfc: Arc<Rdfc2022>,
     verifying: Semaphore,
+    fetching: Semaphore,
 }
 
 /// The largest body of a request the business makes.
@@ -89,6 +98,7 @@ impl Service {
         Arc::new(Self {
             ledger: Mutex::new(Ledger::new(config.ledger)),
             verifying: Semaphore::new(config.max_verifying.max(1)),
+            fetching: Semaphore::new(MAX_FETCHING),
             config,
             verifier,
             rdfc: Arc::new(rdfc),
@@ -276,6 +286,24 @@ async fn respond(State(s): State<Arc<Service>>, Path(id): Path<String>, body: By
         Ok(a) => a,
         Err(e) => return ledger_error(&e),
     };
+    let mut post = post;
+    if let Some(fetcher) = &s.config.fetch
+        && let Err(why) = fetch_missing(&s, fetcher, &mut post).await
+    {
+        s.ledger().finish(
+            &answering.id,
+            Outcome {
+                accepted: false,
+                reason: Some(why),
+                claims: json!({}),
+            },
+        );
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the answer was not accepted",
+        );
+    }
     let Ok(_permit) = s.verifying.acquire().await else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -310,6 +338,68 @@ async fn respond(State(s): State<Arc<Service>>, Path(id): Path<String>, body: By
             "the answer was not accepted",
         )
     }
+}
+
+/// Fills in the staple of each presentation that came without one, fetched from the
+/// registry nodes and the issuers' own addresses (bounded in time and count); why not, if it
+/// cannot be.
+async fn fetch_missing(
+    s: &Service,
+    fetcher: &evidence_fetch::Fetcher,
+    post: &mut oid4vp::DirectPost,
+) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for (id, presentations) in &post.vp_token.0 {
+        for (i, p) in presentations.iter().enumerate() {
+            let stapled = post
+                .staples
+                .as_ref()
+                .and_then(|st| st.get(id))
+                .and_then(|a| a.get(i))
+                .is_some_and(Value::is_object);
+            if !stapled {
+                missing.push((id.clone(), i, p.clone()));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let Ok(_permit) = s.fetching.acquire().await else {
+        return Err("the service is shutting down".into());
+    };
+    let fetched = tokio::time::timeout(FETCH_DEADLINE, async {
+        let mut out = Vec::new();
+        for (id, i, p) in &missing {
+            let bundle = fetcher.bundle(p, None).await.map_err(|e| {
+                format!("the registry evidence of the presentation for \"{id}\" could not be fetched: {e}")
+            })?;
+            out.push((id.clone(), *i, bundle));
+        }
+        Ok::<_, String>(out)
+    })
+    .await
+    .map_err(|_| "fetching the registry evidence took too long".to_owned())??;
+    let staples = post.staples.get_or_insert_with(|| json!({}));
+    for (id, i, bundle) in fetched {
+        let proofs: Vec<Value> = bundle
+            .registry_proofs
+            .iter()
+            .filter_map(|r| serde_json::from_str(r.get()).ok())
+            .collect();
+        let staple = json!({"registryProofs": proofs, "statusLists": bundle.status_lists});
+        let Some(by_id) = staples.as_object_mut() else {
+            return Err("the answer's staples are not an object".into());
+        };
+        let list = by_id.entry(id).or_insert_with(|| json!([]));
+        if let Value::Array(a) = list {
+            while a.len() <= i {
+                a.push(Value::Null);
+            }
+            a[i] = staple;
+        }
+    }
+    Ok(())
 }
 
 async fn status(

@@ -32,6 +32,9 @@ fn main() {
         "restore_backup",
         "start_over",
         "take_offer_link",
+        "inspect_request",
+        "share_request",
+        "decline_request",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         println!("cargo::error=tauri build: {e:#}");

@@ -95,6 +95,11 @@ impl Verifier {
         &self.policy
     }
 
+    /// What registry evidence is checked against (the genesis or a checkpoint), if any.
+    pub fn anchor(&self) -> Option<&TrustAnchor> {
+        self.anchor.as_ref()
+    }
+
     /// The same verifier (sharing its context cache) under another policy: for per-request
     /// challenges and domains.
     pub fn with_policy(&self, policy: Policy) -> Self {

@@ -62,6 +62,7 @@ pub async fn start(ledger: LedgerConfig) -> String {
         ledger,
         limits: oid4vp::Limits::default(),
         max_verifying: 2,
+        fetch: None,
     };
     let policy = Policy {
         require_accreditation: false,

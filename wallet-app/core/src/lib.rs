@@ -89,30 +89,13 @@ impl WalletError {
     }
 }
 
-/// A response's body, at most `max` bytes whatever the server says or does not say of its
-/// length: read chunk by chunk, refused as soon as it is larger.
+/// A response's body, at most `max` bytes ([`https::read_bounded`]).
 pub(crate) async fn read_bounded(
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     max: usize,
 ) -> Result<Vec<u8>, WalletError> {
-    let url = resp.url().to_string();
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(WalletError::BadResponse(format!(
-            "{url} answered more than {max} bytes"
-        )));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| WalletError::network(&url, &e))?
-    {
-        if body.len() + chunk.len() > max {
-            return Err(WalletError::BadResponse(format!(
-                "{url} answered more than {max} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    https::read_bounded(resp, max).await.map_err(|e| match e {
+        https::BodyError::Read { url, source } => WalletError::network(&url, &source),
+        too_large => WalletError::BadResponse(too_large.to_string()),
+    })
 }

@@ -129,6 +129,37 @@ pub fn card_details(wallet: State<'_, Wallet>, id: String) -> Result<Details> {
     Ok(held.details(&item.id, now_ms()))
 }
 
+/// A business's OpenID4VP request: who asks (proven), why, and what each answering credential
+/// would share. Nothing is sent.
+#[tauri::command]
+pub async fn inspect_request(
+    wallet: State<'_, Wallet>,
+    link: String,
+) -> Result<crate::answer::RequestView> {
+    crate::answer::inspect(&wallet, &link).await
+}
+
+/// Shares with the business, using the picked credential per query (default: the first).
+#[tauri::command]
+pub async fn share_request(
+    wallet: State<'_, Wallet>,
+    request_id: String,
+    picks: Option<std::collections::HashMap<String, String>>,
+) -> Result<crate::answer::AnswerView> {
+    crate::answer::share(
+        &wallet,
+        &request_id,
+        &crate::answer::Picks(picks.unwrap_or_default()),
+    )
+    .await
+}
+
+#[tauri::command]
+pub fn decline_request(wallet: State<'_, Wallet>, request_id: String) -> Result<()> {
+    crate::answer::decline(&wallet, &request_id);
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn inspect_offer(wallet: State<'_, Wallet>, link: String) -> Result<OfferView> {
     receive::inspect(&wallet, &link).await

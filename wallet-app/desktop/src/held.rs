@@ -161,7 +161,7 @@ fn rfc3339_ms(v: &Value) -> Option<u64> {
 
 /// A claim's path as words, for an issuer whose metadata gives it no label:
 /// `licenseClass` → "License class", `address.street_address` → "Address › street address".
-fn readable(path: &str) -> String {
+pub(crate) fn readable(path: &str) -> String {
     let words: Vec<String> = path
         .split('.')
         .map(|segment| {

@@ -3,6 +3,8 @@
 //! A Tauri 2 app: a web view (TypeScript, `wallet-app/ui`) for the holder, and Rust commands
 //! ([`commands`]) that do everything that matters. It receives credentials from agencies over
 //! OpenID4VCI after showing who issues them, proven by the Alliance registry ([`receive`]);
+//! answers businesses' OpenID4VP requests after showing who asks and what it would share
+//! ([`answer`]);
 //! keeps them in `wallet-vault` (keys in the OS keyring, records sealed on disk); keeps their
 //! status fresh while online ([`status`]); presents them offline as a file or an animated QR
 //! sequence ([`present`], [`qr`]); backs them up and restores them ([`backup`]).
@@ -18,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod backup;
 pub mod commands;
 pub mod error;
@@ -40,10 +43,11 @@ use tauri::{Emitter, Manager, Runtime};
 pub use error::Failure;
 pub use state::{Setup, Wallet};
 
-/// The event announcing an offer link opened while the app runs.
+/// The event announcing a link opened while the app runs: an offer
+/// (`openid-credential-offer://`) or a business's request (`openid4vp://`).
 pub const OFFER_EVENT: &str = "wallet://offer-link";
 
-/// Offer links opened before the interface asked for them (the first launch's link).
+/// Links opened before the interface asked for them (the first launch's link).
 #[derive(Default)]
 pub struct PendingLinks(pub Mutex<Vec<String>>);
 
@@ -71,6 +75,9 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::restore_backup,
         commands::start_over,
         commands::take_offer_link,
+        commands::inspect_request,
+        commands::share_request,
+        commands::decline_request,
     ]
 }
 
@@ -115,9 +122,16 @@ pub fn setup_from_env<R: Runtime>(app: &tauri::AppHandle<R>) -> Setup {
     }
 }
 
-/// Hands an offer link to the interface: kept for it to take, and announced.
+/// The link schemes the wallet opens.
+pub const SCHEMES: [&str; 2] = ["openid-credential-offer", "openid4vp"];
+
+/// Hands a link the wallet opens to the interface: kept for it to take, and announced.
 fn offer_link<R: Runtime>(app: &tauri::AppHandle<R>, url: &str) {
-    if !url.starts_with("openid-credential-offer:") {
+    let opens = SCHEMES.iter().any(|s| {
+        url.strip_prefix(s)
+            .is_some_and(|rest| rest.starts_with(':'))
+    });
+    if !opens {
         return;
     }
     if let Some(p) = app.try_state::<PendingLinks>()
@@ -153,10 +167,14 @@ pub fn run() {
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
                 let dl = app.deep_link();
-                if !dl.is_registered("openid-credential-offer").unwrap_or(false)
+                if SCHEMES
+                    .iter()
+                    .any(|s| !dl.is_registered(s).unwrap_or(false))
                     && let Err(e) = dl.register_all()
                 {
-                    tracing::warn!("cannot register as the handler of offer links: {e}");
+                    tracing::warn!(
+                        "cannot register as the handler of offer and request links: {e}"
+                    );
                 }
                 if let Ok(Some(urls)) = dl.get_current() {
                     for u in urls {

@@ -41,8 +41,38 @@ fn check_param(name: &'static str, v: &str) -> Result<(), Failure> {
 
 /// The copy to present: an unused one (SD-JWT batches); when every copy has been used, the
 /// first again (the card tells the holder that presentations can now be linked).
-fn pick_copy(held: &Held) -> usize {
+pub(crate) fn pick_copy(held: &Held) -> usize {
     held.copies.iter().position(|c| !c.used).unwrap_or(0)
+}
+
+/// The credential with stapled proofs fresh enough to present: fetched again when older than
+/// [`RESTAPLE_AFTER_MS`] and the registry answers; the last ones when offline; refused when
+/// there are none and the registry cannot be reached.
+pub(crate) async fn fresh(
+    wallet: &Wallet,
+    item: wallet_vault::Item,
+    held: Held,
+) -> Result<(wallet_vault::Item, Held), Failure> {
+    let stale = held
+        .status
+        .checked_ms
+        .is_none_or(|t| now_ms().saturating_sub(t) > RESTAPLE_AFTER_MS);
+    if !stale {
+        return Ok((item, held));
+    }
+    match status::refresh(wallet, item.clone(), held.clone()).await {
+        Ok(fresh) => Ok(fresh),
+        Err(e) if held.status.stapled.is_some() => {
+            tracing::info!("presenting with the proofs of the last check (offline: {e})");
+            Ok((item, held))
+        }
+        Err(e) => Err(Failure::new(
+            "never_checked_offline",
+            format!(
+                "this credential's registry proofs have never been fetched, and the registry cannot be reached now ({e}); connect once, then present"
+            ),
+        )),
+    }
 }
 
 pub async fn present(
@@ -56,27 +86,8 @@ pub async fn present(
     check_param("audience", audience)?;
     wallet.vault()?;
     let _writer = wallet.writer.lock().await;
-    let (mut item, mut held) = wallet.held(id)?;
-    let stale = held
-        .status
-        .checked_ms
-        .is_none_or(|t| now_ms().saturating_sub(t) > RESTAPLE_AFTER_MS);
-    if stale {
-        match status::refresh(wallet, item.clone(), held.clone()).await {
-            Ok((i, h)) => (item, held) = (i, h),
-            Err(e) if held.status.stapled.is_some() => {
-                tracing::info!("presenting with the proofs of the last check (offline: {e})");
-            }
-            Err(e) => {
-                return Err(Failure::new(
-                    "never_checked_offline",
-                    format!(
-                        "this credential's registry proofs have never been fetched, and the registry cannot be reached now ({e}); connect once, then present"
-                    ),
-                ));
-            }
-        }
-    }
+    let (item, held) = wallet.held(id)?;
+    let (item, mut held) = fresh(wallet, item, held).await?;
     let copy = pick_copy(&held);
     let (reveal_names, disclosed): (Option<Vec<&str>>, Vec<String>) = if held.format
         == FORMAT_SD_JWT

@@ -59,6 +59,7 @@ pub struct Wallet {
     pub(crate) network: Option<Result<Network, Failure>>,
     pub(crate) previews: Mutex<HashMap<String, (Instant, Arc<Preview>)>>,
     pub(crate) presentations: Mutex<HashMap<String, Vec<u8>>>,
+    pub(crate) requests: crate::answer::Requests,
     pub(crate) documents: PathBuf,
     pub(crate) rdfc: Rdfc2022,
     /// Serializes changes to held credentials (receive, status refresh, present, delete).
@@ -106,6 +107,7 @@ impl Wallet {
             network: setup.network,
             previews: Mutex::new(HashMap::new()),
             presentations: Mutex::new(HashMap::new()),
+            requests: Mutex::new(HashMap::new()),
             documents: setup.documents,
             rdfc: Rdfc2022::new(PinnedContexts::standard()),
             writer: tokio::sync::Mutex::new(()),
@@ -263,6 +265,30 @@ impl Wallet {
             _ => Err(Failure::new(
                 "preview_expired",
                 "this offer was looked at too long ago: open it again",
+            )),
+        }
+    }
+
+    pub(crate) fn remember_request(&self, id: String, r: crate::answer::PendingRequest) {
+        let mut map = lock(&self.requests);
+        map.retain(|_, (at, _)| at.elapsed() < crate::answer::REQUEST_TTL);
+        // A holder looks at one request at a time; a few kept cover going back and forth.
+        if map.len() >= 8 {
+            map.clear();
+        }
+        map.insert(id, (Instant::now(), Arc::new(r)));
+    }
+
+    pub(crate) fn take_request(
+        &self,
+        id: &str,
+    ) -> Result<Arc<crate::answer::PendingRequest>, Failure> {
+        let mut map = lock(&self.requests);
+        match map.remove(id) {
+            Some((at, r)) if at.elapsed() < crate::answer::REQUEST_TTL => Ok(r),
+            _ => Err(Failure::new(
+                "request_gone",
+                "this request was looked at too long ago: open it again",
             )),
         }
     }

@@ -426,3 +426,45 @@ fn without_a_keyring_nothing_is_stored_and_the_reason_is_given() {
     assert_eq!(h.code("setup_pin", json!({"pin": "482915"})), "no_keyring");
     assert!(!h.dir.path().join("wallet").exists());
 }
+
+/// A command the handler knows but the build does not declare, or the window's capability does
+/// not allow, fails only when the holder reaches it ("not allowed"): all three lists agree.
+#[test]
+fn every_command_the_app_handles_is_declared_and_allowed_to_its_window() {
+    let handled: Vec<&str> = include_str!("lib.rs")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("commands::")?.strip_suffix(','))
+        .collect();
+    assert!(handled.len() >= 23, "{handled:?}");
+    let build = include_str!("../build.rs");
+    let allowed = include_str!("../capabilities/main.json");
+    for c in handled {
+        assert!(
+            build.contains(&format!("\"{c}\"")),
+            "build.rs does not declare {c}"
+        );
+        let permission = format!("\"allow-{}\"", c.replace('_', "-"));
+        assert!(
+            allowed.contains(&permission),
+            "capabilities/main.json does not allow {c}"
+        );
+    }
+}
+
+#[test]
+fn a_business_request_is_looked_at_only_in_an_open_wallet_and_never_answered_blindly() {
+    let h = Harness::new();
+    let link = json!({"link": "openid4vp://?client_id=decentralized_identifier%3Adid%3Aalliance%3Anet%3Ax&request_uri=http%3A%2F%2F127.0.0.1%3A9%2Fo"});
+    h.ok("setup_pin", json!({"pin": "482915"}));
+    h.ok("lock", json!({}));
+    assert_eq!(h.code("inspect_request", link.clone()), "locked");
+    h.ok("unlock", json!({"pin": "482915"}));
+    // No consortium network configured: nothing to prove the business against.
+    assert_eq!(h.code("inspect_request", link), "no_network");
+    // An answer to a request never looked at (or looked at too long ago) is refused.
+    assert_eq!(
+        h.code("share_request", json!({"requestId": "nope", "picks": {}})),
+        "request_gone"
+    );
+    h.ok("decline_request", json!({"requestId": "nope"}));
+}

@@ -150,6 +150,48 @@ export interface Presentation {
   stapledMs: number | null;
 }
 
+/** Something a business asks beyond its registration on the Alliance registry (did:alliance
+ * §5.4.10); claims are named by their labels and credentials by their titles. */
+export type Overreach =
+  | { kind: "not_registered" }
+  | { kind: "withdrawn"; authority: string; reason: string }
+  | { kind: "out_of_term" }
+  | { kind: "type_not_covered"; credentialType: string }
+  | { kind: "claims_not_covered"; credentialType: string; claims: string[] }
+  | { kind: "whole"; credentialType: string; allowed: string[] };
+
+export interface RequestOption {
+  cardId: string;
+  title: string;
+  issuerName: string;
+  /** The claims it would share (labels). */
+  shares: string[];
+  /** Shared whole (it has no selective disclosure). */
+  whole: boolean;
+  warnings: Overreach[];
+}
+
+export interface BusinessRequest {
+  requestId: string;
+  clientDid: string;
+  /** Why it asks, in its own words. */
+  purpose: string | null;
+  /** Registry height its DID document was proven at. */
+  height: number;
+  /** Its registration as a relying party: per credential type, the claims it may ask for. */
+  registration: { authority: string; scopes: [string, string[]][] } | null;
+  /** About the business itself (not registered, withdrawn, out of term). */
+  warnings: Overreach[];
+  queries: { id: string; options: RequestOption[] }[];
+  /** Why the wallet cannot answer (in English, from the query). */
+  unmet: string[];
+}
+
+export interface Answer {
+  clientDid: string;
+  shared: { title: string; claims: string[] }[];
+}
+
 export interface ActivityEntry {
   atMs: number;
   kind: "received" | "presented" | "deleted" | "backup" | "restored" | "status";
@@ -191,6 +233,12 @@ export const api = {
     invoke<number>("restore_backup", { fileBase64, passphrase, replace }),
   /** Replaces a wallet that can no longer be read (its key lost) by an empty one. */
   startOver: () => invoke<void>("start_over"),
+  /** A business's request (openid4vp://): who asks, proven; what each credential would share. */
+  inspectRequest: (link: string) => invoke<BusinessRequest>("inspect_request", { link }),
+  /** Shares with the business: `picks` names the credential per query (default the first). */
+  shareRequest: (requestId: string, picks: Record<string, string>) =>
+    invoke<Answer>("share_request", { requestId, picks }),
+  declineRequest: (requestId: string) => invoke<void>("decline_request", { requestId }),
   /** The offer link the app was opened with (a clicked link), once. */
   takeOfferLink: () => invoke<string | null>("take_offer_link"),
   /** Links opened while the app runs (deep links) are announced by this event. */

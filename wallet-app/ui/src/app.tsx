@@ -2,19 +2,20 @@
 // gates: no keyring (nothing can be stored), the wallet's key lost (restore or start again),
 // no PIN yet (first start or after a restore),
 // locked. The wallet's state is asked every 20 s and when the window gets focus, so an idle
-// lock shows at once; offer links opened from outside wait for the unlock.
+// lock shows at once; offer and request links opened from outside wait for the unlock.
 
 import { useEffect } from "preact/hooks";
 import { listen } from "@tauri-apps/api/event";
 import { api } from "./api";
 import { t } from "./i18n";
-import { getStore, refreshApp, update, useStore } from "./state";
+import { getStore, isRequestLink, refreshApp, update, useStore } from "./state";
 import { TopBar } from "./components/TopBar";
 import { NoKeyring } from "./screens/NoKeyring";
 import { FirstStart } from "./screens/FirstStart";
 import { Lock } from "./screens/Lock";
 import { Home } from "./screens/Home";
 import { Add } from "./screens/Add";
+import { Request } from "./screens/Request";
 import { Details } from "./screens/Details";
 import { Present } from "./screens/Present";
 import { Activity } from "./screens/Activity";
@@ -68,7 +69,10 @@ export function App() {
   useEffect(() => {
     if (open && pendingOffer) {
       offerNonce += 1;
-      update({ pendingOffer: null, route: { name: "add", link: pendingOffer, nonce: offerNonce }, flash: null });
+      const route = isRequestLink(pendingOffer)
+        ? ({ name: "request", link: pendingOffer, nonce: offerNonce } as const)
+        : ({ name: "add", link: pendingOffer, nonce: offerNonce } as const);
+      update({ pendingOffer: null, route, flash: null });
     }
   }, [open, pendingOffer]);
 
@@ -97,6 +101,9 @@ export function App() {
     switch (route.name) {
       case "add":
         screen = <Add key={`add-${route.nonce ?? 0}`} link={route.link} />;
+        break;
+      case "request":
+        screen = <Request key={`request-${route.nonce ?? 0}`} link={route.link} />;
         break;
       case "details":
         screen = <Details key={route.id} id={route.id} />;

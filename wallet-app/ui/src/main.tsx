@@ -23,6 +23,10 @@
 //                 present-back, present-ready, qr-frame (data-frame), frame-counter, qr-pause,
 //                 qr-prev, qr-next, qr-size, stapled-age, save-presentation, saved-path,
 //                 present-done
+//   request:      request-screen, requester-registered, requester-rp, requester-warning,
+//                 request-purpose, request-option (data-card-id), request-whole, request-shares,
+//                 option-warning, request-unmet, request-share, request-decline, request-sent,
+//                 request-done
 //   activity:     activity-list, activity-entry (data-kind), activity-empty
 //   backup:       backup-passphrase, backup-passphrase-2, backup-create, backup-path,
 //                 backup-done, backup-done-button, restore-link

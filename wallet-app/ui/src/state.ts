@@ -9,6 +9,7 @@ import { setLang, systemLang, type Key, type Params } from "./i18n";
 export type Route =
   | { name: "home" }
   | { name: "add"; link?: string; nonce?: number }
+  | { name: "request"; link: string; nonce?: number }
   | { name: "details"; id: string }
   | { name: "present"; id: string }
   | { name: "activity" }
@@ -139,3 +140,8 @@ export async function changeLanguage(language: Lang): Promise<void> {
 onFailure((f) => {
   if (f.code === "locked") markLocked();
 });
+
+/** A business's request (OpenID4VP), as opposed to a credential offer. */
+export function isRequestLink(link: string): boolean {
+  return /^openid4vp:/i.test(link.trim());
+}

@@ -46,7 +46,7 @@ test("plurals come in pairs (.one and .other)", () => {
 
 test("the Chinese catalogue is written in Chinese", () => {
   // Strings that are the same in every language.
-  const same = new Set(["lang.en", "lang.zh-CN", "qr.counter"]);
+  const same = new Set(["lang.en", "lang.zh-CN", "qr.counter", "request.scope"]);
   const cjk = /[\u3400-\u9fff]/;
   const untranslated = Object.entries(zh)
     .filter(([k, v]) => !same.has(k) && !cjk.test(v.replace(/\{\w+\}/g, "")))
@@ -111,6 +111,10 @@ test("translations of failures use only the params the Rust side sends", () => {
     bad_network_file: ["path"],
     bad_request_param: ["param"],
     issuer_refused: ["issuerCode", "detail"],
+    business_refused: ["businessCode", "detail"],
+    request_answered: ["businessCode", "detail"],
+    request_expired: ["businessCode", "detail"],
+    bad_request: ["detail"],
     bad_response: ["detail"],
     wallet: ["detail"],
     unexpected: ["detail"],

@@ -50,6 +50,13 @@ pub async fn fetch_request(
     anchor: &TrustAnchor,
     now_s: i64,
 ) -> Result<VerifiedRequest, WalletError> {
+    let signed = fetch_signed(net, link).await?;
+    verify_requester(net, signed, registry_api, anchor, now_s).await
+}
+
+/// Fetches the request object a link points to and checks what needs no key (its shape,
+/// that it names the link's client); [`verify_requester`] does the rest.
+pub async fn fetch_signed(net: &Net, link: &str) -> Result<SignedRequest, WalletError> {
     let limits = Limits::default();
     let link = RequestLink::parse(link, &limits).map_err(bad)?;
     let url = registry_client::https::require_tls_or_loopback("request_uri", &link.request_uri)?;
@@ -68,6 +75,19 @@ pub async fn fetch_request(
     if signed.request.client_id != link.client_id {
         return Err(bad("the request names another client than its link"));
     }
+    Ok(signed)
+}
+
+/// Proves who asks from the registry node at `registry_api` (its DID document and its
+/// registration as a relying party, against `anchor`), and checks the request's signature
+/// with a key of that document and its time against `now_s`.
+pub async fn verify_requester(
+    net: &Net,
+    signed: SignedRequest,
+    registry_api: &str,
+    anchor: &TrustAnchor,
+    now_s: i64,
+) -> Result<VerifiedRequest, WalletError> {
     let did = Did::parse(signed.request.client_did()).map_err(bad)?;
     let registry = net.registry(registry_api)?;
     let proof = registry

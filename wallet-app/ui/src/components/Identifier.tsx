@@ -4,13 +4,13 @@ import { useState } from "preact/hooks";
 import { t } from "../i18n";
 import { shorten } from "../files";
 
-export function Identifier({ value }: { value: string }) {
+export function Identifier({ value, label }: { value: string; label?: string }) {
   const [full, setFull] = useState(false);
   const short = shorten(value);
   return (
     <div class="identifier">
       <p>
-        <span class="label">{t("issuer.didLabel")}</span>{" "}
+        <span class="label">{label ?? t("issuer.didLabel")}</span>{" "}
         <code class="did" data-testid="issuer-did">
           {full ? value : short}
         </code>{" "}

@@ -1,11 +1,12 @@
 // Adding a credential: paste the offer link, or choose (or paste) a picture of its QR code;
-// look at the offer; accept it. A link opened from outside arrives here already filled in.
+// look at the offer; accept it. A link opened from outside arrives here already filled in. A
+// business's request (openid4vp://) given here goes to its own screen.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type OfferPreview as Preview } from "../api";
 import { t } from "../i18n";
 import { readBytes } from "../files";
-import { navigate } from "../state";
+import { isRequestLink, navigate } from "../state";
 import { Screen } from "../components/Screen";
 import { Field } from "../components/Field";
 import { ErrorMessage, Notice } from "../components/Messages";
@@ -27,6 +28,11 @@ export function Add({ link: initial }: { link?: string }) {
     const s = text.trim();
     if (!s) {
       setError(t("add.linkMissing"));
+      return;
+    }
+    if (isRequestLink(s)) {
+      // A business's request, pasted or scanned here: it has its own screen.
+      navigate({ name: "request", link: s, nonce: Date.now() });
       return;
     }
     setBusy("inspecting");
