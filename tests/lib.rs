@@ -238,6 +238,11 @@ pub struct Business {
 impl Consortium {
     /// Starts a business in `dir` (its keys and API key file are written there).
     pub fn business(&self, dir: &Path) -> Business {
+        self.business_with(dir, &[])
+    }
+
+    /// [`Self::business`] with more `alliance-verify serve` flags.
+    pub fn business_with(&self, dir: &Path, flags: &[&str]) -> Business {
         std::fs::create_dir_all(dir).unwrap();
         let registrar = self.info["registrarKey"].as_str().unwrap().to_owned();
         let keys = dir.join("business.json");
@@ -267,6 +272,7 @@ impl Consortium {
             .args(["--api-key-file", api_key_file.to_str().unwrap()])
             // For wallets that do not staple: the evidence is fetched from this node.
             .args(["--registry", &self.api(0)])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

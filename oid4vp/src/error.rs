@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Time,
     /// The DCQL query is unusable.
     Query,
+    /// An encrypted response does not decrypt with the key it names.
+    Decryption,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -37,6 +39,8 @@ pub enum MessageError {
     Time { why: String },
     #[error(transparent)]
     Query(#[from] dcql::QueryError),
+    #[error("the encrypted response does not decrypt with this request's key")]
+    Decryption,
 }
 
 impl MessageError {
@@ -48,6 +52,7 @@ impl MessageError {
             Self::Signature { .. } => ErrorKind::Signature,
             Self::Time { .. } => ErrorKind::Time,
             Self::Query(_) => ErrorKind::Query,
+            Self::Decryption => ErrorKind::Decryption,
         }
     }
 

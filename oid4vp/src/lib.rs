@@ -16,14 +16,16 @@
 //! - [`RequestLink`]: the `openid4vp://` link (or QR text) that carries `client_id` and
 //!   `request_uri`.
 //! - [`VpToken`]: the response, built by the wallet and read by the verifier, checked against
-//!   the query's ids and `multiple`.
+//!   the query's ids and `multiple`; [`DirectPost`] carries it as a form, or encrypted to the
+//!   request's key (`direct_post.jwt`, [`jwe`]: ECDH-ES on P-256 with AES-GCM).
 //!
-//! It is **not** a client or a server (no HTTP, no clock, no storage: the verifier service and
-//! the wallet do those), and it verifies no presentation: that is `verifier-lib`.
+//! It is **not** a client or a server (no HTTP, no clock, no storage, no random source of its
+//! own: the verifier service and the wallet do those), and it verifies no presentation: that is `verifier-lib`.
 
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod jwe;
 pub mod jws;
 mod link;
 mod request;

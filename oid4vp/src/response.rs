@@ -105,6 +105,100 @@ impl DirectPost {
         f.finish()
     }
 
+    /// The members as the JSON object an encrypted response carries (§8.3: the response
+    /// parameters as its top-level members).
+    pub fn to_json(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        o.insert(
+            "vp_token".into(),
+            serde_json::to_value(&self.vp_token.0).unwrap_or_default(),
+        );
+        if let Some(s) = &self.state {
+            o.insert("state".into(), Value::String(s.clone()));
+        }
+        if let Some(s) = &self.staples {
+            o.insert(STAPLES_PARAM.into(), s.clone());
+        }
+        Value::Object(o)
+    }
+
+    /// The `direct_post.jwt` form body: `response`, the members encrypted to `recipient`
+    /// (a JWK of the request's `client_metadata.jwks`) with `enc`.
+    pub fn to_encrypted_form(
+        &self,
+        recipient: &Value,
+        enc: crate::jwe::Enc,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<String, MessageError> {
+        let plaintext = serde_json::to_vec(&self.to_json())
+            .map_err(|e| MessageError::malformed(WHAT, e.to_string()))?;
+        let jwe = crate::jwe::encrypt(&plaintext, recipient, enc, rng)?;
+        let mut f = url::form_urlencoded::Serializer::new(String::new());
+        f.append_pair("response", &jwe);
+        Ok(f.finish())
+    }
+
+    /// Reads a `direct_post.jwt` form body, bounded: `response` once, decrypted with the
+    /// request's `key` (one of `accepted` content encryptions), then its members as
+    /// [`Self::parse`] reads them.
+    pub fn parse_encrypted(
+        body: &[u8],
+        key: &crate::jwe::DecryptionKey,
+        accepted: &[crate::jwe::Enc],
+        limits: &Limits,
+    ) -> Result<Self, MessageError> {
+        MessageError::bound(WHAT, body.len(), limits.max_response_bytes)?;
+        let mut response = None;
+        for (k, v) in url::form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "response" if response.replace(v.into_owned()).is_some() => {
+                    return Err(MessageError::invalid(WHAT, "it holds response twice"));
+                }
+                "vp_token" => {
+                    return Err(MessageError::invalid(
+                        WHAT,
+                        "this request takes only an encrypted response (direct_post.jwt)",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let jwe = response
+            .ok_or_else(|| MessageError::invalid(WHAT, "it holds no encrypted response"))?;
+        let plaintext = key.decrypt(&jwe, accepted, limits.max_response_bytes)?;
+        let v: Value = serde_json::from_slice(&plaintext)
+            .map_err(|_| MessageError::malformed(WHAT, "the decrypted response is not JSON"))?;
+        let Value::Object(o) = v else {
+            return Err(MessageError::malformed(
+                WHAT,
+                "the decrypted response is not a JSON object",
+            ));
+        };
+        let token = o
+            .get("vp_token")
+            .ok_or_else(|| MessageError::invalid(WHAT, "it holds no vp_token"))?;
+        let state = match o.get("state") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(MessageError::malformed(WHAT, "state is not a string")),
+        };
+        let staples = match o.get(STAPLES_PARAM) {
+            None => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                return Err(MessageError::malformed(
+                    WHAT,
+                    format!("{STAPLES_PARAM} is not a JSON object"),
+                ));
+            }
+        };
+        Ok(Self {
+            vp_token: VpToken::parse(&token.to_string())?,
+            state,
+            staples,
+        })
+    }
+
     /// Reads a form body, bounded; `vp_token` once, `state` at most once.
     pub fn parse(body: &[u8], limits: &Limits) -> Result<Self, MessageError> {
         MessageError::bound(WHAT, body.len(), limits.max_response_bytes)?;

@@ -34,4 +34,8 @@ fn the_request_and_response_corpora_keep_their_invariants() {
         replay("response", checks::response) >= 1,
         "the response seeds are missing"
     );
+    assert!(
+        replay("encrypted_response", checks::encrypted_response) >= 2,
+        "the encrypted response seeds are missing"
+    );
 }

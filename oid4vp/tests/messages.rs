@@ -275,6 +275,35 @@ fn a_response_goes_back_as_a_form_and_is_checked_against_the_query() {
     let body = post.to_form();
     let back = DirectPost::parse(body.as_bytes(), &Limits::default()).unwrap();
     assert_eq!(back, post);
+
+    // Encrypted (direct_post.jwt): the same members, readable only with the request's key; a
+    // plain answer to a request that asked for an encrypted one is refused.
+    use oid4vp::jwe::{DecryptionKey, Enc};
+    let key = DecryptionKey::generate("r1", &mut rand_core::OsRng);
+    let sealed = post
+        .to_encrypted_form(&key.public_jwk(), Enc::A128Gcm, &mut rand_core::OsRng)
+        .unwrap();
+    assert!(!sealed.contains("permit"));
+    let opened =
+        DirectPost::parse_encrypted(sealed.as_bytes(), &key, &[Enc::A128Gcm], &Limits::default())
+            .unwrap();
+    assert_eq!(opened, post);
+    let other = DecryptionKey::generate("r1", &mut rand_core::OsRng);
+    assert!(
+        DirectPost::parse_encrypted(
+            sealed.as_bytes(),
+            &other,
+            &[Enc::A128Gcm],
+            &Limits::default()
+        )
+        .is_err()
+    );
+    assert!(
+        DirectPost::parse_encrypted(body.as_bytes(), &key, &[Enc::A128Gcm], &Limits::default())
+            .unwrap_err()
+            .to_string()
+            .contains("only an encrypted response")
+    );
     back.vp_token
         .check_shape(&query(), &Limits::default())
         .unwrap();

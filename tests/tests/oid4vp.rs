@@ -282,4 +282,29 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(shop.outcome(&id).await["state"], "fetched");
+
+    // A business that asks for encrypted answers (direct_post.jwt): the holder encrypts to the
+    // request's key; the business reads it as any other.
+    let sealed = consortium.business_with(&work.path().join("sealed"), &["--oid4vp-encrypted"]);
+    consortium.register_relying_party(&sealed.did, &[&format!("{VCT}=city")]);
+    let (link, id) = permit_request(&sealed, json!([{"path": ["city"]}])).await;
+    let signed = wallet_core::oid4vp::fetch_signed(&net, &link)
+        .await
+        .unwrap();
+    assert_eq!(
+        signed.request.response_mode,
+        oid4vp::ResponseMode::DirectPostJwt
+    );
+    let out = answer(&link);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = sealed.outcome(&id).await;
+    assert_eq!(
+        o["outcome"]["claims"]["permit"][0]["claims"],
+        json!({"city": "Hangzhou"}),
+        "{o}"
+    );
 }

@@ -125,6 +125,10 @@ struct Oid4vpArgs {
     /// their issuers' own registered addresses (ADR 0022). Without it such answers are refused.
     #[arg(long = "registry", value_name = "URL")]
     registries: Vec<String>,
+    /// Ask wallets to encrypt their answers to a key made for each request (response mode
+    /// `direct_post.jwt`: ECDH-ES on P-256, A128GCM or A256GCM); plain answers are then refused.
+    #[arg(long)]
+    oid4vp_encrypted: bool,
 }
 
 /// JSON-LD processing allocates heavily; mimalloc verifies Data Integrity presentations about
@@ -301,6 +305,7 @@ fn oid4vp_service(
         limits: oid4vp::Limits::default(),
         max_verifying: 2,
         fetch: fetcher(&args.registries, &verifier)?,
+        encrypt_responses: args.oid4vp_encrypted,
     };
     let rdfc =
         verifier_lib::rdfc::Rdfc2022::new(verifier_lib::contexts::PinnedContexts::standard());

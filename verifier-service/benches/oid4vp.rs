@@ -9,7 +9,7 @@
 //! else is the production path: the ledger, the request object's signature, the answer's
 //! parsing, SD-JWT and key-binding verification, DCQL, the verdict.
 //!
-//!   cargo bench -p verifier-service --bench oid4vp -- [--seconds S] [--clients N]
+//!   cargo bench -p verifier-service --bench oid4vp -- [--seconds S] [--clients N] [--encrypted]
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches may panic on failure
 
@@ -81,12 +81,19 @@ async fn cycle(
     .unwrap();
     let mut token = oid4vp::VpToken::default();
     token.0.insert("permit".into(), vec![Value::String(p)]);
-    let form = oid4vp::DirectPost {
+    let post = oid4vp::DirectPost {
         vp_token: token,
         state: r.state.clone(),
         staples: None,
-    }
-    .to_form();
+    };
+    let form = match r.response_mode {
+        oid4vp::ResponseMode::DirectPost => post.to_form(),
+        oid4vp::ResponseMode::DirectPostJwt => {
+            let jwk = &r.client_metadata.as_ref().unwrap()["jwks"]["keys"][0];
+            post.to_encrypted_form(jwk, oid4vp::jwe::Enc::A128Gcm, &mut rand_core::OsRng)
+                .unwrap()
+        }
+    };
     let answered = client
         .post(&r.response_uri)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -117,10 +124,14 @@ async fn cycle(
 async fn main() {
     let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let clients: usize = arg("--clients").and_then(|s| s.parse().ok()).unwrap_or(4);
-    let base = support::start(LedgerConfig {
-        capacity: 1_000_000,
-        ..LedgerConfig::default()
-    })
+    let encrypted = std::env::args().any(|a| a == "--encrypted");
+    let base = support::start_with(
+        LedgerConfig {
+            capacity: 1_000_000,
+            ..LedgerConfig::default()
+        },
+        encrypted,
+    )
     .await;
     let holder = holder();
     let permit = Arc::new(permit());

@@ -46,10 +46,16 @@ pub struct ServiceConfig {
     pub limits: oid4vp::Limits,
     /// Answers verified at once; more wait.
     pub max_verifying: usize,
+    /// Answers must come encrypted to a key of the request (`direct_post.jwt`, ECDH-ES on
+    /// P-256 with A128GCM or A256GCM); otherwise they come as a plain form (`direct_post`).
+    pub encrypt_responses: bool,
     /// Set: the registry evidence of a presentation that comes without its staple is fetched
     /// with it (ADR 0022); unset, such a presentation is refused for what it lacks.
     pub fetch: Option<evidence_fetch::Fetcher>,
 }
+
+/// The content encryptions an encrypted answer may use.
+const ACCEPTED_ENC: [oid4vp::jwe::Enc; 2] = [oid4vp::jwe::Enc::A128Gcm, oid4vp::jwe::Enc::A256Gcm];
 
 /// Answers whose missing evidence is fetched at once; more wait.
 const MAX_FETCHING: usize = 8;
@@ -201,7 +207,19 @@ async fn create(State(s): State<Arc<Service>>, headers: HeaderMap, body: Bytes) 
     let mut random = [0u8; 32];
     OsRng.fill_bytes(&mut random);
     let now = now_ms();
-    let created = s.ledger().create(query, purpose, now, random);
+    // Made before the ledger is locked: a key generation is not done under the lock.
+    let key = s
+        .config
+        .encrypt_responses
+        .then(|| oid4vp::jwe::DecryptionKey::generate("response-key", &mut OsRng));
+    let created = {
+        let mut ledger = s.ledger();
+        let created = ledger.create(query, purpose, now, random);
+        if let (Ok((id, _)), Some(key)) = (&created, key) {
+            ledger.require_encryption(id, key);
+        }
+        created
+    };
     let (id, _) = match created {
         Ok(c) => c,
         Err(e) => return ledger_error(&e),
@@ -250,9 +268,19 @@ async fn request_object(State(s): State<Arc<Service>>, Path(id): Path<String>) -
     if let Some(p) = purpose {
         client_metadata["client_name"] = json!(p);
     }
+    let key = s.ledger().decryption_key(&id);
+    let response_mode = match &key {
+        Some(k) => {
+            client_metadata["jwks"] = json!({"keys": [k.public_jwk()]});
+            client_metadata["encrypted_response_enc_values_supported"] =
+                json!(ACCEPTED_ENC.map(oid4vp::jwe::Enc::name));
+            oid4vp::ResponseMode::DirectPostJwt
+        }
+        None => oid4vp::ResponseMode::DirectPost,
+    };
     let request = oid4vp::AuthorizationRequest {
         client_id: s.client_id(),
-        response_mode: oid4vp::ResponseMode::DirectPost,
+        response_mode,
         response_uri: s.url(&format!("/oid4vp/responses/{id}")),
         nonce,
         state: Some(id),
@@ -276,7 +304,12 @@ async fn respond(State(s): State<Arc<Service>>, Path(id): Path<String>, body: By
         return ledger_error(&e);
     }
     // Parsed (bounded) before the request is consumed: a malformed body changes nothing.
-    let post = match oid4vp::DirectPost::parse(&body, &s.config.limits) {
+    let key = s.ledger().decryption_key(&id);
+    let parsed = match &key {
+        Some(k) => oid4vp::DirectPost::parse_encrypted(&body, k, &ACCEPTED_ENC, &s.config.limits),
+        None => oid4vp::DirectPost::parse(&body, &s.config.limits),
+    };
+    let post = match parsed {
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", e),
     };

@@ -94,6 +94,8 @@ pub enum LedgerError {
 }
 
 struct Entry {
+    /// Set: answers to this request must be encrypted to this key (`direct_post.jwt`).
+    key: Option<std::sync::Arc<oid4vp::jwe::DecryptionKey>>,
     nonce: String,
     query: dcql::Query,
     purpose: Option<String>,
@@ -144,6 +146,7 @@ impl Ledger {
         let id = URL_SAFE_NO_PAD.encode(&random[..16]);
         let nonce = URL_SAFE_NO_PAD.encode(&random[16..]);
         let entry = Entry {
+            key: None,
             nonce: nonce.clone(),
             query,
             purpose,
@@ -154,6 +157,19 @@ impl Ledger {
         self.entries.insert(id.clone(), entry);
         self.order.push_back(id.clone());
         Ok((id, nonce))
+    }
+
+    /// From now on, answers to `id` must be encrypted to `key` (the request object, fetched
+    /// after this, offers it).
+    pub fn require_encryption(&mut self, id: &str, key: oid4vp::jwe::DecryptionKey) {
+        if let Some(e) = self.entries.get_mut(id) {
+            e.key = Some(std::sync::Arc::new(key));
+        }
+    }
+
+    /// The key answers to `id` are encrypted to, if it asks for encrypted answers.
+    pub fn decryption_key(&self, id: &str) -> Option<std::sync::Arc<oid4vp::jwe::DecryptionKey>> {
+        self.entries.get(id).and_then(|e| e.key.clone())
     }
 
     /// Ends what has expired, and forgets what has been retained long enough.

@@ -264,3 +264,55 @@ async fn a_request_expires() {
     assert!(r.text().await.unwrap().contains("expired"));
     assert_eq!(state(&base, &id).await["state"], "expired");
 }
+
+#[tokio::test]
+async fn a_business_that_asks_for_encrypted_answers_takes_only_those() {
+    let base = support::start_with(LedgerConfig::default(), true).await;
+    let (id, link) = create(&base).await;
+    let req = fetch(&link).await.request;
+    assert_eq!(req.response_mode, oid4vp::ResponseMode::DirectPostJwt);
+    let metadata = req.client_metadata.clone().unwrap();
+    let jwk = metadata["jwks"]["keys"][0].clone();
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(jwk.get("d").is_none(), "the private key is not published");
+
+    // A plain answer is refused, and the request can still be answered.
+    let plain = answer(&req, &["city"]).await;
+    assert_eq!(plain.status(), 400);
+    assert_eq!(state(&base, &id).await["state"], "fetched");
+
+    let p = sdjwt::present(
+        &permit(),
+        Some(&["city"]),
+        &holder(),
+        &req.client_id,
+        &req.nonce,
+        now_s(),
+    )
+    .unwrap();
+    let mut token = oid4vp::VpToken::default();
+    token.0.insert("permit".into(), vec![Value::String(p)]);
+    let form = oid4vp::DirectPost {
+        vp_token: token,
+        state: req.state.clone(),
+        staples: None,
+    }
+    .to_encrypted_form(&jwk, oid4vp::jwe::Enc::A256Gcm, &mut rand_core::OsRng)
+    .unwrap();
+    let r = client()
+        .post(&req.response_uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let s = state(&base, &id).await;
+    assert_eq!(r.status(), 200, "{s}");
+    assert_eq!(
+        s["outcome"]["claims"]["permit"][0]["claims"],
+        json!({"city": "Hangzhou"})
+    );
+}

@@ -236,6 +236,66 @@ pub(super) fn accredit_issuer(
     Ok(())
 }
 
+/// A grant a root authority can withdraw: an issuer's accreditation, a relying party's
+/// registration.
+trait Grant: serde::Serialize + for<'de> serde::Deserialize<'de> {
+    fn sequence(&self) -> u64;
+    fn withdrawal(&mut self) -> &mut Option<Withdrawal>;
+    fn set_sequence(&mut self, sequence: u64);
+}
+
+impl Grant for Accreditation {
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+    fn withdrawal(&mut self) -> &mut Option<Withdrawal> {
+        &mut self.withdrawal
+    }
+    fn set_sequence(&mut self, sequence: u64) {
+        self.sequence = sequence;
+    }
+}
+
+impl Grant for RelyingPartyAccreditation {
+    fn sequence(&self) -> u64 {
+        self.sequence
+    }
+    fn withdrawal(&mut self) -> &mut Option<Withdrawal> {
+        &mut self.withdrawal
+    }
+    fn set_sequence(&mut self, sequence: u64) {
+        self.sequence = sequence;
+    }
+}
+
+/// Withdraws the grant of type `G` at `key` (`what`: how errors name it); the grant stays on
+/// record beside the withdrawal.
+fn withdraw<G: Grant>(
+    state: &mut impl StateAccess,
+    signed: &SignedOperation,
+    ctx: &BlockContext,
+    key: String,
+    reason: &str,
+    what: &str,
+) -> Result<(), OpError> {
+    let authority = signing_authority(state, signed, "withdrawal")?;
+    reason_ok(reason)?;
+    let mut rec: G = read(state, &key)?
+        .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{what} does not exist")))?;
+    let seq = signed.operation.sequence;
+    expect_sequence(rec.sequence() + 1, seq)?;
+    if rec.withdrawal().is_some() {
+        return Err(OpError::new(
+            RejectKind::NotFound,
+            format!("{what} is already withdrawn"),
+        ));
+    }
+    *rec.withdrawal() = Some(withdrawal(authority, ctx, reason));
+    rec.set_sequence(seq);
+    write(state, key, &rec);
+    Ok(())
+}
+
 /// `withdrawAccreditation`.
 pub(super) fn withdraw_issuer(
     state: &mut impl StateAccess,
@@ -244,23 +304,8 @@ pub(super) fn withdraw_issuer(
     issuer: &Did,
     reason: &str,
 ) -> Result<(), OpError> {
-    let authority = signing_authority(state, signed, "withdrawal")?;
-    reason_ok(reason)?;
-    let key = issuer_key(issuer);
-    let mut rec: Accreditation = read(state, &key)?
-        .ok_or_else(|| OpError::new(RejectKind::NotFound, format!("{issuer} is not accredited")))?;
-    let seq = signed.operation.sequence;
-    expect_sequence(rec.sequence + 1, seq)?;
-    if rec.withdrawn() {
-        return Err(OpError::new(
-            RejectKind::NotFound,
-            format!("{issuer}'s accreditation is already withdrawn"),
-        ));
-    }
-    rec.withdrawal = Some(withdrawal(authority, ctx, reason));
-    rec.sequence = seq;
-    write(state, key, &rec);
-    Ok(())
+    let what = format!("the accreditation of {issuer}");
+    withdraw::<Accreditation>(state, signed, ctx, issuer_key(issuer), reason, &what)
 }
 
 /// `accreditRelyingParty`: replaces any earlier registration of the same business.
@@ -344,27 +389,9 @@ pub(super) fn withdraw_relying_party(
     relying_party: &Did,
     reason: &str,
 ) -> Result<(), OpError> {
-    let authority = signing_authority(state, signed, "withdrawal")?;
-    reason_ok(reason)?;
+    let what = format!("the relying-party registration of {relying_party}");
     let key = relying_party_key(relying_party);
-    let mut rec: RelyingPartyAccreditation = read(state, &key)?.ok_or_else(|| {
-        OpError::new(
-            RejectKind::NotFound,
-            format!("{relying_party} is not a registered relying party"),
-        )
-    })?;
-    let seq = signed.operation.sequence;
-    expect_sequence(rec.sequence + 1, seq)?;
-    if rec.withdrawn() {
-        return Err(OpError::new(
-            RejectKind::NotFound,
-            format!("{relying_party}'s registration is already withdrawn"),
-        ));
-    }
-    rec.withdrawal = Some(withdrawal(authority, ctx, reason));
-    rec.sequence = seq;
-    write(state, key, &rec);
-    Ok(())
+    withdraw::<RelyingPartyAccreditation>(state, signed, ctx, key, reason, &what)
 }
 
 #[cfg(test)]

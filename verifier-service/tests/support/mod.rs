@@ -51,6 +51,11 @@ pub fn permit() -> String {
 /// The service on a free loopback port, signing with [`shop_key`]; its base URL. A did:key
 /// issuer is not on the registry, so this business asks for no registry evidence.
 pub async fn start(ledger: LedgerConfig) -> String {
+    start_with(ledger, false).await
+}
+
+/// [`start`], asking for encrypted answers (`direct_post.jwt`) when `encrypted`.
+pub async fn start_with(ledger: LedgerConfig, encrypted: bool) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = ServiceConfig {
@@ -63,6 +68,7 @@ pub async fn start(ledger: LedgerConfig) -> String {
         limits: oid4vp::Limits::default(),
         max_verifying: 2,
         fetch: None,
+        encrypt_responses: encrypted,
     };
     let policy = Policy {
         require_accreditation: false,

@@ -3,15 +3,18 @@
 //! What a citizen's wallet does, without its user interface or storage: receive credentials
 //! from an agency over OpenID4VCI 1.0 (pre-authorized code with a transaction code, JWT proof
 //! of possession) ([`oid4vci`]); build presentations (Data Integrity presentations, SD-JWT VC
-//! with selective disclosure and key binding) ([`present`]); and staple to them, while online,
-//! the registry proofs and status lists a verifier needs to decide offline ([`staple`]).
+//! with selective disclosure and key binding) ([`present`]); staple to them, while online,
+//! the registry proofs and status lists a verifier needs to decide offline ([`staple`], on
+//! `evidence-fetch`); and answer a business's OpenID4VP request after proving who asks and
+//! its registration as a relying party ([`oid4vp`]).
 //!
 //! It is not a wallet application: it holds no key store and no credential store, and every
-//! function takes the keys and credentials it works on from its caller. Two callers exist
+//! function takes the keys and credentials it works on from its caller. Three callers exist
 //! today: `alliance-wallet` (`src/bin`), a command-line holder for desks, scripts and the
 //! demo, which keeps keys and credentials in plain files (a key file written owner-only);
-//! and the end-to-end tests. The desktop wallet (issue 17) will add what a citizen's wallet
-//! needs on top: keys in the OS keyring, credentials in an encrypted store, backups.
+//! the desktop wallet (`wallet-app/desktop`), which adds what a citizen's wallet needs on
+//! top (keys in the OS keyring, credentials in an encrypted store, backups); and the
+//! end-to-end tests.
 
 #![forbid(unsafe_code)]
 

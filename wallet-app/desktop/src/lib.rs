@@ -167,15 +167,22 @@ pub fn run() {
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
                 let dl = app.deep_link();
-                if SCHEMES
-                    .iter()
-                    .any(|s| !dl.is_registered(s).unwrap_or(false))
-                    && let Err(e) = dl.register_all()
-                {
-                    tracing::warn!(
-                        "cannot register as the handler of offer and request links: {e}"
-                    );
-                }
+                // Registering asks the desktop (xdg-mime, update-desktop-database: processes
+                // that take tens of ms each), so it is done beside the first screen, not
+                // before it.
+                let registering = handle.clone();
+                std::thread::spawn(move || {
+                    let dl = registering.deep_link();
+                    if SCHEMES
+                        .iter()
+                        .any(|s| !dl.is_registered(s).unwrap_or(false))
+                        && let Err(e) = dl.register_all()
+                    {
+                        tracing::warn!(
+                            "cannot register as the handler of offer and request links: {e}"
+                        );
+                    }
+                });
                 if let Ok(Some(urls)) = dl.get_current() {
                     for u in urls {
                         offer_link(&handle, u.as_str());

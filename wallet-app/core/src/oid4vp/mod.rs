@@ -164,12 +164,19 @@ pub async fn send_answer(
             a.push(staple);
         }
     }
-    let form = DirectPost {
+    let post = DirectPost {
         vp_token: token,
         state: r.state.clone(),
         staples: Some(Value::Object(staples)),
-    }
-    .to_form();
+    };
+    let form = match r.response_mode {
+        oid4vp::ResponseMode::DirectPost => post.to_form(),
+        oid4vp::ResponseMode::DirectPostJwt => {
+            let (recipient, enc) = encryption_key(r)?;
+            post.to_encrypted_form(recipient, enc, &mut rand_core::OsRng)
+                .map_err(bad)?
+        }
+    };
     let url = registry_client::https::require_tls_or_loopback("response_uri", &r.response_uri)?;
     let resp = net
         .http()
@@ -183,6 +190,37 @@ pub async fn send_answer(
         return Ok(());
     }
     Err(refusal(resp).await)
+}
+
+/// The key and content encryption an encrypted answer uses: the first P-256 key for
+/// encryption in the request's `client_metadata.jwks`, and the first of its
+/// `encrypted_response_enc_values_supported` this wallet can do (A128GCM when it names none).
+fn encryption_key(
+    r: &oid4vp::AuthorizationRequest,
+) -> Result<(&Value, oid4vp::jwe::Enc), WalletError> {
+    let metadata = r.client_metadata.as_ref();
+    let recipient = metadata
+        .and_then(|m| m["jwks"]["keys"].as_array())
+        .into_iter()
+        .flatten()
+        .find(|k| {
+            k["kty"] == "EC"
+                && k["crv"] == "P-256"
+                && k.get("use").is_none_or(|u| u == "enc")
+                && k.get("alg").is_none_or(|a| a == oid4vp::jwe::ALG)
+        })
+        .ok_or_else(|| {
+            bad("it asks for an encrypted answer but offers no P-256 key to encrypt to")
+        })?;
+    let enc = match metadata.and_then(|m| m["encrypted_response_enc_values_supported"].as_array()) {
+        None => oid4vp::jwe::Enc::A128Gcm,
+        Some(offered) => offered
+            .iter()
+            .filter_map(Value::as_str)
+            .find_map(oid4vp::jwe::Enc::from_name)
+            .ok_or_else(|| bad("it offers no content encryption this wallet can do"))?,
+    };
+    Ok((recipient, enc))
 }
 
 /// What a refusing service said (`error`, `error_description`), read within 64 KiB.
