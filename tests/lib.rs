@@ -267,7 +267,13 @@ impl Consortium {
         let mut child = Command::new(bin("alliance-verify"))
             .args(["serve", "--port", &port.to_string()])
             .args(["--anchor", genesis.to_str().unwrap()])
-            .args(["--oid4vp-did", &did, "--oid4vp-key", keys.to_str().unwrap()])
+            .args(["--oid4vp-did", &did])
+            // The key its DID document lists, unless the flags name another.
+            .args(if flags.contains(&"--oid4vp-key") {
+                vec![]
+            } else {
+                vec!["--oid4vp-key", keys.to_str().unwrap()]
+            })
             .args(["--public-url", &url])
             .args(["--api-key-file", api_key_file.to_str().unwrap()])
             // For wallets that do not staple: the evidence is fetched from this node.

@@ -6,7 +6,10 @@
 //! it. A second answer to the same request, and a credential that cannot answer, are refused.
 //! The holder also proves the business's registration as a relying party: before a root
 //! authority registers it, and when it asks beyond its registration, the holder warns and
-//! answers only when told to anyway.
+//! answers only when told to anyway. A holder that does not staple is answered from the
+//! registry by the service; an encrypted answer (`direct_post.jwt`) is read as any other; a
+//! request signed with a key its business's DID document does not list, and an expired one,
+//! are refused by the holder.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on failure
 
@@ -307,4 +310,33 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         json!({"city": "Hangzhou"}),
         "{o}"
     );
+
+    // A request signed with a key its DID document does not list (a forged or misconfigured
+    // service): the holder refuses it and sends nothing.
+    let forged_key = work.path().join("forged.key");
+    run(Command::new(&wallet).args(["new-key", "--out", forged_key.to_str().unwrap()]));
+    let forger = consortium.business_with(
+        &work.path().join("forger"),
+        &["--oid4vp-key", forged_key.to_str().unwrap()],
+    );
+    let (link, id) = permit_request(&forger, json!([{"path": ["city"]}])).await;
+    let out = answer(&link);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("the business's request is not valid") && err.contains("does not verify"),
+        "{err}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(forger.outcome(&id).await["state"], "fetched");
+
+    // A request that has expired: refused, nothing sent.
+    let brief = consortium.business_with(&work.path().join("brief"), &["--request-ttl-s", "1"]);
+    let (link, id) = permit_request(&brief, json!([{"path": ["city"]}])).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let out = answer(&link);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("expired"), "{err}");
+    assert_eq!(brief.outcome(&id).await["state"], "expired");
 }

@@ -13,7 +13,8 @@
 //! are ACCEPTED → present the permit disclosing one claim: ACCEPTED → a business registered
 //! as a relying party asks for that claim over OpenID4VP: the consent screen shows who asks
 //! and what would be shared, and sharing gets it ACCEPTED → a request opened from outside
-//! that asks beyond the registration shows a warning, and declining sends nothing → the agency revokes
+//! that asks beyond the registration shows a warning, and declining sends nothing → a request
+//! nothing answers is said to be so → the agency revokes
 //! the licence; after a refresh the card says revoked → a new presentation is REJECTED →
 //! back up → wipe the profile and its keyring entries → restore into the empty wallet, set
 //! a new PIN → present the permit: ACCEPTED → no file of the profile holds a key or a claim
@@ -334,7 +335,7 @@ fn main() {
         .unwrap();
     let story = rt.block_on(story());
     // Steps after a failed one do not run; they count as failed.
-    let total = 20;
+    let total = 21;
     let failed = total.max(story.passed.len()) - story.passed.len();
     if let Some((step, why)) = &story.failed {
         eprintln!("wallet-e2e: the step that failed: {step}: {why}");
@@ -623,6 +624,30 @@ async fn story() -> Story {
                     }
                 }
                 shoot_both(&st, s, "14-request-warning").await;
+                s.click("[data-testid=request-decline]").await?;
+                s.wait("[data-testid=add-button]", LONG).await?;
+                let state = shop.outcome(&id).await["state"].clone();
+                if state != "fetched" {
+                    return Err(format!("after declining, the request is {state}"));
+                }
+                Ok(())
+            }
+        );
+        step!(
+            st,
+            "a request no credential answers: the wallet says so, offers no Share, and sends nothing",
+            async {
+                let query = json!({"credentials": [{"id": "passport", "format": "dc+sd-jwt",
+                    "meta": {"vct_values": ["urn:alliance:vct:passport"]}}]});
+                let (link, id) = shop.request("Identity check", query).await;
+                go_home(s).await?;
+                s.click("[data-testid=add-button]").await?;
+                s.type_into("[data-testid=offer-link-input]", &link).await?;
+                s.click("[data-testid=offer-inspect]").await?;
+                s.wait("[data-testid=request-unmet]", LONG).await?;
+                if s.find("[data-testid=request-share]").await.is_some() {
+                    return Err("a Share button for a request nothing answers".into());
+                }
                 s.click("[data-testid=request-decline]").await?;
                 s.wait("[data-testid=add-button]", LONG).await?;
                 let state = shop.outcome(&id).await["state"].clone();

@@ -77,6 +77,8 @@ pub enum WalletError {
     Refused { code: String, description: String },
     #[error("the issuer's answer is not valid: {0}")]
     BadResponse(String),
+    #[error("the business's request is not valid: {0}")]
+    BadRequest(String),
     #[error(transparent)]
     Https(#[from] https::HttpsError),
     #[error("{0}")]

@@ -98,7 +98,7 @@ pub struct SharedView {
 fn request_failure(e: WalletError) -> Failure {
     let message = e.to_string();
     match e {
-        WalletError::BadResponse(m) | WalletError::BadOffer(m) => {
+        WalletError::BadRequest(m) | WalletError::BadResponse(m) | WalletError::BadOffer(m) => {
             Failure::new("bad_request", message).with("detail", m)
         }
         WalletError::Refused { code, description } => {

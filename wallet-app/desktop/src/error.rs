@@ -113,6 +113,7 @@ impl From<WalletError> for Failure {
                     .with("detail", description)
             }
             WalletError::BadResponse(m) => Self::new("bad_response", message).with("detail", m),
+            WalletError::BadRequest(m) => Self::new("bad_request", message).with("detail", m),
             WalletError::Https(h) => Self::new("insecure_url", h.to_string()),
             WalletError::Other(m) => Self::new("wallet", message).with("detail", m),
         }

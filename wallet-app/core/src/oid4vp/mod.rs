@@ -37,7 +37,7 @@ impl VerifiedRequest {
 }
 
 fn bad(why: impl std::fmt::Display) -> WalletError {
-    WalletError::BadResponse(format!("the presentation request: {why}"))
+    WalletError::BadRequest(why.to_string())
 }
 
 /// Fetches and checks the request a link (`openid4vp://…`) points to: the request object
