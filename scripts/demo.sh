@@ -149,7 +149,7 @@ echo "== the root authority registers the rental as a relying party: it may ask 
 python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$WORK/rental-api-key"
 RENTAL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RENTAL="http://127.0.0.1:$RENTAL_PORT"
-"$VERIFY" serve --port "$RENTAL_PORT" --anchor "$WORK/net/genesis.json" --oid4vp-did "$RENTAL_DID" \
+"$VERIFY" serve --port "$RENTAL_PORT" --anchor "$WORK/net/genesis.json" --oid4vp-did "$RENTAL_DID" --oid4vp-name "Example Car Rental" \
     --oid4vp-key "$WORK/rental-keys.json" --public-url "$RENTAL" --api-key-file "$WORK/rental-api-key" \
     > "$WORK/rental.out" 2> "$WORK/rental.log" &
 RENTAL_PID=$!

@@ -267,7 +267,7 @@ impl Consortium {
         let mut child = Command::new(bin("alliance-verify"))
             .args(["serve", "--port", &port.to_string()])
             .args(["--anchor", genesis.to_str().unwrap()])
-            .args(["--oid4vp-did", &did])
+            .args(["--oid4vp-did", &did, "--oid4vp-name", "Example Shop"])
             // The key its DID document lists, unless the flags name another.
             .args(if flags.contains(&"--oid4vp-key") {
                 vec![]

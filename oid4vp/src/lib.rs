@@ -34,8 +34,8 @@ mod response;
 pub use error::{ErrorKind, MessageError};
 pub use link::RequestLink;
 pub use request::{
-    AuthorizationRequest, CLIENT_ID_PREFIX, REQUEST_TYP, ResponseMode, SELF_ISSUED_AUDIENCE,
-    SignedRequest,
+    AuthorizationRequest, CLIENT_ID_PREFIX, PURPOSE_PARAM, REQUEST_TYP, ResponseMode,
+    SELF_ISSUED_AUDIENCE, SignedRequest,
 };
 pub use response::{DirectPost, STAPLES_PARAM, VpToken};
 

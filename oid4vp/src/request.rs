@@ -14,6 +14,11 @@ pub const REQUEST_TYP: &str = "oauth-authz-req+jwt";
 pub const CLIENT_ID_PREFIX: &str = "decentralized_identifier:";
 /// The `aud` of a request object for a wallet with static discovery metadata (§5.8).
 pub const SELF_ISSUED_AUDIENCE: &str = "https://self-issued.me/v2";
+/// The request parameter that carries why the business asks (Alliance ID's extension).
+pub const PURPOSE_PARAM: &str = "alliance_purpose";
+/// The longest purpose read.
+const MAX_PURPOSE_BYTES: usize = 2048;
+
 /// How far ahead of the wallet's clock a request's `iat` may be.
 const CLOCK_SKEW_S: i64 = 60;
 const WHAT: &str = "request object";
@@ -48,8 +53,11 @@ pub struct AuthorizationRequest {
     pub nonce: String,
     pub state: Option<String>,
     pub dcql_query: dcql::Query,
-    /// `client_metadata` (e.g. `vp_formats_supported`), passed through.
+    /// `client_metadata` (e.g. `vp_formats_supported`, `client_name`), passed through.
     pub client_metadata: Option<Value>,
+    /// Why the business asks, in its own words ([`PURPOSE_PARAM`], an extension parameter
+    /// other wallets ignore).
+    pub purpose: Option<String>,
     /// Issued at and expiry, seconds since the Unix epoch.
     pub iat: Option<i64>,
     pub exp: Option<i64>,
@@ -84,6 +92,9 @@ impl AuthorizationRequest {
         c.insert("dcql_query".into(), json!(self.dcql_query));
         if let Some(m) = &self.client_metadata {
             c.insert("client_metadata".into(), m.clone());
+        }
+        if let Some(p) = &self.purpose {
+            c.insert(PURPOSE_PARAM.into(), json!(p));
         }
         if let Some(t) = self.iat {
             c.insert("iat".into(), json!(t));
@@ -252,7 +263,12 @@ impl SignedRequest {
                 ));
             }
         };
+        let purpose = match c.get(PURPOSE_PARAM) {
+            None => None,
+            Some(_) => Some(member(c, PURPOSE_PARAM, MAX_PURPOSE_BYTES)?.to_owned()),
+        };
         let request = AuthorizationRequest {
+            purpose,
             client_id: client_id.to_owned(),
             response_mode,
             response_uri: response_uri.to_owned(),

@@ -32,6 +32,7 @@ fn query() -> dcql::Query {
 
 fn request() -> AuthorizationRequest {
     AuthorizationRequest {
+        purpose: Some("Proof of age".into()),
         client_id: AuthorizationRequest::client_id_for(DID),
         response_mode: ResponseMode::DirectPost,
         response_uri: "https://shop.example/oid4vp/responses/r1".into(),

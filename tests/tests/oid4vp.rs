@@ -132,7 +132,8 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{said}"
     );
     assert!(
-        said.contains("why: Proof of residence for delivery"),
+        said.contains("why: Proof of residence for delivery")
+            && said.contains("calls itself: Example Shop"),
         "{said}"
     );
     assert!(said.contains("shares for \"permit\": city"), "{said}");

@@ -577,6 +577,10 @@ async fn story() -> Story {
                 {
                     return Err(format!("the screen says it would share: {shares}"));
                 }
+                let name = s.text_of("[data-testid=requester-name]").await?;
+                if !name.contains("Example Shop") {
+                    return Err(format!("the name shown: {name}"));
+                }
                 let purpose = s.text_of("[data-testid=request-purpose]").await?;
                 if !purpose.contains("Delivery: proof of your city") {
                     return Err(format!("the purpose shown: {purpose}"));

@@ -107,6 +107,10 @@ struct Oid4vpArgs {
     /// `alliance-registry did create --key-out` wrote): it signs the request objects.
     #[arg(long, value_name = "FILE")]
     oid4vp_key: Option<PathBuf>,
+    /// The business's name as wallets show it beside its registry-proven DID (its own word:
+    /// `client_metadata.client_name`).
+    #[arg(long, value_name = "NAME")]
+    oid4vp_name: Option<String>,
     /// The key's verification method (default `<DID>#key-1`).
     #[arg(long, value_name = "DID_URL")]
     oid4vp_kid: Option<String>,
@@ -295,6 +299,7 @@ fn oid4vp_service(
             .clone()
             .unwrap_or_else(|| format!("{did}#key-1")),
         did,
+        name: args.oid4vp_name.clone(),
         key,
         public_url: public_url.clone(),
         api_key,

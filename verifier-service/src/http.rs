@@ -34,6 +34,8 @@ use crate::ledger::{Ledger, LedgerConfig, LedgerError, Outcome};
 pub struct ServiceConfig {
     /// The business's DID (its client identifier is `decentralized_identifier:<did>`).
     pub did: String,
+    /// The name it gives itself to wallets (`client_metadata.client_name`).
+    pub name: Option<String>,
     /// The verification method of `key` in the DID document (a DID URL).
     pub kid: String,
     pub key: SecretKey,
@@ -265,8 +267,8 @@ async fn request_object(State(s): State<Arc<Service>>, Path(id): Path<String>) -
         "dc+sd-jwt": {"sd-jwt_alg_values": ["EdDSA"], "kb-jwt_alg_values": ["EdDSA"]},
         "ldp_vc": {"proof_type_values": ["DataIntegrityProof"], "cryptosuite_values": ["eddsa-rdfc-2022"]}
     }});
-    if let Some(p) = purpose {
-        client_metadata["client_name"] = json!(p);
+    if let Some(n) = &s.config.name {
+        client_metadata["client_name"] = json!(n);
     }
     let key = s.ledger().decryption_key(&id);
     let response_mode = match &key {
@@ -279,6 +281,7 @@ async fn request_object(State(s): State<Arc<Service>>, Path(id): Path<String>) -
         None => oid4vp::ResponseMode::DirectPost,
     };
     let request = oid4vp::AuthorizationRequest {
+        purpose,
         client_id: s.client_id(),
         response_mode,
         response_uri: s.url(&format!("/oid4vp/responses/{id}")),

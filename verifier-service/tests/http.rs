@@ -125,8 +125,12 @@ async fn a_business_asks_a_wallet_answers_and_the_business_sees_only_what_was_di
     let signed = fetch(&link).await;
     assert_eq!(signed.request.state.as_deref(), Some(id.as_str()));
     assert_eq!(
+        signed.request.purpose.as_deref(),
+        Some("Proof of residence for delivery")
+    );
+    assert_eq!(
         signed.request.client_metadata.as_ref().unwrap()["client_name"],
-        "Proof of residence for delivery"
+        "Example Shop"
     );
     assert_eq!(state(&base, &id).await["state"], "fetched");
 

@@ -60,6 +60,7 @@ pub async fn start_with(ledger: LedgerConfig, encrypted: bool) -> String {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = ServiceConfig {
         did: DID.into(),
+        name: Some("Example Shop".into()),
         kid: format!("{DID}#key-1"),
         key: shop_key(),
         public_url: base.clone(),

@@ -39,7 +39,9 @@ pub struct PendingRequest {
 pub struct RequestView {
     pub request_id: String,
     pub client_did: String,
-    /// Why the business asks, in its own words (the request's `client_name`).
+    /// The name the business gives itself (`client_metadata.client_name`; its own word).
+    pub name: Option<String>,
+    /// Why the business asks, in its own words.
     pub purpose: Option<String>,
     /// The height the registry proved the business's DID document at.
     pub height: u64,
@@ -297,11 +299,12 @@ pub async fn inspect(wallet: &Wallet, link: &str) -> Result<RequestView, Failure
     let view = RequestView {
         request_id: uuid::Uuid::new_v4().to_string(),
         client_did: r.client_did().to_owned(),
-        purpose: r
+        name: r
             .client_metadata
             .as_ref()
             .and_then(|m| m["client_name"].as_str())
-            .map(str::to_owned),
+            .map(|n| n.chars().take(200).collect()),
+        purpose: r.purpose.clone(),
         height: request.height,
         registration: request.relying_party.as_ref().map(|rp| RegistrationView {
             authority: rp.authority.clone(),

@@ -174,6 +174,8 @@ export interface RequestOption {
 export interface BusinessRequest {
   requestId: string;
   clientDid: string;
+  /** The name it gives itself (its own word; the identifier is what the registry proves). */
+  name: string | null;
   /** Why it asks, in its own words. */
   purpose: string | null;
   /** Registry height its DID document was proven at. */

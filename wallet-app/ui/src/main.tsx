@@ -23,7 +23,7 @@
 //                 present-back, present-ready, qr-frame (data-frame), frame-counter, qr-pause,
 //                 qr-prev, qr-next, qr-size, stapled-age, save-presentation, saved-path,
 //                 present-done
-//   request:      request-screen, requester-registered, requester-rp, requester-warning,
+//   request:      request-screen, requester-name, requester-registered, requester-rp, requester-warning,
 //                 request-purpose, request-option (data-card-id), request-whole, request-shares,
 //                 option-warning, request-unmet, request-share, request-decline, request-sent,
 //                 request-done

@@ -119,11 +119,14 @@ async fn answer_request(
         r.client_did(),
         request.height
     );
-    if let Some(purpose) = r
+    if let Some(name) = r
         .client_metadata
         .as_ref()
         .and_then(|m| m["client_name"].as_str())
     {
+        println!("  calls itself: {name}");
+    }
+    if let Some(purpose) = &r.purpose {
         println!("  why: {purpose}");
     }
     let rdfc = Rdfc2022::new(PinnedContexts::standard());

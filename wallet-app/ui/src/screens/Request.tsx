@@ -156,6 +156,12 @@ export function Request({ link }: { link: string }) {
         <div data-testid="request-screen">
           <section class="panel" aria-labelledby="who-heading">
             <h2 id="who-heading">{t("request.whoHeading")}</h2>
+            {view.name && (
+              <p data-testid="requester-name">
+                <span class="issuer-name">{view.name}</span>{" "}
+                <span class="hint">{t("request.nameGiven")}</span>
+              </p>
+            )}
             <Identifier value={view.clientDid} label={t("request.didLabel")} />
             <ul class="checks">
               <li class="check check-ok" data-testid="requester-registered">
