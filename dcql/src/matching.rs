@@ -73,11 +73,19 @@ pub struct Selection {
     pub matches: Vec<(String, Vec<Match>)>,
     /// Why the query cannot be answered; empty when it can.
     pub unmet: Vec<Unsatisfied>,
+    /// The credential query ids an answer needs (see [`Query::select`]): a wallet sends these
+    /// and no others.
+    pub needed: Vec<String>,
 }
 
 impl Selection {
     pub fn satisfiable(&self) -> bool {
         self.unmet.is_empty()
+    }
+
+    /// Is the credential query `id` one an answer needs?
+    pub fn is_needed(&self, id: &str) -> bool {
+        self.needed.iter().any(|n| n == id)
     }
 
     /// The matches for one credential query.
@@ -197,7 +205,37 @@ impl Query {
             .map(|(id, _)| id.as_str())
             .collect();
         let unmet = self.unmet(&answered);
-        Selection { matches, unmet }
+        let needed = self.needed(&answered);
+        Selection {
+            matches,
+            unmet,
+            needed,
+        }
+    }
+
+    /// The credential queries an answer needs, fewest disclosed first (§6.4.2): without
+    /// `credential_sets`, every one; with them, for each required set the first option all of
+    /// whose queries are answered (optional sets are left out: the holder shares no more than
+    /// the query requires).
+    fn needed(&self, answered: &BTreeSet<&str>) -> Vec<String> {
+        let Some(sets) = &self.credential_sets else {
+            return self.credentials.iter().map(|q| q.id.clone()).collect();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for s in sets.iter().filter(|s| s.required) {
+            if let Some(option) = s
+                .options
+                .iter()
+                .find(|o| o.iter().all(|id| answered.contains(id.as_str())))
+            {
+                for id in option {
+                    if !out.contains(id) {
+                        out.push(id.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The verifier's question: do the credentials presented under each query id answer the

@@ -80,6 +80,20 @@ fn a_wallet_finds_which_credentials_answer_a_query_with_alternatives() {
     assert_eq!(s.for_query("permit")[0].disclose.top_level(), vec!["city"]);
     assert!(s.for_query("citizen").is_empty());
     assert!(s.for_query("loyalty").is_empty(), "optional, and not held");
+    assert_eq!(s.needed, vec!["permit"]);
+
+    // Holding every alternative and the optional card, an answer needs only the first
+    // alternative held: the citizen shares no more than the query requires.
+    let citizen = json!({"vct": CITIZEN, "address": {"locality": "Xihu"}});
+    let loyalty = json!({"vct": "urn:shop:loyalty"});
+    let all = [
+        sd_jwt(CITIZEN, &citizen),
+        sd_jwt(PERMIT, &permit),
+        sd_jwt("urn:shop:loyalty", &loyalty),
+    ];
+    let s = q.select(&all);
+    assert_eq!(s.needed, vec!["permit"]);
+    assert!(s.is_needed("permit") && !s.is_needed("citizen") && !s.is_needed("loyalty"));
 
     // Holding nothing that answers the required set: the wallet says what is missing.
     let s = q.select(&held[..1]);
@@ -98,6 +112,7 @@ fn without_credential_sets_every_credential_query_must_be_answered() {
     let permit = permit_claims();
     let s = q.select(&[sd_jwt(PERMIT, &permit)]);
     assert_eq!(s.unmet, vec![Unsatisfied::Missing("licence".into())]);
+    assert_eq!(s.needed, vec!["permit", "licence"]);
     // No claims asked of an SD-JWT: only what it always shows.
     assert_eq!(s.for_query("permit")[0].disclose, Disclosure::Mandatory);
 }

@@ -242,7 +242,13 @@ pub async fn inspect(wallet: &Wallet, link: &str) -> Result<RequestView, Failure
 
     let mut queries = Vec::new();
     let mut views = Vec::new();
-    for (id, matches) in &selection.matches {
+    // Only the queries an answer needs (one alternative of each required credential set):
+    // nothing optional is offered for sharing.
+    for (id, matches) in selection
+        .matches
+        .iter()
+        .filter(|(id, _)| selection.is_needed(id))
+    {
         let mut choices = Vec::new();
         let mut options = Vec::new();
         for m in matches {

@@ -177,6 +177,7 @@ async fn answer_request(
     let sharing: Vec<oid4vp::Sharing> = selection
         .matches
         .iter()
+        .filter(|(id, _)| selection.is_needed(id))
         .filter_map(|(_, m)| m.first())
         .map(|m| oid4vp::Sharing {
             credential_types: credential_types.clone(),
@@ -204,7 +205,12 @@ async fn answer_request(
         );
     }
     let mut answers = vec![];
-    for (id, matches) in &selection.matches {
+    // Only what an answer needs: one alternative of each required credential set.
+    for (id, matches) in selection
+        .matches
+        .iter()
+        .filter(|(id, _)| selection.is_needed(id))
+    {
         let Some(m) = matches.first() else { continue };
         let presentation = if format == dcql::FORMAT_LDP_VC {
             println!(
