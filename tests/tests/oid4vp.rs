@@ -20,6 +20,27 @@ use e2e::{Business, Consortium, bin, run};
 use serde_json::{Value, json};
 
 const VCT: &str = "urn:alliance:vct:residence-permit";
+/// The holder's standard output, once it has succeeded.
+fn succeeded(out: &std::process::Output) -> String {
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
+/// What the holder said on standard error, once it has refused.
+fn refused(out: &std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A request for the residence permit's `claims`: its link and id.
 async fn permit_request(shop: &Business, claims: Value) -> (String, String) {
     shop.request(
@@ -118,13 +139,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
 
     // The business asks for the city; the citizen answers.
     let (link, id) = permit_request(&shop, json!([{"path": ["city"]}])).await;
-    let out = answer(&link);
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = succeeded(&answer(&link));
     assert!(
         said.contains(&format!(
             "{did} asks (its DID document proven by the registry at height"
@@ -152,8 +167,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
 
     // The same request answered again: refused, the verdict unchanged.
     let again = answer(&link);
-    assert!(!again.status.success());
-    let err = String::from_utf8_lossy(&again.stderr).into_owned();
+    let err = refused(&again);
     assert!(
         err.contains("this request has already been answered"),
         "{err}"
@@ -174,11 +188,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         "{said}"
     );
     let out = present_with(&permit, &link, &["--despite-warnings"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let o = shop.outcome(&id).await;
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
     assert_eq!(
@@ -263,11 +273,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         )
         .await;
     let out = present(&licence, &link);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let o = shop.outcome(&id).await;
     assert_eq!(o["outcome"]["accepted"], true, "{o}");
     assert_eq!(
@@ -278,8 +284,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     // A request the permit cannot answer: the holder says so and sends nothing.
     let (link, id) = permit_request(&shop, json!([{"path": ["passport_number"]}])).await;
     let out = answer(&link);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused(&out);
     assert!(
         err.contains("this credential does not answer the request"),
         "{err}"
@@ -300,11 +305,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
         oid4vp::ResponseMode::DirectPostJwt
     );
     let out = answer(&link);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let o = sealed.outcome(&id).await;
     assert_eq!(
         o["outcome"]["claims"]["permit"][0]["claims"],
@@ -322,8 +323,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     );
     let (link, id) = permit_request(&forger, json!([{"path": ["city"]}])).await;
     let out = answer(&link);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused(&out);
     assert!(
         err.contains("the business's request is not valid") && err.contains("does not verify"),
         "{err}"
@@ -336,8 +336,7 @@ async fn a_business_asks_for_one_claim_and_a_citizen_answers_from_the_command_li
     let (link, id) = permit_request(&brief, json!([{"path": ["city"]}])).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let out = answer(&link);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused(&out);
     assert!(err.contains("expired"), "{err}");
     assert_eq!(brief.outcome(&id).await["state"], "expired");
 }

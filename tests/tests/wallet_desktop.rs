@@ -255,6 +255,22 @@ fn signal(sig: &str, pid: &str) {
     let _ = Command::new("kill").args([sig, pid]).status();
 }
 
+/// What a desktop runs when the citizen clicks a link in a browser or an e-mail: a second
+/// launch of the wallet with the link, which hands it to the running one and exits.
+fn open_from_outside(work: &Path, net: &Path, link: &str) -> Result<(), String> {
+    let second = wallet_command(work, &net.join("devnet.json"))
+        .arg(link)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !second.status.success() {
+        return Err(format!(
+            "the second launch failed: {}",
+            String::from_utf8_lossy(&second.stderr)
+        ));
+    }
+    Ok(())
+}
+
 /// The QR image of a link (an offer, or a business's request), as a desk or a screen shows it.
 fn link_qr(link: &str, path: &Path) {
     let code = qrcode::QrCode::new(link.as_bytes()).unwrap();
@@ -449,17 +465,7 @@ async fn story() -> Story {
                     )
                     .await;
                 go_home(s).await?;
-                // What a desktop runs when the citizen clicks the link in a browser or an e-mail.
-                let second = wallet_command(&work, &net.join("devnet.json"))
-                    .arg(&link)
-                    .output()
-                    .map_err(|e| e.to_string())?;
-                if !second.status.success() {
-                    return Err(format!(
-                        "the second launch failed: {}",
-                        String::from_utf8_lossy(&second.stderr)
-                    ));
-                }
+                open_from_outside(&work, &net, &link)?;
                 s.wait("[data-testid=issuer-block]", LONG).await?;
                 s.wait("[data-testid=issuer-accredited]", LONG).await?;
                 s.type_into("[data-testid=tx-code-input]", &pin).await?;
@@ -610,16 +616,7 @@ async fn story() -> Story {
                     )
                     .await;
                 go_home(s).await?;
-                let second = wallet_command(&work, &net.join("devnet.json"))
-                    .arg(&link)
-                    .output()
-                    .map_err(|e| e.to_string())?;
-                if !second.status.success() {
-                    return Err(format!(
-                        "the second launch failed: {}",
-                        String::from_utf8_lossy(&second.stderr)
-                    ));
-                }
+                open_from_outside(&work, &net, &link)?;
                 for at in ["requester-warning", "option-warning"] {
                     let warning = s.wait(&format!("[data-testid={at}]"), LONG).await?;
                     let text = s.text(&warning).await?.to_lowercase();

@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use did_method::SecretKey;
 use serde_json::{Value, json};
-use support::{KEY, VCT, holder, now_s, permit, shop_key};
-use verifier_lib::sdjwt;
+use support::{KEY, VCT, holder, permit, shop_key};
 use verifier_service::LedgerConfig;
 
 #[global_allocator]
@@ -70,22 +69,7 @@ async fn cycle(
     let signed = oid4vp::SignedRequest::parse(&object, &limits).unwrap();
     signed.verify_signature(shop).unwrap();
     let r = signed.request;
-    let p = sdjwt::present(
-        permit,
-        Some(&["city"]),
-        holder,
-        &r.client_id,
-        &r.nonce,
-        now_s(),
-    )
-    .unwrap();
-    let mut token = oid4vp::VpToken::default();
-    token.0.insert("permit".into(), vec![Value::String(p)]);
-    let post = oid4vp::DirectPost {
-        vp_token: token,
-        state: r.state.clone(),
-        staples: None,
-    };
+    let post = support::permit_post(permit, holder, &r, &["city"]);
     let form = match r.response_mode {
         oid4vp::ResponseMode::DirectPost => post.to_form(),
         oid4vp::ResponseMode::DirectPostJwt => {

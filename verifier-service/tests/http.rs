@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{KEY, VCT, holder, now_s, permit, shop_key};
-use verifier_lib::sdjwt;
 use verifier_service::LedgerConfig;
 
 const DID: &str = support::DID;
@@ -77,23 +76,7 @@ async fn fetch(link: &oid4vp::RequestLink) -> oid4vp::SignedRequest {
 }
 
 async fn answer(req: &oid4vp::AuthorizationRequest, reveal: &[&str]) -> reqwest::Response {
-    let p = sdjwt::present(
-        &permit(),
-        Some(reveal),
-        &holder(),
-        &req.client_id,
-        &req.nonce,
-        now_s(),
-    )
-    .unwrap();
-    let mut token = oid4vp::VpToken::default();
-    token.0.insert("permit".into(), vec![Value::String(p)]);
-    let form = oid4vp::DirectPost {
-        vp_token: token,
-        state: req.state.clone(),
-        staples: None,
-    }
-    .to_form();
+    let form = support::permit_post(&permit(), &holder(), req, reveal).to_form();
     client()
         .post(&req.response_uri)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -288,24 +271,9 @@ async fn a_business_that_asks_for_encrypted_answers_takes_only_those() {
     assert_eq!(plain.status(), 400);
     assert_eq!(state(&base, &id).await["state"], "fetched");
 
-    let p = sdjwt::present(
-        &permit(),
-        Some(&["city"]),
-        &holder(),
-        &req.client_id,
-        &req.nonce,
-        now_s(),
-    )
-    .unwrap();
-    let mut token = oid4vp::VpToken::default();
-    token.0.insert("permit".into(), vec![Value::String(p)]);
-    let form = oid4vp::DirectPost {
-        vp_token: token,
-        state: req.state.clone(),
-        staples: None,
-    }
-    .to_encrypted_form(&jwk, oid4vp::jwe::Enc::A256Gcm, &mut rand_core::OsRng)
-    .unwrap();
+    let form = support::permit_post(&permit(), &holder(), &req, &["city"])
+        .to_encrypted_form(&jwk, oid4vp::jwe::Enc::A256Gcm, &mut rand_core::OsRng)
+        .unwrap();
     let r = client()
         .post(&req.response_uri)
         .header("content-type", "application/x-www-form-urlencoded")

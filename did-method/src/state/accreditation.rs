@@ -218,9 +218,7 @@ pub(super) fn accredit_issuer(
     type_names_ok(credential_types)?;
     term_ok(valid_until_ms, ctx)?;
     let key = issuer_key(issuer);
-    let prev: Option<Accreditation> = read(state, &key)?;
-    let seq = signed.operation.sequence;
-    expect_sequence(prev.as_ref().map_or(0, |p| p.sequence + 1), seq)?;
+    let seq = next_grant::<Accreditation>(state, signed, &key)?;
     let rec = Accreditation {
         issuer: issuer.clone(),
         credential_types: credential_types.to_vec(),
@@ -266,6 +264,19 @@ impl Grant for RelyingPartyAccreditation {
     fn set_sequence(&mut self, sequence: u64) {
         self.sequence = sequence;
     }
+}
+
+/// The sequence of a new grant at `key` (0 for the first, else the current one's + 1, also
+/// after a withdrawal), checked against the operation's.
+fn next_grant<G: Grant>(
+    state: &impl StateAccess,
+    signed: &SignedOperation,
+    key: &str,
+) -> Result<u64, OpError> {
+    let prev: Option<G> = read(state, key)?;
+    let seq = signed.operation.sequence;
+    expect_sequence(prev.as_ref().map_or(0, |p| p.sequence() + 1), seq)?;
+    Ok(seq)
 }
 
 /// Withdraws the grant of type `G` at `key` (`what`: how errors name it); the grant stays on
@@ -363,9 +374,7 @@ pub(super) fn accredit_relying_party(
     }
     term_ok(valid_until_ms, ctx)?;
     let key = relying_party_key(relying_party);
-    let prev: Option<RelyingPartyAccreditation> = read(state, &key)?;
-    let seq = signed.operation.sequence;
-    expect_sequence(prev.as_ref().map_or(0, |p| p.sequence + 1), seq)?;
+    let seq = next_grant::<RelyingPartyAccreditation>(state, signed, &key)?;
     let rec = RelyingPartyAccreditation {
         relying_party: relying_party.clone(),
         scopes: scopes.to_vec(),

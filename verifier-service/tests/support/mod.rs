@@ -48,6 +48,32 @@ pub fn permit() -> String {
     sdjwt::issue(&claims, &["/name", "/city"], &kid, &issuer_key).unwrap()
 }
 
+/// A wallet's answer to `req`: the permit presented with `reveal` disclosed, bound to the
+/// request's nonce and client, without staples (the permit's issuer is a did:key).
+pub fn permit_post(
+    permit: &str,
+    holder: &SecretKey,
+    req: &oid4vp::AuthorizationRequest,
+    reveal: &[&str],
+) -> oid4vp::DirectPost {
+    let p = sdjwt::present(
+        permit,
+        Some(reveal),
+        holder,
+        &req.client_id,
+        &req.nonce,
+        now_s(),
+    )
+    .unwrap();
+    let mut token = oid4vp::VpToken::default();
+    token.0.insert("permit".into(), vec![Value::String(p)]);
+    oid4vp::DirectPost {
+        vp_token: token,
+        state: req.state.clone(),
+        staples: None,
+    }
+}
+
 /// The service on a free loopback port, signing with [`shop_key`]; its base URL. A did:key
 /// issuer is not on the registry, so this business asks for no registry evidence.
 pub async fn start(ledger: LedgerConfig) -> String {
